@@ -1,0 +1,73 @@
+#pragma once
+// The compliance core's one entry point for the proxy: device ID in, Verdict out (SPEC §5, §7).
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/outcome.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ig {
+
+struct Verdict {
+    Outcome outcome = Outcome::Error;
+    std::string compliance_state;  // as Graph wrote it; empty when Graph gave no state
+    std::string reason;            // one line, no secrets: for logs and X-Intune-Error
+    std::string device_json;       // saved device properties as a JSON object, when configured
+    std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
+    bool cache_hit = false;
+    double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
+};
+
+class ComplianceService {
+public:
+    using Callback = std::function<void(Verdict)>;
+
+    // All network I/O of the core runs on `io` (the core's own thread in the gateway).
+    ComplianceService(boost::asio::any_io_executor io, const IntuneConfig& config, CoreMetrics& metrics);
+    ~ComplianceService();
+    ComplianceService(const ComplianceService&) = delete;
+    ComplianceService& operator=(const ComplianceService&) = delete;
+
+    // Fast path, any thread: a fresh cached verdict, or nothing.
+    std::optional<Verdict> cached(std::string_view device_id);
+
+    // Looks the device up (cache, single-flight, Graph). `done` runs on the core's executor.
+    // device_id must already be a validated, lower-case GUID.
+    void check(std::string device_id, Callback done);
+
+    // The same as check(), completing on the caller's associated executor (use with use_awaitable etc.).
+    template <class CompletionToken>
+    auto async_check(std::string device_id, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(Verdict)>(
+            [this](auto handler, std::string id) {
+                auto ex = boost::asio::get_associated_executor(handler, io_);
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                check(std::move(id), [ex, shared](Verdict v) {
+                    boost::asio::post(ex, [shared, v = std::move(v)]() mutable { (*shared)(std::move(v)); });
+                });
+            },
+            token, std::move(device_id));
+    }
+
+    // Replaces the Intune settings (on reload). Keeps token and cache when they did not change.
+    void reconfigure(const IntuneConfig& config);
+
+    // True once a token was fetched (or failed): for /readyz. Empty before the first attempt.
+    std::optional<bool> token_ok() const;
+
+private:
+    struct Impl;
+    boost::asio::any_io_executor io_;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ig

@@ -1,0 +1,143 @@
+#pragma once
+// The configuration model (SPEC §4). load_config() fills every default, resolves relative paths
+// against the config file's folder, resolves secrets and reports every problem at once as
+// "config error: <JSON path>: <what is wrong>".
+#include "core/outcome.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ig {
+
+// A resolved secret. `value` never goes to a log; `origin` says where it came from ("env INTUNE_CLIENT_SECRET").
+struct Secret {
+    std::string value;
+    std::string origin;
+    bool literal = false;  // given inline in the config file (demo only; warned about)
+};
+
+// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or ::1/128.
+struct Cidr {
+    std::array<std::uint8_t, 16> address{};  // IPv4 stored as IPv4-mapped IPv6
+    unsigned prefix = 0;                     // in bits of the 128-bit form
+    std::string text;
+};
+
+struct ListenConfig {
+    std::string address = "0.0.0.0";
+    std::uint16_t port = 8443;
+};
+
+struct TlsConfig {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+    std::filesystem::path client_ca;
+    std::optional<std::filesystem::path> crl;
+    bool client_certificate_required = true;  // "required" | "optional"
+    std::string min_version = "1.2";          // "1.2" | "1.3"
+};
+
+enum class IdSource { SanUri, SubjectCn, Header };
+
+struct DeviceIdConfig {
+    std::vector<IdSource> sources{IdSource::SanUri, IdSource::SubjectCn};
+    std::string san_uri_scheme = "IntuneDeviceId";
+    std::string header = "X-Intune-Device-Id";
+    std::vector<Cidr> trusted_peers;
+};
+
+enum class AuthMode { ClientSecret, Certificate, Password };
+
+struct CacheConfig {
+    std::chrono::seconds compliant_ttl{300};
+    std::chrono::seconds other_ttl{30};
+    std::size_t max_entries = 100000;
+};
+
+struct IntuneConfig {
+    std::string tenant_id;
+    std::string client_id;
+    AuthMode auth = AuthMode::ClientSecret;
+    Secret client_secret;                               // client_secret and password grants
+    std::filesystem::path client_certificate;           // certificate grant
+    std::filesystem::path client_private_key;           // certificate grant
+    std::string username;                               // password grant
+    Secret password;                                    // password grant
+    std::string login_url = "https://login.microsoftonline.com";
+    std::string graph_url = "https://graph.microsoft.com";
+    std::optional<std::filesystem::path> ca_file;
+    std::chrono::milliseconds timeout{5000};
+    CacheConfig cache;
+    Outcome device_not_found = Outcome::NotCompliant;
+    bool save_device_properties = false;
+    std::vector<std::string> device_properties;         // empty = all
+    bool save_installed_apps = false;
+};
+
+// An upstream origin, parsed from "http(s)://host[:port][/base]".
+struct UpstreamConfig {
+    std::string url = "http://127.0.0.1:8080";
+    bool tls = false;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::optional<std::filesystem::path> ca_file;
+    std::chrono::milliseconds timeout{30000};
+};
+
+struct OutcomeAction {
+    Action action = Action::Reject;
+    unsigned status = 403;                                     // reject: status; redirect: 302
+    std::string location;                                      // redirect
+    std::vector<std::pair<std::string, std::string>> headers;  // forward
+};
+
+struct LimitsConfig {
+    std::size_t max_header_bytes = 16384;
+    std::uint64_t max_body_bytes = 10485760;
+    std::chrono::seconds handshake_timeout{10};
+    std::chrono::seconds idle_timeout{60};
+    std::size_t max_connections = 10000;
+};
+
+struct AdminConfig {
+    bool enabled = true;  // "admin": null disables the listener
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 9901;
+};
+
+struct Config {
+    std::filesystem::path file;  // the config file itself, absolute
+    ListenConfig listen;
+    unsigned workers = 0;        // 0 = one per core (resolved by the proxy)
+    TlsConfig tls;
+    DeviceIdConfig device_id;
+    IntuneConfig intune;
+    UpstreamConfig upstream;
+    std::array<OutcomeAction, outcome_count> outcomes;  // indexed by Outcome; defaults filled in
+    LimitsConfig limits;
+    AdminConfig admin;
+    std::vector<std::string> warnings;  // e.g. literal secrets; printed by the caller
+
+    const OutcomeAction& action_for(Outcome o) const { return outcomes[static_cast<std::size_t>(o)]; }
+};
+
+struct ConfigResult {
+    std::optional<Config> config;     // set only when errors is empty
+    std::vector<std::string> errors;  // each "config error: <path>: <message>"
+};
+
+// Reads and validates the file, including the certificates, keys and secrets it names.
+ConfigResult load_config(const std::filesystem::path& file);
+
+// The same checks on an already-parsed document; relative paths resolve against base_dir.
+ConfigResult parse_config(const nlohmann::json& doc, const std::filesystem::path& base_dir);
+
+}  // namespace ig

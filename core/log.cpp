@@ -1,0 +1,121 @@
+#include "core/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace ig::log {
+namespace {
+
+constexpr std::size_t max_queued = 65536;
+
+class Writer {
+public:
+    Writer() : thread_([this] { run(); }) {}
+    ~Writer() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+
+    void push(std::string line) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.size() >= max_queued) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            queue_.push_back(std::move(line));
+        }
+        wake_.notify_one();
+    }
+
+    void flush() {
+        std::unique_lock lock(mutex_);
+        flushed_.wait(lock, [this] { return queue_.empty() && !writing_; });
+    }
+
+    std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+private:
+    void run() {
+        std::deque<std::string> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty() && stopping_) return;
+                batch.swap(queue_);
+                writing_ = true;
+            }
+            for (auto& line : batch) {
+                line.push_back('\n');
+                std::fwrite(line.data(), 1, line.size(), stdout);
+            }
+            std::fflush(stdout);
+            batch.clear();
+            {
+                std::lock_guard lock(mutex_);
+                writing_ = false;
+            }
+            flushed_.notify_all();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable flushed_;
+    std::deque<std::string> queue_;
+    bool stopping_ = false;
+    bool writing_ = false;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::thread thread_;
+};
+
+Writer& writer() {
+    static Writer w;
+    return w;
+}
+
+}  // namespace
+
+std::string now_iso8601() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const auto t = system_clock::to_time_t(now);
+    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+void write(nlohmann::json line) {
+    if (!line.contains("time")) line["time"] = now_iso8601();
+    // replace: invalid UTF-8 from a hostile source must not throw here.
+    writer().push(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void event(std::string_view level, std::string_view msg, nlohmann::json fields) {
+    nlohmann::json line = nlohmann::json::object();
+    line["time"] = now_iso8601();
+    line["level"] = level;
+    line["msg"] = msg;
+    if (fields.is_object()) line.update(fields);
+    write(std::move(line));
+}
+
+std::uint64_t dropped() { return writer().dropped(); }
+void flush() { writer().flush(); }
+
+}  // namespace ig::log

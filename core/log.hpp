@@ -1,0 +1,31 @@
+#pragma once
+// The one logger: JSON lines on stdout, written by a background thread so no event-loop thread
+// ever blocks on stdout. Callers must not put secrets or tokens in any field.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ig::log {
+
+// Queues one JSON object as a line; "time" is added when absent. Never blocks on I/O: when the
+// queue is full the line is dropped and counted.
+void write(nlohmann::json line);
+
+// {"time","level","msg", ...fields}
+void event(std::string_view level, std::string_view msg, nlohmann::json fields = nlohmann::json::object());
+inline void info(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("info", msg, std::move(fields)); }
+inline void warn(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("warn", msg, std::move(fields)); }
+inline void error(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("error", msg, std::move(fields)); }
+
+// Lines dropped because the queue was full.
+std::uint64_t dropped();
+
+// Writes out everything queued so far (at shutdown, and in tests).
+void flush();
+
+// ISO 8601 UTC with milliseconds, e.g. 2026-11-26T10:12:15.123Z
+std::string now_iso8601();
+
+}  // namespace ig::log

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test with CTest —
+# the unit tests and end-to-end tests of the release build, then the unit tests under ASan+UBSan.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+bash scripts/build.sh --asan
+status=0
+(cd build && ctest --output-on-failure -j"${JOBS:-2}") || status=1
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"${JOBS:-2}" -L unit) || status=1
+exit $status
