@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# The performance bench: intune-gate against nginx and HAProxy doing the same mTLS termination
+# and forwarding to the same fast upstream. Not part of the test suite; see README "Performance".
+#
+#   bash bench/run.sh                      # everything, defaults below
+#   BENCH_PROXIES="nginx haproxy" BENCH_DURATION=5 bash bench/run.sh
+#
+# Everything listens on 127.0.0.1, every step is bounded in time, and all it started is
+# stopped on exit. Results: the table on stdout, also written to $BENCH_OUT.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BENCH_BUILD:-$ROOT/build}
+PKI=${BENCH_PKI:-$ROOT/demo-pki}
+PROXIES=${BENCH_PROXIES:-nginx haproxy intune-gate}
+CONNECTIONS=${BENCH_CONNECTIONS:-50}
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+THREADS=${BENCH_THREADS:-1}
+IDLE=${BENCH_IDLE:-10000}            # 0 skips the idle-connection RSS measurement
+IDLE_HOLD=${BENCH_IDLE_HOLD:-10}
+ACCESS_LOG=${BENCH_ACCESS_LOG:-1}    # 1: every proxy writes an access log line per request (to a file)
+DEVICE=${BENCH_DEVICE:-compliant}    # the device certificate the load presents
+PORT_BASE=${BENCH_PORT_BASE:-18000}
+OUT=${BENCH_OUT:-$ROOT/.cache/bench/results.md}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}    # 1: use the binaries already in $BUILD/bin
+
+PROXY_PORT=$((PORT_BASE + 443))
+UPSTREAM_PORT=$((PORT_BASE + 80))
+EMU_PORT=$((PORT_BASE + 444))
+ADMIN_PORT=$((PORT_BASE + 901))
+export BENCH_INTUNE_CLIENT_SECRET='demo-s3cret+/=&~ x'
+
+RUN=$(mktemp -d /tmp/intune-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ---- tools --------------------------------------------------------------------------------------
+install_missing() {
+    local need=()
+    command -v nginx >/dev/null || need+=(nginx)
+    command -v haproxy >/dev/null || need+=(haproxy)
+    command -v jq >/dev/null || need+=(jq)
+    command -v curl >/dev/null || need+=(curl)
+    command -v openssl >/dev/null || need+=(openssl)
+    command -v cmake >/dev/null || need+=(cmake g++)
+    dpkg -s libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libssl-dev >/dev/null 2>&1 ||
+        need+=(libboost1.81-dev libboost-test1.81-dev libboost-url1.81-dev nlohmann-json3-dev libssl-dev)
+    if ((${#need[@]})); then
+        say "installing ${need[*]}"
+        local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+}
+
+build() {
+    if [ "$SKIP_BUILD" = 1 ]; then
+        [ -x "$BUILD/bin/intune-loadgen" ] || die "no $BUILD/bin/intune-loadgen"
+        if [[ " $PROXIES " == *" intune-gate "* ]] &&
+            ! [ -x "$BUILD/bin/intune-gate" -a -x "$BUILD/bin/intune-graph-emulator" ]; then
+            echo "bench: no intune-gate or emulator in $BUILD/bin; measuring nginx and HAProxy only" >&2
+            PROXIES=$(echo "$PROXIES" | sed 's/intune-gate//')
+        fi
+        return
+    fi
+    say "building in $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$RUN/cmake.log" 2>&1 ||
+        { cat "$RUN/cmake.log" >&2; die "cmake failed"; }
+    cmake --build "$BUILD" -j2 --target intune-loadgen >"$RUN/build.log" 2>&1 ||
+        { tail -30 "$RUN/build.log" >&2; die "cannot build intune-loadgen"; }
+    if [[ " $PROXIES " == *" intune-gate "* ]]; then
+        if ! cmake --build "$BUILD" -j2 --target intune-gate intune-graph-emulator >>"$RUN/build.log" 2>&1; then
+            tail -20 "$RUN/build.log" >&2
+            echo "bench: intune-gate or the emulator does not build; measuring nginx and HAProxy only" >&2
+            PROXIES=$(echo "$PROXIES" | sed 's/intune-gate//')
+        fi
+    fi
+}
+
+# ---- helpers ------------------------------------------------------------------------------------
+render() {  # template → file, @NAME@ placeholders
+    sed -e "s|@RUN@|$RUN|g" -e "s|@PKI@|$PKI|g" -e "s|@PORT@|$PROXY_PORT|g" \
+        -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@EMU_PORT@|$EMU_PORT|g" \
+        -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@ACCESS_LOG@|$NGINX_ACCESS_LOG|g" \
+        -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
+        "$ROOT/bench/$1" >"$2"
+}
+
+port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+device_curl() {  # device_curl NAME PATH  → HTTP status
+    curl -sk -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$PKI/server-ca.crt" \
+        --cert "$PKI/device-$1.crt" --key "$PKI/device-$1.key" "https://127.0.0.1:$PROXY_PORT$2" || true
+}
+
+device_ok() { test "$(device_curl "$1" /)" = 200; }
+
+emulator() {  # emulator METHOD PATH [BODY]
+    curl -s --max-time 10 --cacert "$PKI/server-ca.crt" -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} \
+        "https://127.0.0.1:$EMU_PORT$2"
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+    local limit=$1 what=$2; shift 2
+    local end=$((SECONDS + limit))
+    until "$@"; do
+        ((SECONDS < end)) || die "timed out after ${limit}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+start_logged() {  # start_logged LOG COMMAND... → STARTED_PID
+    local log=$1; shift
+    "$@" >"$RUN/$log.out" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+stop() {  # stop PID
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+loadgen() {  # loadgen LABEL ARGS... → appends the JSON line to results.jsonl
+    local label=$1; shift
+    "$BUILD/bin/intune-loadgen" --label "$label" --url "https://127.0.0.1:$PROXY_PORT/bench" \
+        --cert "$PKI/device-$DEVICE.crt" --key "$PKI/device-$DEVICE.key" --cacert "$PKI/server-ca.crt" \
+        --threads "$THREADS" "$@" >"$RUN/loadgen.out" || true
+    grep -v '^{' "$RUN/loadgen.out" >&2 || true
+    grep '^{' "$RUN/loadgen.out" | tail -1 >>"$RUN/results.jsonl" || true
+}
+
+measure() {  # measure LABEL PID: both load modes, then the idle connections
+    local label=$1 pid=$2 mode
+    for mode in keepalive handshake; do
+        say "$label: $mode, $CONNECTIONS connections, ${WARMUP}s warm-up + ${DURATION}s"
+        loadgen "$label" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" \
+            --warmup "$WARMUP" --watch-pid "$pid"
+    done
+    if ((IDLE > 0)); then
+        say "$label: $IDLE idle keep-alive connections held ${IDLE_HOLD}s"
+        loadgen "$label" --idle "$IDLE" --connections 64 --duration "$IDLE_HOLD" --timeout 20 --watch-pid "$pid"
+    fi
+}
+
+# ---- the proxies --------------------------------------------------------------------------------
+run_nginx() {
+    mkdir -p "$RUN/nginx-proxy-tmp"
+    render nginx-proxy.conf.in "$RUN/nginx-proxy.conf"
+    start_logged nginx nginx -p "$RUN" -c "$RUN/nginx-proxy.conf" -e "$RUN/nginx-proxy.error.log"
+    local pid=$STARTED_PID
+    wait_for 10 "nginx" device_ok "$DEVICE"
+    measure nginx "$pid"
+    stop "$pid"
+}
+
+run_haproxy() {
+    cat "$PKI/server.crt" "$PKI/server.key" >"$RUN/haproxy-server.pem"
+    render haproxy.cfg.in "$RUN/haproxy.cfg"
+    haproxy -c -q -f "$RUN/haproxy.cfg" || die "haproxy rejects its configuration"
+    start_logged haproxy haproxy -db -f "$RUN/haproxy.cfg"
+    local pid=$STARTED_PID
+    wait_for 10 "haproxy" device_ok "$DEVICE"
+    measure haproxy "$pid"
+    stop "$pid"
+}
+
+start_gate() {
+    start_logged intune-gate "$BUILD/bin/intune-gate" --config "$RUN/intune-gate.json"
+    GATE_PID=$STARTED_PID
+    wait_for 15 "intune-gate to listen" gate_listening
+}
+
+gate_listening() {
+    kill -0 "$GATE_PID" 2>/dev/null || { tail -20 "$RUN/intune-gate.out" >&2; die "intune-gate exited"; }
+    ! port_free "$PROXY_PORT"
+}
+
+run_gate() {
+    render emulator-devices.json.in "$RUN/emulator-devices.json"
+    render intune-gate.json.in "$RUN/intune-gate.json"
+    "$BUILD/bin/intune-gate" --check-config "$RUN/intune-gate.json" >&2 || die "intune-gate rejects the bench config"
+    start_logged emulator "$BUILD/bin/intune-graph-emulator" --devices "$RUN/emulator-devices.json" \
+        --cert "$PKI/server.crt" --key "$PKI/server.key" --address 127.0.0.1 --port "$EMU_PORT"
+    local emu_pid=$STARTED_PID
+    wait_for 10 "the Graph emulator" bash -c "grep -q 'listening on' '$RUN/emulator.out'"
+    start_gate
+    # Warm the compliance cache with one request, as a deployment serving this device would be.
+    wait_for 15 "intune-gate to forward for device-$DEVICE" device_ok "$DEVICE"
+    measure intune-gate "$GATE_PID"
+    stop "$GATE_PID"
+    cold_device_check
+}
+
+# A cold device on a fresh gateway: one Graph call, and no token fetch on the request path.
+cold_device_check() {
+    say "intune-gate: cold-device check"
+    emulator POST /_emulator/reset >/dev/null
+    start_gate
+    sleep 1
+    local at_start after_ready after t_cold t_warm
+    at_start=$(emulator GET /_emulator/stats)
+    local cert=(--cacert "$PKI/server-ca.crt" --cert "$PKI/device-ingraceperiod.crt" --key "$PKI/device-ingraceperiod.key")
+    t_cold=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$PROXY_PORT/cold" || true)
+    after=$(emulator GET /_emulator/stats)
+    t_warm=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$PROXY_PORT/warm" || true)
+    stop "$GATE_PID"
+    local tok0 tok1 g0 g1
+    tok0=$(jq -r '.token_requests // 0' <<<"$at_start"); tok1=$(jq -r '.token_requests // 0' <<<"$after")
+    g0=$(jq -r '.graph_requests // 0' <<<"$at_start"); g1=$(jq -r '.graph_requests // 0' <<<"$after")
+    COLD_LINE="cold device (inGracePeriod, fresh gateway): status/time $t_cold s (then warm: $t_warm s); token requests at start $tok0, on the request path $((tok1 - tok0)); Graph calls for the request $((g1 - g0))"
+    local verdict=ok
+    ((g1 - g0 == 1)) || verdict="UNEXPECTED: expected exactly 1 Graph call"
+    ((tok1 - tok0 == 0)) || verdict="UNEXPECTED: the token was fetched on the request path"
+    ((tok0 >= 1)) || verdict="$verdict; the gateway fetched no token at start"
+    COLD_LINE="$COLD_LINE — $verdict"
+    echo "$COLD_LINE" >&2
+}
+
+# ---- report -------------------------------------------------------------------------------------
+report() {
+    local r=$RUN/results.jsonl
+    {
+        echo "intune-gate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
+        echo "load: intune-loadgen, $CONNECTIONS connections, $THREADS thread(s), ${WARMUP}s warm-up + ${DURATION}s measured; upstream: nginx return 200 (1 worker); access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); device cert: device-$DEVICE (ECDSA P-256)"
+        echo
+        echo "| proxy | mode | req/s | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|"
+        jq -r 'select(.mode != "idle") | "| \(.label) | \(.mode) | \(.rps|floor) | \(.p50_us) | \(.p99_us) | \(.p999_us) | \(.errors) | \(.server_cpu_us_per_req) |"' "$r"
+        if jq -e 'select(.mode == "idle")' "$r" >/dev/null 2>&1; then
+            echo
+            echo "| proxy | idle conns open | still answering after hold | RSS before | RSS with them open | per connection |"
+            echo "|---|---:|---:|---:|---:|---:|"
+            jq -r 'select(.mode == "idle") | "| \(.label) | \(.opened) / \(.idle) | \(.alive_after_hold) | \(.server_rss_kb_before / 1024 | floor) MiB | \(.server_rss_kb_held / 1024 | floor) MiB | \(((.server_rss_kb_held - .server_rss_kb_before) / ([.opened,1]|max)) * 10 | floor / 10) kB |"' "$r"
+        fi
+        local base
+        for base in nginx haproxy; do
+            jq -e --arg b "$base" 'select(.label == $b)' "$r" >/dev/null 2>&1 || continue
+            jq -e 'select(.label == "intune-gate")' "$r" >/dev/null 2>&1 || continue
+            echo
+            echo "intune-gate / $base:"
+            jq -rs --arg b "$base" '
+                def ratio(a; b): if (b // 0) == 0 then "n/a" else ((a / b) * 100 | round / 100 | tostring) end;
+                (map(select(.mode != "idle")) | group_by(.mode)[]
+                   | (map(select(.label == "intune-gate"))[0]) as $g | (map(select(.label == $b))[0]) as $o
+                   | select($g != null and $o != null)
+                   | "  \($g.mode): req/s ×\(ratio($g.rps; $o.rps)), p99 ×\(ratio($g.p99_us; $o.p99_us)), CPU/req ×\(ratio($g.server_cpu_us_per_req; $o.server_cpu_us_per_req))"),
+                (map(select(.mode == "idle")) as $i | ($i | map(select(.label == "intune-gate"))[0]) as $g
+                   | ($i | map(select(.label == $b))[0]) as $o | select($g != null and $o != null)
+                   | "  RSS with idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
+        done
+        if [ -n "${COLD_LINE:-}" ]; then echo; echo "$COLD_LINE"; fi
+    } | tee "$OUT"
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+install_missing
+build
+say "making the PKI in $PKI"
+bash "$ROOT/certs/make-pki.sh" "$PKI" >"$RUN/pki.log" 2>&1 || { cat "$RUN/pki.log" >&2; die "make-pki.sh failed"; }
+[ -r "$PKI/device-$DEVICE.crt" ] || die "no device certificate $PKI/device-$DEVICE.crt"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if ((IDLE > 0)) && (($(ulimit -n) < IDLE + 1000)); then
+    echo "bench: open-file limit $(ulimit -n) is too low for $IDLE idle connections; using $(($(ulimit -n) - 1000))" >&2
+    IDLE=$(($(ulimit -n) - 1000))
+fi
+for p in "$PROXY_PORT" "$UPSTREAM_PORT" "$EMU_PORT" "$ADMIN_PORT"; do
+    port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"
+done
+if [ "$ACCESS_LOG" = 1 ]; then
+    NGINX_ACCESS_LOG="$RUN/nginx-access.log"
+    HAPROXY_LOG_GLOBAL="log stdout format raw local0"
+    HAPROXY_LOG_DEFAULTS="log global\n    option httplog"
+else
+    NGINX_ACCESS_LOG=off HAPROXY_LOG_GLOBAL="" HAPROXY_LOG_DEFAULTS=""
+fi
+mkdir -p "$(dirname "$OUT")" "$RUN/nginx-upstream-tmp"
+: >"$RUN/results.jsonl"
+
+say "upstream: nginx return 200 on 127.0.0.1:$UPSTREAM_PORT"
+render nginx-upstream.conf.in "$RUN/nginx-upstream.conf"
+start_logged upstream nginx -p "$RUN" -c "$RUN/nginx-upstream.conf" -e "$RUN/nginx-upstream.error.log"
+wait_for 10 "the upstream" bash -c "curl -sf --max-time 2 http://127.0.0.1:$UPSTREAM_PORT/ >/dev/null"
+
+for proxy in $PROXIES; do
+    case $proxy in
+        nginx) run_nginx ;;
+        haproxy) run_haproxy ;;
+        intune-gate) run_gate ;;
+        *) die "unknown proxy $proxy (nginx, haproxy, intune-gate)" ;;
+    esac
+done
+say "results (also in $OUT)"
+report

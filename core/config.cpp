@@ -1,0 +1,875 @@
+// The configuration loader (SPEC §4): walks the document once, fills the model, and collects
+// every problem as "config error: <JSON pointer>: <message>" instead of stopping at the first.
+#include "core/config.hpp"
+
+#include "core/config_pem.hpp"
+
+#include <boost/url/ipv4_address.hpp>
+#include <boost/url/ipv6_address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <initializer_list>
+#include <set>
+#include <string_view>
+
+namespace ig {
+namespace {
+
+namespace fs = std::filesystem;
+namespace urls = boost::urls;
+using json = nlohmann::json;
+using namespace std::string_literals;
+
+constexpr std::size_t max_config_bytes = 4 << 20;
+constexpr std::size_t max_secret_bytes = 64 << 10;
+
+// Untrusted text (keys, values, paths) made safe for a one-line message: no control characters.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s.substr(0, 200)) {
+        if (c < 0x20 || c == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > 200) out += "...";
+    return out;
+}
+
+// One reference token of a JSON Pointer (RFC 6901).
+std::string pointer_token(std::string_view key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return printable(out);
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string in_quotes(std::string_view s) { return "\"" + printable(s) + "\""; }
+
+bool is_guid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+// RFC 7230 token (header field names).
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+    });
+}
+
+// RFC 7230 field-value: visible characters, space, tab, obs-text; never CR, LF, NUL.
+bool is_field_value(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c == '\t' || (c >= 0x20 && c != 0x7f);
+    });
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f;
+    });
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
+}
+
+// Header names only the gateway itself (or HTTP framing) may set.
+bool reserved_header(std::string_view name, std::string_view device_id_header) {
+    static const std::set<std::string, std::less<>> fixed{
+        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
+        "te", "trailer", "upgrade", "forwarded", "x-request-id"};
+    auto l = lower(name);
+    return fixed.count(l) || starts_with_ci(l, "x-intune-") || starts_with_ci(l, "x-forwarded-") ||
+           (!device_id_header.empty() && l == lower(device_id_header));
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view digits) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+}
+
+bool is_ip_address(std::string_view s) {
+    return urls::parse_ipv4_address(s).has_value() || urls::parse_ipv6_address(s).has_value();
+}
+
+// An origin or URL checked with boost::urls; empty `error` when fine.
+struct ParsedUrl {
+    std::string error;
+    std::string origin;  // scheme://host[:port], scheme lower case
+    std::string host;    // without IPv6 brackets
+    std::uint16_t port = 0;
+    bool https = false;
+};
+
+ParsedUrl parse_url(std::string_view text, bool https_only, bool origin_only) {
+    ParsedUrl out;
+    auto fail = [&](std::string msg) {
+        out.error = std::move(msg);
+        return out;
+    };
+    if (has_control(text)) return fail("must not contain control characters");
+    auto parsed = urls::parse_absolute_uri(text);
+    if (!parsed) return fail("is not an absolute URL");
+    urls::url_view u = *parsed;
+    if (u.scheme_id() == urls::scheme::https) out.https = true;
+    else if (u.scheme_id() != urls::scheme::http || https_only)
+        return fail(https_only ? "must be an https URL" : "must be an http or https URL");
+    if (!u.has_authority() || u.host_type() == urls::host_type::none || u.encoded_host().empty())
+        return fail("needs a host");
+    if (u.host_type() == urls::host_type::ipvfuture) return fail("has an unsupported host");
+    if (u.has_userinfo()) return fail("must not contain user info");
+    out.host = u.host_address();
+    if (u.host_type() == urls::host_type::name) {
+        bool ok = std::all_of(out.host.begin(), out.host.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_';
+        });
+        if (!ok) return fail("has an invalid host name");
+    }
+    out.port = out.https ? 443 : 80;
+    if (u.has_port()) {
+        auto port = parse_port(u.port());
+        if (!port) return fail("has an invalid port (1-65535)");
+        out.port = *port;
+    }
+    if (origin_only) {
+        if (!u.encoded_path().empty() && u.encoded_path() != "/") return fail("must not have a path");
+        if (u.has_query()) return fail("must not have a query");
+    }
+    if (u.has_fragment()) return fail("must not have a fragment");
+    out.origin = (out.https ? "https://"s : "http://"s) + std::string(u.encoded_host());
+    if (u.has_port()) out.origin += ":" + std::to_string(out.port);
+    return out;
+}
+
+class Loader;
+
+// One JSON object of the document: typed access to its keys, and unknown-key reporting.
+class Obj {
+public:
+    Obj(Loader& l, const json& j, std::string ptr, std::initializer_list<std::string_view> allowed);
+    const json* get(std::string_view key) const {
+        auto it = j_.find(key);
+        return it == j_.end() ? nullptr : &*it;
+    }
+    std::string at(std::string_view key) const { return ptr_ + "/" + pointer_token(key); }
+    const std::string& ptr() const { return ptr_; }
+
+private:
+    const json& j_;
+    std::string ptr_;
+};
+
+class Loader {
+public:
+    explicit Loader(fs::path base) : base_(std::move(base)) {}
+
+    std::vector<std::string> errors;
+    std::vector<std::string> warnings;
+
+    void error(const std::string& ptr, const std::string& msg) {
+        errors.push_back("config error: " + (ptr.empty() ? "/"s : ptr) + ": " + msg);
+    }
+    void warn(const std::string& ptr, const std::string& msg) { warnings.push_back(ptr + ": " + msg); }
+
+    static std::string article(std::string_view what) {
+        return std::string(what.front() == 'a' || what.front() == 'o' || what.front() == 'i' ? "an " : "a ") +
+               std::string(what);
+    }
+    void type_error(const std::string& ptr, std::string_view expected, const json& v) {
+        error(ptr, "expected " + article(expected) + ", got " + v.type_name());
+    }
+
+    std::optional<Obj> object(const json* v, const std::string& ptr, std::initializer_list<std::string_view> allowed) {
+        if (!v) return std::nullopt;
+        if (!v->is_object()) {
+            type_error(ptr, "object", *v);
+            return std::nullopt;
+        }
+        return Obj(*this, *v, ptr, allowed);
+    }
+
+    std::optional<std::string> string(const json& v, const std::string& ptr, bool allow_empty = false) {
+        if (!v.is_string()) {
+            type_error(ptr, "string", v);
+            return std::nullopt;
+        }
+        const auto& s = v.get_ref<const std::string&>();
+        if (s.empty() && !allow_empty) {
+            error(ptr, "must not be empty");
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    void string(const Obj& o, std::string_view key, std::string& out) {
+        if (auto* v = o.get(key))
+            if (auto s = string(*v, o.at(key))) out = *s;
+    }
+
+    void boolean(const Obj& o, std::string_view key, bool& out) {
+        auto* v = o.get(key);
+        if (!v) return;
+        if (!v->is_boolean()) return type_error(o.at(key), "boolean", *v);
+        out = v->get<bool>();
+    }
+
+    std::optional<std::uint64_t> integer(const Obj& o, std::string_view key, std::uint64_t min, std::uint64_t max) {
+        auto* v = o.get(key);
+        if (!v) return std::nullopt;
+        auto ptr = o.at(key);
+        if (!v->is_number_integer()) {
+            type_error(ptr, "integer", *v);
+            return std::nullopt;
+        }
+        // Parsed text stores non-negative numbers as unsigned, values built in code as signed.
+        bool negative = !v->is_number_unsigned() && v->get<std::int64_t>() < 0;
+        auto n = negative ? 0 : v->get<std::uint64_t>();
+        if (negative || n < min || n > max) {
+            error(ptr, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + v->dump());
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    template <class T>
+    void number(const Obj& o, std::string_view key, T& out, std::uint64_t min, std::uint64_t max) {
+        if (auto n = integer(o, key, min, max)) out = static_cast<T>(*n);
+    }
+
+    template <class Rep, class Period>
+    void duration(const Obj& o, std::string_view key, std::chrono::duration<Rep, Period>& out, std::uint64_t min,
+                  std::uint64_t max) {
+        if (auto n = integer(o, key, min, max)) out = std::chrono::duration<Rep, Period>(static_cast<Rep>(*n));
+    }
+
+    // One of `names`, returned as its index.
+    std::optional<std::size_t> choice(const Obj& o, std::string_view key, std::initializer_list<std::string_view> names) {
+        auto* v = o.get(key);
+        if (!v) return std::nullopt;
+        auto s = string(*v, o.at(key), true);
+        if (!s) return std::nullopt;
+        std::size_t i = 0;
+        std::string list;
+        for (auto n : names) {
+            if (*s == n) return i;
+            list += (i++ ? ", " : "") + in_quotes(n);
+        }
+        error(o.at(key), "must be one of " + list + ", got " + in_quotes(*s));
+        return std::nullopt;
+    }
+
+    // A file path, resolved against the config file's folder and stored absolute.
+    struct File {
+        fs::path path;
+        std::string shown;  // as written, for messages
+        std::string ptr;
+    };
+    std::optional<File> file(const json& v, const std::string& ptr) {
+        auto s = string(v, ptr);
+        if (!s) return std::nullopt;
+        if (has_control(*s) || s->find('\0') != std::string::npos) {
+            error(ptr, "must not contain control characters");
+            return std::nullopt;
+        }
+        fs::path p(*s);
+        return File{(p.is_absolute() ? p : base_ / p).lexically_normal(), printable(*s), ptr};
+    }
+    std::optional<File> file(const Obj& o, std::string_view key, bool required, bool nullable = false) {
+        auto* v = o.get(key);
+        if (!v) {
+            if (required) error(o.at(key), "is required");
+            return std::nullopt;
+        }
+        if (nullable && v->is_null()) return std::nullopt;
+        return file(*v, o.at(key));
+    }
+
+    void check(const std::optional<std::string>& problem, const std::string& ptr) {
+        if (problem) error(ptr, *problem);
+    }
+
+    std::optional<Secret> secret(const Obj& o, std::string_view key);
+
+    void listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port);
+    void tls(const json* v, TlsConfig& out);
+    void device_id(const json* v, DeviceIdConfig& out);
+    void intune(const json* v, IntuneConfig& out);
+    void upstream(const json* v, UpstreamConfig& out);
+    void outcomes(const json* v, const std::string& device_id_header, std::array<OutcomeAction, outcome_count>& out);
+    void limits(const json* v, LimitsConfig& out);
+    void root(const json& doc, Config& out);
+
+private:
+    std::optional<Cidr> cidr(const json& v, const std::string& ptr);
+    std::optional<OutcomeAction> outcome(const json& v, const std::string& ptr, const std::string& device_id_header);
+
+    fs::path base_;
+};
+
+Obj::Obj(Loader& l, const json& j, std::string ptr, std::initializer_list<std::string_view> allowed)
+    : j_(j), ptr_(std::move(ptr)) {
+    for (const auto& [key, value] : j.items())
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) l.error(at(key), "unknown key");
+}
+
+std::optional<Secret> Loader::secret(const Obj& o, std::string_view key) {
+    auto* v = o.get(key);
+    auto ptr = o.at(key);
+    if (!v) {
+        error(ptr, "is required");
+        return std::nullopt;
+    }
+    if (v->is_string()) {
+        // The value itself never appears in a message.
+        if (v->get_ref<const std::string&>().empty()) {
+            error(ptr, "must not be empty");
+            return std::nullopt;
+        }
+        warn(ptr, "secret is written in the config file; outside demos give {\"env\": NAME} or {\"file\": PATH}");
+        return Secret{v->get<std::string>(), "literal in the config file", true};
+    }
+    if (!v->is_object()) {
+        error(ptr, "expected {\"env\": NAME}, {\"file\": PATH} or a string, got "s + v->type_name());
+        return std::nullopt;
+    }
+    Obj s(*this, *v, ptr, {"env", "file"});
+    const json* env = s.get("env");
+    const json* path = s.get("file");
+    if (env && path) {
+        error(ptr, "give either \"env\" or \"file\", not both");
+        return std::nullopt;
+    }
+    if (env) {
+        auto name = string(*env, s.at("env"));
+        if (!name) return std::nullopt;
+        bool valid = !std::isdigit(static_cast<unsigned char>(name->front())) &&
+                     std::all_of(name->begin(), name->end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                     });
+        if (!valid) {
+            error(s.at("env"), "is not a valid environment variable name");
+            return std::nullopt;
+        }
+        const char* value = std::getenv(name->c_str());
+        if (!value) error(ptr, "environment variable " + *name + " is not set");
+        else if (!*value) error(ptr, "environment variable " + *name + " is empty");
+        else return Secret{value, "environment variable " + *name, false};
+        return std::nullopt;
+    }
+    if (path) {
+        auto f = file(*path, s.at("file"));
+        if (!f) return std::nullopt;
+        std::string problem;
+        auto text = config_pem::read_file(f->path, f->shown, problem, max_secret_bytes);
+        if (!text) {
+            error(ptr, problem);
+            return std::nullopt;
+        }
+        while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+        if (text->empty()) {
+            error(ptr, "file '" + f->shown + "' is empty");
+            return std::nullopt;
+        }
+        return Secret{std::move(*text), "file " + f->path.string(), false};
+    }
+    error(ptr, "needs \"env\" or \"file\"");
+    return std::nullopt;
+}
+
+void Loader::listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port) {
+    auto o = object(v, ptr, {"address", "port"});
+    if (!o) return;
+    if (auto* a = o->get("address")) {
+        if (auto s = string(*a, o->at("address"))) {
+            if (is_ip_address(*s)) address = *s;
+            else error(o->at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
+        }
+    }
+    number(*o, "port", port, 1, 65535);
+}
+
+void Loader::tls(const json* v, TlsConfig& out) {
+    if (!v) return error("/tls", "is required");
+    auto o = object(v, "/tls", {"certificate", "private_key", "client_ca", "crl", "client_certificate", "min_version"});
+    if (!o) return;
+    auto cert = file(*o, "certificate", true);
+    auto key = file(*o, "private_key", true);
+    auto ca = file(*o, "client_ca", true);
+    auto crl = file(*o, "crl", false, true);
+    if (cert) {
+        out.certificate = cert->path;
+        check(config_pem::check_certificate(cert->path, cert->shown), cert->ptr);
+        if (auto w = config_pem::certificate_validity_warning(cert->path, cert->shown)) warn(cert->ptr, *w);
+    }
+    if (key) {
+        out.private_key = key->path;
+        if (cert) check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
+    }
+    if (ca) {
+        out.client_ca = ca->path;
+        check(config_pem::check_ca_bundle(ca->path, ca->shown), ca->ptr);
+    }
+    if (crl) {
+        out.crl = crl->path;
+        check(config_pem::check_crl(crl->path, crl->shown, ca ? ca->path : fs::path()), crl->ptr);
+    }
+    if (auto c = choice(*o, "client_certificate", {"required", "optional"})) out.client_certificate_required = *c == 0;
+    if (auto c = choice(*o, "min_version", {"1.2", "1.3"})) out.min_version = *c == 0 ? "1.2" : "1.3";
+}
+
+std::optional<Cidr> Loader::cidr(const json& v, const std::string& ptr) {
+    auto s = string(v, ptr);
+    if (!s) return std::nullopt;
+    auto slash = s->find('/');
+    std::string_view addr = std::string_view(*s).substr(0, slash);
+    Cidr out;
+    out.text = *s;
+    unsigned max_prefix = 0;
+    if (auto v4 = urls::parse_ipv4_address(addr)) {
+        auto b = v4->to_bytes();
+        out.address[10] = out.address[11] = 0xff;
+        std::copy(b.begin(), b.end(), out.address.begin() + 12);
+        max_prefix = 32;
+    } else if (auto v6 = urls::parse_ipv6_address(addr)) {
+        out.address = v6->to_bytes();
+        max_prefix = 128;
+    } else {
+        error(ptr, "is not a CIDR (like 10.0.0.0/8 or fd00::/8): " + in_quotes(*s));
+        return std::nullopt;
+    }
+    unsigned prefix = max_prefix;
+    if (slash != std::string::npos) {
+        std::string_view digits = std::string_view(*s).substr(slash + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix > max_prefix) {
+            error(ptr, "has an invalid prefix length (0-" + std::to_string(max_prefix) + "): " + in_quotes(*s));
+            return std::nullopt;
+        }
+    }
+    out.prefix = prefix + (max_prefix == 32 ? 96 : 0);
+    for (unsigned bit = out.prefix; bit < 128; ++bit) {
+        if (out.address[bit / 8] & (0x80 >> (bit % 8))) {
+            error(ptr, "has bits set past its prefix length: " + in_quotes(*s));
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+void Loader::device_id(const json* v, DeviceIdConfig& out) {
+    auto o = object(v, "/device_id", {"sources", "san_uri_scheme", "header", "trusted_peers"});
+    if (!o) return;
+    if (auto* s = o->get("sources")) {
+        if (!s->is_array()) {
+            type_error(o->at("sources"), "array", *s);
+        } else if (s->empty()) {
+            error(o->at("sources"), "must name at least one source");
+        } else {
+            std::vector<IdSource> sources;
+            for (std::size_t i = 0; i < s->size(); ++i) {
+                auto ptr = o->at("sources") + "/" + std::to_string(i);
+                auto name = string((*s)[i], ptr, true);
+                if (!name) continue;
+                IdSource id;
+                if (*name == "san_uri") id = IdSource::SanUri;
+                else if (*name == "subject_cn") id = IdSource::SubjectCn;
+                else if (*name == "header") id = IdSource::Header;
+                else {
+                    error(ptr, "must be one of \"san_uri\", \"subject_cn\", \"header\", got " + in_quotes(*name));
+                    continue;
+                }
+                if (std::find(sources.begin(), sources.end(), id) != sources.end()) error(ptr, in_quotes(*name) + " is listed twice");
+                else sources.push_back(id);
+            }
+            out.sources = std::move(sources);
+        }
+    }
+    if (auto* s = o->get("san_uri_scheme")) {
+        if (auto scheme = string(*s, o->at("san_uri_scheme"))) {
+            bool ok = std::isalpha(static_cast<unsigned char>(scheme->front())) &&
+                      std::all_of(scheme->begin(), scheme->end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+                      });
+            if (ok) out.san_uri_scheme = *scheme;
+            else error(o->at("san_uri_scheme"), "is not a valid URI scheme: " + in_quotes(*scheme));
+        }
+    }
+    if (auto* h = o->get("header")) {
+        if (auto name = string(*h, o->at("header"))) {
+            static const std::set<std::string, std::less<>> own{"x-intune-outcome", "x-intune-compliance-state",
+                                                                "x-intune-device", "x-intune-installed-apps",
+                                                                "x-intune-error"};
+            if (!is_token(*name)) error(o->at("header"), "is not a valid header name: " + in_quotes(*name));
+            else if (own.count(lower(*name)) || (reserved_header(*name, "") && !starts_with_ci(*name, "x-intune-")))
+                error(o->at("header"), in_quotes(*name) + " is a header the gateway or HTTP itself sets");
+            else out.header = *name;
+        }
+    }
+    if (auto* t = o->get("trusted_peers")) {
+        if (!t->is_array()) {
+            type_error(o->at("trusted_peers"), "array", *t);
+        } else {
+            for (std::size_t i = 0; i < t->size(); ++i)
+                if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i))) out.trusted_peers.push_back(*c);
+        }
+    }
+    bool header_source = std::find(out.sources.begin(), out.sources.end(), IdSource::Header) != out.sources.end();
+    if (header_source && out.trusted_peers.empty())
+        warn("/device_id/sources", "\"header\" is listed but trusted_peers is empty, so the header is never honoured");
+}
+
+void Loader::intune(const json* v, IntuneConfig& out) {
+    if (!v) return error("/intune", "is required");
+    auto o = object(v, "/intune",
+                    {"tenant_id", "client_id", "auth", "client_secret", "client_certificate", "client_private_key",
+                     "username", "password", "login_url", "graph_url", "ca_file", "timeout_ms", "cache",
+                     "device_not_found", "save_device_properties", "device_properties", "save_installed_apps"});
+    if (!o) return;
+
+    if (auto* t = o->get("tenant_id")) {
+        if (auto s = string(*t, o->at("tenant_id"))) {
+            bool ok = s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+                      });
+            if (ok) out.tenant_id = *s;
+            else error(o->at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
+        }
+    } else {
+        error(o->at("tenant_id"), "is required");
+    }
+    if (auto* c = o->get("client_id")) {
+        if (auto s = string(*c, o->at("client_id"))) {
+            if (is_guid(*s)) out.client_id = *s;
+            else error(o->at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
+        }
+    } else {
+        error(o->at("client_id"), "is required");
+    }
+
+    std::optional<std::size_t> auth = 0;
+    if (o->get("auth")) auth = choice(*o, "auth", {"client_secret", "certificate", "password"});
+    if (auth) {
+        static constexpr std::string_view mode_names[] = {"client_secret", "certificate", "password"};
+        out.auth = static_cast<AuthMode>(*auth);
+        auto mode = in_quotes(mode_names[*auth]);
+        // Keys of the other grants are ignored (and left unresolved): warn, an operator may be switching.
+        auto unused = [&](std::string_view key) {
+            if (o->get(key)) warn(o->at(key), "is not used with auth " + mode);
+        };
+        auto required = [&](std::string_view key) {
+            if (o->get(key)) return true;
+            error(o->at(key), "is required with auth " + mode);
+            return false;
+        };
+        bool secret_grant = out.auth != AuthMode::Certificate;
+        if (secret_grant) {
+            if (required("client_secret"))
+                if (auto s = secret(*o, "client_secret")) out.client_secret = std::move(*s);
+        } else {
+            unused("client_secret");
+        }
+        if (out.auth == AuthMode::Certificate) {
+            bool have = required("client_certificate") & required("client_private_key");
+            auto cert = file(*o, "client_certificate", false);
+            auto key = file(*o, "client_private_key", false);
+            if (cert) {
+                out.client_certificate = cert->path;
+                check(config_pem::check_certificate(cert->path, cert->shown), cert->ptr);
+                if (auto w = config_pem::certificate_validity_warning(cert->path, cert->shown)) warn(cert->ptr, *w);
+            }
+            if (key) {
+                out.client_private_key = key->path;
+                if (have && cert)
+                    check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
+            }
+        } else {
+            unused("client_certificate");
+            unused("client_private_key");
+        }
+        if (out.auth == AuthMode::Password) {
+            if (required("username")) {
+                if (auto s = string(*o->get("username"), o->at("username"))) {
+                    if (has_control(*s)) error(o->at("username"), "must not contain control characters");
+                    else out.username = *s;
+                }
+            }
+            if (required("password"))
+                if (auto s = secret(*o, "password")) out.password = std::move(*s);
+        } else {
+            unused("username");
+            unused("password");
+        }
+    }
+
+    for (auto [key, target] : {std::pair{"login_url", &out.login_url}, std::pair{"graph_url", &out.graph_url}}) {
+        auto* u = o->get(key);
+        if (!u) continue;
+        auto s = string(*u, o->at(key));
+        if (!s) continue;
+        auto parsed = parse_url(*s, true, true);
+        if (!parsed.error.empty()) error(o->at(key), parsed.error + ": " + in_quotes(*s));
+        else *target = parsed.origin;
+    }
+    if (auto f = file(*o, "ca_file", false, true)) {
+        out.ca_file = f->path;
+        check(config_pem::check_ca_bundle(f->path, f->shown), f->ptr);
+    }
+    duration(*o, "timeout_ms", out.timeout, 1, 600000);
+    if (auto c = object(o->get("cache"), o->at("cache"), {"compliant_ttl_s", "other_ttl_s", "max_entries"})) {
+        duration(*c, "compliant_ttl_s", out.cache.compliant_ttl, 0, 86400);
+        duration(*c, "other_ttl_s", out.cache.other_ttl, 0, 86400);
+        number(*c, "max_entries", out.cache.max_entries, 0, 100000000);
+    }
+    if (auto* d = o->get("device_not_found")) {
+        if (auto s = string(*d, o->at("device_not_found"), true)) {
+            if (auto which = outcome_from_name(*s)) out.device_not_found = *which;
+            else error(o->at("device_not_found"), "is not an outcome name: " + in_quotes(*s));
+        }
+    }
+    boolean(*o, "save_device_properties", out.save_device_properties);
+    if (auto* p = o->get("device_properties")) {
+        if (!p->is_array()) {
+            type_error(o->at("device_properties"), "array", *p);
+        } else {
+            for (std::size_t i = 0; i < p->size(); ++i) {
+                auto ptr = o->at("device_properties") + "/" + std::to_string(i);
+                auto name = string((*p)[i], ptr);
+                if (!name) continue;
+                bool ok = std::all_of(name->begin(), name->end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '@' || c == '.';
+                });
+                if (!ok) error(ptr, "is not a Graph property name: " + in_quotes(*name));
+                else if (std::find(out.device_properties.begin(), out.device_properties.end(), *name) !=
+                         out.device_properties.end())
+                    error(ptr, in_quotes(*name) + " is listed twice");
+                else out.device_properties.push_back(*name);
+            }
+            if (!out.device_properties.empty() && !out.save_device_properties)
+                warn(o->at("device_properties"), "is ignored while save_device_properties is false");
+        }
+    }
+    boolean(*o, "save_installed_apps", out.save_installed_apps);
+}
+
+void Loader::upstream(const json* v, UpstreamConfig& out) {
+    auto o = object(v, "/upstream", {"url", "ca_file", "timeout_ms"});
+    if (!o) return;
+    if (auto* u = o->get("url")) {
+        if (auto s = string(*u, o->at("url"))) {
+            auto parsed = parse_url(*s, false, true);
+            if (!parsed.error.empty()) {
+                error(o->at("url"), parsed.error + ": " + in_quotes(*s));
+            } else {
+                out.url = parsed.origin;
+                out.tls = parsed.https;
+                out.host = parsed.host;
+                out.port = parsed.port;
+            }
+        }
+    }
+    if (auto f = file(*o, "ca_file", false, true)) {
+        out.ca_file = f->path;
+        check(config_pem::check_ca_bundle(f->path, f->shown), f->ptr);
+        if (!out.tls) warn(f->ptr, "is not used with an http upstream");
+    }
+    duration(*o, "timeout_ms", out.timeout, 1, 3600000);
+}
+
+std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& ptr,
+                                             const std::string& device_id_header) {
+    if (!v.is_object()) {
+        type_error(ptr, "object", v);
+        return std::nullopt;
+    }
+    auto it = v.find("action");
+    if (it == v.end()) {
+        error(ptr + "/action", "is required (\"forward\", \"reject\" or \"redirect\")");
+        return std::nullopt;
+    }
+    auto name = string(*it, ptr + "/action", true);
+    if (!name) return std::nullopt;
+    OutcomeAction out;
+    std::size_t errors_before = errors.size();
+    if (*name == "forward") {
+        out.action = Action::Forward;
+        out.status = 0;
+        Obj o(*this, v, ptr, {"action", "headers"});
+        auto* h = o.get("headers");
+        if (h && !h->is_object()) type_error(o.at("headers"), "object", *h);
+        if (h && h->is_object()) {
+            for (const auto& [header, value] : h->items()) {
+                auto hptr = o.at("headers") + "/" + pointer_token(header);
+                if (!is_token(header)) error(hptr, "is not a valid header name");
+                else if (reserved_header(header, device_id_header))
+                    error(hptr, "is a header the gateway or HTTP itself sets; it cannot be configured");
+                else if (!value.is_string()) type_error(hptr, "string", value);
+                else if (!is_field_value(value.get_ref<const std::string&>()))
+                    error(hptr, "value must not contain CR, LF, NUL or other control characters");
+                else out.headers.emplace_back(header, value.get<std::string>());
+            }
+        }
+    } else if (*name == "reject") {
+        out.action = Action::Reject;
+        out.status = 403;
+        Obj o(*this, v, ptr, {"action", "status"});
+        number(o, "status", out.status, 400, 599);
+    } else if (*name == "redirect") {
+        out.action = Action::Redirect;
+        out.status = 302;
+        Obj o(*this, v, ptr, {"action", "location", "status"});
+        if (auto* l = o.get("location")) {
+            if (auto s = string(*l, o.at("location"))) {
+                auto parsed = parse_url(*s, false, false);
+                if (!parsed.error.empty()) error(o.at("location"), parsed.error);
+                else out.location = *s;
+            }
+        } else {
+            error(o.at("location"), "is required with action \"redirect\"");
+        }
+        if (auto s = integer(o, "status", 300, 399)) {
+            if (*s == 301 || *s == 302 || *s == 303 || *s == 307 || *s == 308) out.status = static_cast<unsigned>(*s);
+            else error(o.at("status"), "must be 301, 302, 303, 307 or 308, got " + std::to_string(*s));
+        }
+    } else {
+        error(ptr + "/action", "must be one of \"forward\", \"reject\", \"redirect\", got " + in_quotes(*name));
+        return std::nullopt;
+    }
+    if (errors.size() != errors_before) return std::nullopt;
+    return out;
+}
+
+void Loader::outcomes(const json* v, const std::string& device_id_header,
+                      std::array<OutcomeAction, outcome_count>& out) {
+    for (std::size_t i = 0; i < outcome_count; ++i) {
+        out[i] = OutcomeAction{};  // reject 403
+        if (static_cast<Outcome>(i) == Outcome::Compliant) {
+            out[i].action = Action::Forward;
+            out[i].status = 0;
+        }
+    }
+    if (!v) return;
+    if (!v->is_object()) return type_error("/outcomes", "object", *v);
+    for (const auto& [name, value] : v->items()) {
+        auto ptr = "/outcomes/" + pointer_token(name);
+        auto which = outcome_from_name(name);
+        if (!which) {
+            std::string list;
+            for (std::size_t i = 0; i < outcome_count; ++i) list += (i ? ", " : "") + std::string(outcome_names[i]);
+            error(ptr, "unknown outcome (the outcomes are " + list + ")");
+            continue;
+        }
+        if (auto a = outcome(value, ptr, device_id_header)) out[static_cast<std::size_t>(*which)] = std::move(*a);
+    }
+}
+
+void Loader::limits(const json* v, LimitsConfig& out) {
+    auto o = object(v, "/limits", {"max_header_bytes", "max_body_bytes", "handshake_timeout_s", "idle_timeout_s",
+                                   "max_connections"});
+    if (!o) return;
+    number(*o, "max_header_bytes", out.max_header_bytes, 1024, 1 << 20);
+    number(*o, "max_body_bytes", out.max_body_bytes, 0, std::uint64_t(1) << 40);
+    duration(*o, "handshake_timeout_s", out.handshake_timeout, 1, 3600);
+    duration(*o, "idle_timeout_s", out.idle_timeout, 1, 86400);
+    number(*o, "max_connections", out.max_connections, 1, 1000000);
+}
+
+void Loader::root(const json& doc, Config& out) {
+    if (!doc.is_object()) return type_error("/", "object", doc);
+    Obj o(*this, doc, "",
+          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin"});
+    listen(o.get("listen"), "/listen", out.listen.address, out.listen.port);
+    number(o, "workers", out.workers, 0, 256);
+    tls(o.get("tls"), out.tls);
+    device_id(o.get("device_id"), out.device_id);
+    intune(o.get("intune"), out.intune);
+    upstream(o.get("upstream"), out.upstream);
+    outcomes(o.get("outcomes"), out.device_id.header, out.outcomes);
+    limits(o.get("limits"), out.limits);
+    if (auto* a = o.get("admin"); a && a->is_null()) {
+        out.admin.enabled = false;
+    } else if (a) {
+        listen(a, "/admin", out.admin.address, out.admin.port);
+        auto wildcard = [](const std::string& s) { return s == "0.0.0.0" || s == "::"; };
+        bool overlap = out.admin.address == out.listen.address || wildcard(out.admin.address) ||
+                       wildcard(out.listen.address);
+        if (overlap && out.admin.port == out.listen.port)
+            error("/admin/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
+    }
+}
+
+ConfigResult finish(Loader& loader, Config config) {
+    ConfigResult result;
+    result.errors = std::move(loader.errors);
+    if (result.errors.empty()) {
+        config.warnings = std::move(loader.warnings);
+        result.config = std::move(config);
+    }
+    return result;
+}
+
+}  // namespace
+
+ConfigResult parse_config(const nlohmann::json& doc, const std::filesystem::path& base_dir) {
+    auto base = fs::absolute(base_dir).lexically_normal();
+    Loader loader(base);
+    Config config;
+    loader.root(doc, config);
+    return finish(loader, std::move(config));
+}
+
+ConfigResult load_config(const std::filesystem::path& file) {
+    auto absolute = fs::absolute(file).lexically_normal();
+    std::string problem;
+    auto text = config_pem::read_file(absolute, printable(file.string()), problem, max_config_bytes);
+    ConfigResult result;
+    if (!text) {
+        result.errors.push_back("config error: /: " + problem);
+        return result;
+    }
+    json doc;
+    try {
+        doc = json::parse(*text);
+    } catch (const json::parse_error& e) {
+        // nlohmann says where: "parse error at line 3, column 5: ..."; drop its "[json.exception...] " tag.
+        std::string_view m = e.what();
+        if (auto p = m.find("] "); p != std::string_view::npos) m.remove_prefix(p + 2);
+        result.errors.push_back("config error: /: not valid JSON: " + printable(m));
+        return result;
+    }
+    result = parse_config(doc, absolute.parent_path());
+    if (result.config) result.config->file = absolute;
+    return result;
+}
+
+}  // namespace ig

@@ -1,0 +1,20 @@
+#pragma once
+// The Intune device ID from a client certificate (SPEC §4 device_id): SAN URI or subject CN.
+#include "core/config.hpp"
+
+#include <openssl/x509.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ig {
+
+// 8-4-4-4-12 hex digits → lower case; anything else (other length, other characters) → nullopt.
+std::optional<std::string> normalize_guid(std::string_view text);
+
+// Tries the certificate sources (san_uri, subject_cn) in config order; the header source is the
+// proxy's business and is skipped here. Only a well-formed GUID is an ID.
+std::optional<std::string> device_id_from_certificate(X509* cert, const DeviceIdConfig& config);
+
+}  // namespace ig

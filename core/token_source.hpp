@@ -1,0 +1,63 @@
+#pragma once
+// Access tokens for Graph from the Microsoft identity platform v2.0 token endpoint (SPEC §4, §7):
+// client_secret, certificate (JWT client assertion) and password grants; cached until shortly
+// before expires_in; concurrent misses share one request. Call only from the HttpClient's strand.
+#include "core/config.hpp"
+#include "core/http_client.hpp"
+#include "core/metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ig {
+
+struct TokenResult {
+    bool ok = false;
+    std::string token;  // never logged
+    std::string error;  // one line, e.g. "token request refused: invalid_client: AADSTS7000215: ..."
+};
+
+class TokenSource {
+public:
+    // state: -1 never tried, 0 last attempt failed, 1 have a token (for /readyz); may be read from any thread.
+    TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics, std::atomic<int>& state);
+
+    boost::asio::awaitable<TokenResult> get(Clock::time_point deadline);
+
+    // Graph refused this token: forget it (unless a newer one replaced it already).
+    void invalidate(std::string_view token);
+
+    static std::string token_url(const IntuneConfig& config);
+
+    // The form fields of one token request (exposed for tests).
+    struct Form;
+    std::string form_body(std::string& error) const;
+
+private:
+    boost::asio::awaitable<TokenResult> fetch(Clock::time_point deadline);
+    std::string describe_refusal(unsigned status, const std::string& body) const;
+    std::string scrubbed(std::string text) const;
+
+    struct Flight {
+        explicit Flight(const boost::asio::any_io_executor& ex) : done(ex, Clock::time_point::max()) {}
+        boost::asio::steady_timer done;
+        std::optional<TokenResult> result;
+    };
+
+    HttpClient& http_;
+    IntuneConfig config_;
+    CoreMetrics& metrics_;
+    std::atomic<int>& state_;
+    std::string token_;
+    Clock::time_point refresh_at_{};
+    std::shared_ptr<Flight> flight_;
+    mutable std::string last_assertion_;  // scrubbed from error text, like the secrets
+};
+
+}  // namespace ig

@@ -1,0 +1,161 @@
+#include "proxy/admin.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+namespace ig {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string token_state(const std::optional<bool>& ok) { return !ok ? "not_tried" : *ok ? "ok" : "failing"; }
+
+}  // namespace
+
+struct AdminServer::Impl {
+    AdminHandlers handlers;
+    AdminLimits limits;
+    std::size_t connections = 0;  // touched only on the admin thread
+    net::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+    std::thread thread;
+    bool stopped = false;
+
+    http::response<http::string_body> answer(const http::request<http::string_body>& req) {
+        http::response<http::string_body> res;
+        res.version(req.version());
+        res.keep_alive(req.keep_alive());
+        res.set(http::field::cache_control, "no-store");
+        const std::string_view target = req.target();
+        const std::string_view path = target.substr(0, target.find('?'));
+        const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
+        auto text = [&](http::status s, std::string_view content_type, std::string body) {
+            res.result(s);
+            res.set(http::field::content_type, content_type);
+            res.body() = std::move(body);
+        };
+        if (!known) {
+            text(http::status::not_found, "text/plain; charset=utf-8", "not found\n");
+        } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+            text(http::status::method_not_allowed, "text/plain; charset=utf-8", "method not allowed\n");
+            res.set(http::field::allow, "GET, HEAD");
+        } else if (path == "/healthz") {
+            text(http::status::ok, "text/plain; charset=utf-8", "ok\n");
+        } else if (path == "/readyz") {
+            const bool ready = handlers.ready && handlers.ready();
+            const auto token = handlers.token_ok ? handlers.token_ok() : std::optional<bool>{};
+            nlohmann::json body{{"ready", ready}, {"token", token_state(token)}};
+            text(ready ? http::status::ok : http::status::service_unavailable, "application/json", body.dump() + "\n");
+        } else {
+            text(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                 handlers.metrics ? handlers.metrics() : std::string());
+        }
+        res.prepare_payload();  // HEAD: Content-Length of the GET body, and the body is not sent
+        return res;
+    }
+
+    net::awaitable<void> session(beast::tcp_stream stream) {
+        struct Count {
+            std::size_t& n;
+            ~Count() { --n; }
+        } count{++connections};
+        beast::flat_buffer buffer;
+        beast::error_code ec;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+            parser.body_limit(4096);  // nothing here takes a body
+            stream.expires_after(limits.timeout);
+            co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            if (ec) break;  // end_of_stream, timeout, malformed or oversized: just close
+            http::response<http::string_body> res;
+            try {
+                res = answer(parser.get());
+            } catch (const std::exception& e) {
+                log::error("admin request failed", {{"error", e.what()}});
+                res = {http::status::internal_server_error, parser.get().version()};
+                res.keep_alive(false);
+                res.prepare_payload();
+            }
+            const bool keep_alive = res.keep_alive();
+            stream.expires_after(limits.timeout);
+            if (parser.get().method() == http::verb::head) {
+                http::response_serializer<http::string_body> sr{res};
+                sr.split(true);  // header only
+                co_await http::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
+            } else {
+                co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+            }
+            if (ec || !keep_alive) break;
+        }
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    net::awaitable<void> listen() {
+        beast::error_code ec;
+        while (acceptor.is_open()) {
+            tcp::socket socket{ioc};
+            co_await acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
+            if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+                net::steady_timer pause{ioc, std::chrono::milliseconds(100)};
+                co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+                continue;
+            }
+            if (connections >= limits.max_connections) {
+                socket.close(ec);
+                continue;
+            }
+            net::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), net::detached);
+        }
+    }
+};
+
+AdminServer::AdminServer(const std::string& address, std::uint16_t port, AdminHandlers handlers, AdminLimits limits)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->handlers = std::move(handlers);
+    impl_->limits = limits;
+    const tcp::endpoint endpoint{net::ip::make_address(address), port};
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(net::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(net::socket_base::max_listen_connections);
+    net::co_spawn(impl_->ioc, impl_->listen(), net::detached);
+    impl_->thread = std::thread([impl = impl_.get()] { impl->ioc.run(); });
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+std::uint16_t AdminServer::port() const {
+    beast::error_code ec;
+    const auto ep = impl_->acceptor.local_endpoint(ec);
+    return ec ? 0 : ep.port();
+}
+
+void AdminServer::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->ioc.stop();  // pending coroutines (and their sockets) are destroyed with the io_context
+    if (impl_->thread.joinable()) impl_->thread.join();
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+}
+
+}  // namespace ig

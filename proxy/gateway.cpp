@@ -1,0 +1,137 @@
+#include "proxy/gateway.hpp"
+
+#include "core/compliance.hpp"
+#include "core/log.hpp"
+#include "proxy/admin.hpp"
+#include "proxy/metrics_render.hpp"
+#include "proxy/runtime.hpp"
+#include "proxy/server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace ig {
+namespace net = boost::asio;
+
+namespace {
+
+constexpr auto drain_time = std::chrono::seconds(10);
+
+struct Gateway {
+    std::filesystem::path config_file;
+    CoreMetrics core_metrics;
+    ProxyMetrics proxy_metrics;
+    net::io_context core_io{1};  // the compliance core's own thread
+    std::unique_ptr<ComplianceService> compliance;
+    std::unique_ptr<Server> server;
+    std::unique_ptr<AdminServer> admin;
+    std::uint64_t reloads = 0;
+    std::uint64_t reload_failures = 0;
+    double start_time = 0;
+
+    // SIGHUP: a new config and new certificates for new connections; a bad one is refused and the
+    // old one keeps serving. The listen and admin addresses are not re-bound.
+    void on_reload() {
+        auto result = load_config(config_file);
+        if (!result.config) {
+            ++reload_failures;
+            log::error("reload refused, keeping the running config", {{"errors", result.errors}});
+            return;
+        }
+        try {
+            auto runtime = make_runtime(*result.config);
+            compliance->reconfigure(runtime->config.intune);
+            server->swap_runtime(std::move(runtime));
+            ++reloads;
+            log::info("config reloaded", {{"file", config_file.string()}});
+        } catch (const std::exception& e) {
+            ++reload_failures;
+            log::error("reload refused, keeping the running config", {{"errors", {e.what()}}});
+        }
+    }
+
+    std::string metrics_text() {
+        MetricsExtra extra;
+        extra.log_lines_dropped = log::dropped();
+        extra.reloads = reloads;
+        extra.reload_failures = reload_failures;
+        extra.token_ok = compliance->token_ok();
+        extra.start_time_seconds = start_time;
+        return render_metrics(core_metrics, proxy_metrics, extra);
+    }
+};
+
+}  // namespace
+
+int run_gateway(const std::filesystem::path& config_file, Config config) {
+    Gateway g;
+    g.config_file = config_file;
+    g.start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (const auto& w : config.warnings) log::warn("config warning", {{"warning", w}});
+
+    std::shared_ptr<const Runtime> runtime;
+    try {
+        runtime = make_runtime(std::move(config));
+    } catch (const std::exception& e) {
+        std::cerr << "config error: " << e.what() << '\n';
+        return 2;
+    }
+    auto core_work = net::make_work_guard(g.core_io);
+    std::thread core_thread([&] { g.core_io.run(); });
+    g.compliance = std::make_unique<ComplianceService>(g.core_io.get_executor(), runtime->config.intune, g.core_metrics);
+    g.server = std::make_unique<Server>(runtime, *g.compliance, g.proxy_metrics);
+
+    // Signals are handled on the main thread's own io_context.
+    net::io_context main_io{1};
+    net::signal_set signals(main_io, SIGINT, SIGTERM, SIGHUP);
+    std::signal(SIGPIPE, SIG_IGN);
+    int status = 0;
+    try {
+        g.server->start();
+        const auto& cfg = runtime->config;
+        if (cfg.admin.enabled) {
+            AdminHandlers handlers;
+            handlers.ready = [&g] { return g.server->listening(); };
+            handlers.token_ok = [&g] { return g.compliance->token_ok(); };
+            handlers.metrics = [&g] { return g.metrics_text(); };
+            g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
+        }
+        log::info("listening", {{"address", cfg.listen.address}, {"port", g.server->port()},
+                                {"upstream", cfg.upstream.url}, {"workers", cfg.workers}});
+        std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                g.on_reload();
+                signals.async_wait(on_signal);
+                return;
+            }
+            log::info("stopping: draining connections", {{"signal", sig}});
+            const bool clean = g.server->drain(std::chrono::steady_clock::now() + drain_time);
+            if (!clean) log::warn("drain deadline passed; closing the remaining connections",
+                                  {{"open_connections", g.server->open_connections()}});
+        };
+        signals.async_wait(on_signal);
+        main_io.run();
+    } catch (const std::exception& e) {
+        log::error("gateway failed", {{"error", e.what()}});
+        std::cerr << "error: " << e.what() << '\n';
+        status = 1;
+    }
+    if (g.admin) g.admin->stop();
+    g.server->stop();
+    g.server.reset();
+    core_work.reset();
+    net::post(g.core_io, [&] { g.compliance.reset(); });
+    core_thread.join();
+    g.compliance.reset();
+    log::flush();
+    return status;
+}
+
+}  // namespace ig

@@ -1,0 +1,130 @@
+#include "proxy/headers.hpp"
+
+#include "core/base64url.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+
+#include <algorithm>
+#include <cctype>
+
+namespace ig {
+namespace {
+
+using boost::beast::iequals;
+
+constexpr std::size_t max_reason_bytes = 300;
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool is_hop_by_hop(std::string_view name) {
+    return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
+           iequals(name, "trailer") || iequals(name, "upgrade") || starts_with_icase(name, "proxy-");
+}
+
+// The names listed by every Connection header (lower case); they are hop-by-hop too.
+std::vector<std::string> connection_tokens(const http::fields& fields) {
+    std::vector<std::string> names;
+    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection; ++it)
+        for (auto token : http::token_list{it->value()}) names.push_back(lower(token));
+    return names;
+}
+
+template <class Predicate>
+void erase_if(http::fields& fields, Predicate drop) {
+    for (auto it = fields.begin(); it != fields.end();) {
+        if (drop(it->name_string())) it = fields.erase(it);
+        else ++it;
+    }
+}
+
+bool listed(const std::vector<std::string>& names, std::string_view name) {
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); });
+}
+
+void set_clean(http::fields& fields, std::string_view name, std::string_view value) {
+    if (name.empty()) return;
+    auto clean = sanitize_header_value(value);
+    fields.set(name, clean);
+}
+
+}  // namespace
+
+std::string sanitize_header_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) continue;
+        out.push_back(ch);
+    }
+    const auto first = out.find_first_not_of(" \t");
+    if (first == std::string::npos) return {};
+    out.erase(out.find_last_not_of(" \t") + 1);
+    out.erase(0, first);
+    return out;
+}
+
+HeaderPolicy make_header_policy(const Config& config) {
+    HeaderPolicy policy;
+    policy.device_header = sanitize_header_value(config.device_id.header);
+    if (!policy.device_header.empty()) policy.strip_names.push_back(lower(policy.device_header));
+    policy.strip_names.push_back("forwarded");
+    for (std::size_t i = 0; i < outcome_count; ++i) {
+        for (const auto& [name, value] : config.outcomes[i].headers) {
+            const auto clean_name = sanitize_header_value(name);
+            if (clean_name.empty()) continue;
+            if (!listed(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name));
+            policy.outcome_headers[i].emplace_back(clean_name, sanitize_header_value(value));
+        }
+    }
+    return policy;
+}
+
+void strip_hop_by_hop(http::fields& fields) {
+    const auto listed_names = connection_tokens(fields);
+    erase_if(fields, [&](std::string_view name) {
+        // Never let a Connection token remove the body framing: that would desynchronise the relay.
+        if (iequals(name, "transfer-encoding") || iequals(name, "content-length")) return false;
+        return is_hop_by_hop(name) || listed(listed_names, name);
+    });
+}
+
+void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
+    strip_hop_by_hop(fields);
+    erase_if(fields, [&](std::string_view name) {
+        return starts_with_icase(name, "x-intune-") || starts_with_icase(name, "x-forwarded-") ||
+               listed(policy.strip_names, name);
+    });
+}
+
+void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+    if (facts.device_id && !facts.device_id->empty()) set_clean(fields, policy.device_header, *facts.device_id);
+    set_clean(fields, "X-Intune-Outcome", to_string(facts.outcome));
+    if (facts.verdict) {
+        const Verdict& v = *facts.verdict;
+        if (!v.compliance_state.empty()) set_clean(fields, "X-Intune-Compliance-State", v.compliance_state);
+        if (!v.device_json.empty()) set_clean(fields, "X-Intune-Device", base64url_encode(v.device_json));
+        if (v.apps_json) set_clean(fields, "X-Intune-Installed-Apps", base64url_encode(*v.apps_json));
+        if (facts.outcome == Outcome::Error)
+            set_clean(fields, "X-Intune-Error",
+                      v.reason.empty() ? std::string_view("compliance check failed")
+                                       : std::string_view(v.reason).substr(0, max_reason_bytes));
+    }
+    set_clean(fields, "X-Request-Id", facts.request_id);
+    set_clean(fields, "X-Forwarded-For", facts.client_address);
+    fields.set("X-Forwarded-Proto", "https");
+    for (const auto& [name, value] : policy.outcome_headers[static_cast<std::size_t>(facts.outcome)])
+        fields.set(name, value);
+}
+
+}  // namespace ig

@@ -1,0 +1,51 @@
+#pragma once
+// THE one header-hygiene step (SPEC §6): what a client sent that must not reach the upstream goes,
+// then the gateway's own facts are set. Every value set here passes sanitize_header_value().
+#include "core/compliance.hpp"
+#include "core/config.hpp"
+
+#include <boost/beast/http/fields.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ig {
+
+namespace http = boost::beast::http;
+
+// Precomputed once per Runtime from the config.
+struct HeaderPolicy {
+    std::vector<std::string> strip_names;  // exact names (lower case), besides the prefixes
+    std::string device_header;             // device_id.header as configured
+    // Outcome headers with sanitised values, indexed by Outcome.
+    std::array<std::vector<std::pair<std::string, std::string>>, outcome_count> outcome_headers;
+};
+
+HeaderPolicy make_header_policy(const Config& config);
+
+// What the gateway tells the upstream about one request.
+struct ForwardFacts {
+    Outcome outcome = Outcome::Error;
+    const std::string* device_id = nullptr;  // when one was found
+    const Verdict* verdict = nullptr;        // when the core was asked
+    std::string_view request_id;
+    std::string_view client_address;
+};
+
+// Drops every control character (CR, LF, NUL, the rest of C0 but HTAB, and DEL); trims blanks at
+// both ends. Header values only ever leave the gateway through this.
+std::string sanitize_header_value(std::string_view value);
+
+// Removes Connection, the names it lists, Keep-Alive, Proxy-*, TE, Trailer, Upgrade (both directions).
+// Transfer-Encoding and Content-Length stay: they frame the body that is relayed as it is.
+void strip_hop_by_hop(http::fields& fields);
+
+// Removes hop-by-hop headers and everything a client must not be able to set (SPEC §6).
+void strip_client_headers(http::fields& fields, const HeaderPolicy& policy);
+
+// Sets the SPEC §6 headers. Call after strip_client_headers().
+void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
+
+}  // namespace ig

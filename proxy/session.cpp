@@ -1,0 +1,499 @@
+#include "proxy/session.hpp"
+
+#include "core/device_id.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/headers.hpp"
+#include "proxy/tls_context.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace ig {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+constexpr std::size_t relay_buffer_size = 32 * 1024;
+constexpr std::uint32_t upstream_header_limit = 64 * 1024;
+constexpr std::size_t max_logged_path = 512;
+
+enum class Side { None, Client, Upstream };
+
+struct RelayResult {
+    error_code ec;
+    Side side = Side::None;
+};
+
+std::string new_request_id() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) std::fill(std::begin(bytes), std::end(bytes), 0);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(32, '0');
+    for (std::size_t i = 0; i < sizeof bytes; ++i) {
+        id[2 * i] = hex[bytes[i] >> 4];
+        id[2 * i + 1] = hex[bytes[i] & 0xf];
+    }
+    return id;
+}
+
+std::array<std::uint8_t, 16> mapped_bytes(const net::ip::address& a) {
+    if (a.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()).to_bytes();
+    return a.to_v6().to_bytes();
+}
+
+bool in_cidr(const std::array<std::uint8_t, 16>& addr, const Cidr& net) {
+    unsigned bits = std::min(net.prefix, 128u);
+    for (std::size_t i = 0; bits > 0; ++i) {
+        const unsigned take = std::min(bits, 8u);
+        const std::uint8_t mask = static_cast<std::uint8_t>(0xff00u >> take);
+        if ((addr[i] & mask) != (net.address[i] & mask)) return false;
+        bits -= take;
+    }
+    return true;
+}
+
+const boost::system::error_category& http_category() {
+    return http::make_error_code(http::error::bad_target).category();
+}
+
+// The status for a request the gateway refuses before any decision; 0 = just close.
+unsigned parse_error_status(const error_code& ec) {
+    if (ec == http::error::header_limit) return 431;
+    if (ec == http::error::body_limit) return 413;
+    if (ec.category() != http_category()) return 0;
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == http::error::need_buffer)
+        return 0;
+    return 400;
+}
+
+bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
+
+std::string path_of(std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    return sanitize_header_value(target.substr(0, max_logged_path));
+}
+
+template <class Stream>
+beast::tcp_stream& lowest(Stream& s) {
+    return beast::get_lowest_layer(s);
+}
+
+// Moves one message from `in` to `out` piece by piece (Beast's relay example, asynchronous).
+// p's header must be read and the message ready to serialise.
+template <bool isRequest, class In, class Out>
+net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
+                                          Out& out, clock_type::duration in_timeout, clock_type::duration out_timeout,
+                                          Side in_side, Side out_side, char* buf, std::size_t buf_size) {
+    auto& body = p.get().body();
+    body.data = nullptr;
+    body.size = 0;
+    body.more = !p.is_done();
+    http::serializer<isRequest, http::buffer_body> sr{p.get()};
+    lowest(out).expires_after(out_timeout);
+    if (auto [ec, n] = co_await http::async_write_header(out, sr, nothrow); ec) co_return RelayResult{ec, out_side};
+    while (!sr.is_done()) {
+        if (!p.is_done()) {
+            body.data = buf;
+            body.size = buf_size;
+            lowest(in).expires_after(in_timeout);
+            auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, nothrow);
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) co_return RelayResult{ec, in_side};
+            body.size = buf_size - body.size;
+            body.data = body.size ? buf : nullptr;
+            body.more = !p.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        lowest(out).expires_after(out_timeout);
+        auto [ec, n] = co_await http::async_write(out, sr, nothrow);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) co_return RelayResult{ec, out_side};
+    }
+    co_return RelayResult{};
+}
+
+}  // namespace
+
+class Session {
+public:
+    Session(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker)
+        : rt_(std::move(runtime)), cfg_(rt_->config), w_(worker), stream_(std::move(socket), *rt_->server_tls) {
+        error_code ec;
+        auto peer = lowest(stream_).socket().remote_endpoint(ec).address();
+        if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = net::ip::make_address_v4(net::ip::v4_mapped, peer.to_v6());
+        client_address_ = ec ? std::string() : peer.to_string();
+        if (!ec) {
+            const auto bytes = mapped_bytes(peer);
+            peer_trusted_ = std::any_of(cfg_.device_id.trusted_peers.begin(), cfg_.device_id.trusted_peers.end(),
+                                        [&](const Cidr& c) { return in_cidr(bytes, c); });
+        }
+        lowest(stream_).socket().set_option(tcp::no_delay(true), ec);
+        w_.sessions.insert(this);
+    }
+    ~Session() { w_.sessions.erase(this); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    net::awaitable<void> run();
+
+    void close_if_idle() {
+        closing_ = true;
+        if (idle_) lowest(stream_).cancel();
+    }
+
+private:
+    using Parser = http::request_parser<http::buffer_body>;
+
+    beast::tcp_stream& client_tcp() { return lowest(stream_); }
+    bool keep_going() const { return !closing_ && !w_.draining.load(std::memory_order_relaxed); }
+
+    net::awaitable<bool> handshake();
+    net::awaitable<bool> serve_request();
+    net::awaitable<bool> forward(Parser& parser, const Verdict& verdict, const std::optional<std::string>& id,
+                                 AccessRecord& rec, bool client_keep_alive);
+    net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive,
+                                       std::string_view location = {});
+    net::awaitable<bool> refuse(unsigned status, std::string reason, AccessRecord& rec);
+    std::optional<std::string> device_id_for(const http::fields& req) const;
+
+    template <class F>
+    auto with_upstream(UpstreamConnection& up, F&& f) {
+        return up.tls ? f(*up.tls) : f(*up.plain);
+    }
+
+    std::shared_ptr<const Runtime> rt_;
+    const Config& cfg_;
+    WorkerContext& w_;
+    beast::ssl_stream<beast::tcp_stream> stream_;
+    beast::flat_buffer buffer_;
+    std::string client_address_;
+    bool peer_trusted_ = false;
+    bool has_cert_ = false;
+    std::optional<std::string> cert_id_;
+    bool idle_ = false;
+    bool closing_ = false;
+    std::unique_ptr<char[]> relay_buf_;
+};
+
+void close_if_idle(Session& session) { session.close_if_idle(); }
+
+net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker) {
+    Session session(std::move(socket), std::move(runtime), worker);
+    co_await session.run();
+}
+
+net::awaitable<void> Session::run() {
+    if (!co_await handshake()) co_return;
+    while (keep_going() && co_await serve_request()) {
+    }
+    // Send close_notify without waiting for the peer's: most clients just close.
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    client_tcp().expires_after(std::chrono::seconds(1));
+    co_await stream_.async_shutdown(nothrow);
+    error_code ec;
+    client_tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+net::awaitable<bool> Session::handshake() {
+    client_tcp().expires_after(cfg_.limits.handshake_timeout);
+    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, nothrow);
+    if (ec) {
+        const auto reason = classify_handshake_failure(stream_.native_handle(), ec);
+        w_.metrics.handshake_failures[static_cast<std::size_t>(reason)].inc();
+        log::info("tls handshake failed", {{"client", client_address_},
+                                           {"reason", handshake_failure_names[static_cast<std::size_t>(reason)]},
+                                           {"error", one_line(ec.message(), 200)}});
+        co_return false;
+    }
+    w_.metrics.handshakes.inc();
+    if (X509* cert = SSL_get0_peer_certificate(stream_.native_handle())) {
+        has_cert_ = true;
+        cert_id_ = device_id_from_certificate(cert, cfg_.device_id);
+    }
+    co_return true;
+}
+
+std::optional<std::string> Session::device_id_for(const http::fields& req) const {
+    for (const IdSource source : cfg_.device_id.sources) {
+        if (source != IdSource::Header) {
+            if (cert_id_) return cert_id_;
+            continue;
+        }
+        const auto& name = rt_->headers.device_header;
+        if (!peer_trusted_ || name.empty() || req.count(name) != 1) continue;
+        if (auto id = normalize_guid(req[name])) return id;
+    }
+    return std::nullopt;
+}
+
+net::awaitable<error_code> Session::respond(unsigned status, std::string body, std::string_view request_id,
+                                            bool keep_alive, std::string_view location) {
+    http::response<http::string_body> res;
+    res.version(11);
+    res.result(status);
+    if (!body.empty()) res.set(http::field::content_type, "application/json");
+    res.set("X-Request-Id", request_id);
+    if (!location.empty()) res.set(http::field::location, location);
+    res.body() = std::move(body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    client_tcp().expires_after(cfg_.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
+    co_return ec;
+}
+
+// Answers an error the gateway decided itself and closes the connection.
+net::awaitable<bool> Session::refuse(unsigned status, std::string reason, AccessRecord& rec) {
+    nlohmann::json body = {{"request_id", rec.request_id}, {"reason", reason}};
+    if (!rec.outcome.empty()) body["outcome"] = rec.outcome;
+    rec.status = status;
+    if (rec.error.empty()) rec.error = reason;
+    co_await respond(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), rec.request_id, false);
+    co_return false;
+}
+
+net::awaitable<bool> Session::serve_request() {
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.limits.max_header_bytes, UINT32_MAX)));
+    parser.body_limit(cfg_.limits.max_body_bytes);
+
+    idle_ = true;
+    client_tcp().expires_after(cfg_.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
+    idle_ = false;
+    if (closing_ && ec) co_return false;
+
+    const auto start = clock_type::now();
+    AccessRecord rec;
+    rec.request_id = new_request_id();
+    rec.client_address = client_address_;
+    auto finish = [&](bool keep) {
+        rec.latency_ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+        log_access(rec);
+        return keep;
+    };
+
+    if (ec) {
+        const unsigned status = parse_error_status(ec);
+        if (!status) co_return false;
+        w_.metrics.rejected_requests.inc();
+        co_await refuse(status, status == 431 ? "request header too large" : status == 413 ? "request body too large"
+                                                                                          : "bad request",
+                        rec);
+        rec.error = one_line(ec.message(), 200);
+        co_return finish(false);
+    }
+
+    auto& req = parser.get();
+    rec.method = sanitize_header_value(req.method_string().substr(0, 32));
+    rec.path = path_of(req.target());
+    // A Transfer-Encoding Beast does not frame (chunked not last) would desynchronise the stream.
+    if (req.count(http::field::transfer_encoding) && !parser.chunked()) {
+        w_.metrics.rejected_requests.inc();
+        co_await refuse(400, "bad request", rec);
+        rec.error = "unsupported transfer-encoding";
+        co_return finish(false);
+    }
+    const bool client_keep_alive = req.keep_alive();
+
+    const auto id = device_id_for(req);
+    Verdict verdict;
+    if (!id) {
+        verdict.outcome = Outcome::NoId;
+        verdict.reason = has_cert_ ? "no valid device id in the client certificate" : "no client certificate";
+    } else if (auto hit = w_.compliance.cached(*id)) {
+        verdict = std::move(*hit);
+    } else {
+        verdict = co_await w_.compliance.async_check(*id, net::use_awaitable);
+    }
+
+    const OutcomeAction& action = cfg_.action_for(verdict.outcome);
+    w_.metrics.count_request(verdict.outcome, action.action);
+    rec.device_id = id.value_or(std::string());
+    rec.outcome = std::string(to_string(verdict.outcome));
+    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
+    rec.action = std::string(to_string(action.action));
+    rec.graph_ms = verdict.graph_ms;
+    rec.cache_hit = verdict.cache_hit;
+    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
+
+    // Without reading an unwanted body we cannot keep the connection.
+    const bool keep = client_keep_alive && parser.is_done() && keep_going();
+    switch (action.action) {
+    case Action::Reject: {
+        nlohmann::json body = {{"outcome", rec.outcome}, {"request_id", rec.request_id}, {"reason", one_line(verdict.reason, 300)}};
+        rec.status = action.status;
+        auto wec = co_await respond(action.status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                    rec.request_id, keep);
+        co_return finish(keep && !wec);
+    }
+    case Action::Redirect: {
+        rec.status = 302;
+        auto wec = co_await respond(302, {}, rec.request_id, keep, sanitize_header_value(action.location));
+        co_return finish(keep && !wec);
+    }
+    case Action::Forward:
+        break;
+    }
+    const bool again = co_await forward(parser, verdict, id, rec, client_keep_alive);
+    co_return finish(again);
+}
+
+net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, const std::optional<std::string>& id,
+                                      AccessRecord& rec, bool client_keep_alive) {
+    auto& req = parser.get();
+    const unsigned client_version = req.version();
+    const bool head = req.method() == http::verb::head;
+    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    const bool has_body = !parser.is_done();
+    req.erase(http::field::expect);
+    strip_client_headers(req, rt_->headers);
+    ForwardFacts facts;
+    facts.outcome = verdict.outcome;
+    facts.device_id = id ? &*id : nullptr;
+    facts.verdict = verdict.outcome == Outcome::NoId ? nullptr : &verdict;
+    facts.request_id = rec.request_id;
+    facts.client_address = client_address_;
+    set_forward_headers(req, rt_->headers, facts);
+    req.version(11);
+
+    if (!relay_buf_) relay_buf_ = std::make_unique<char[]>(relay_buffer_size);
+    const auto up_timeout = cfg_.upstream.timeout;
+    const auto client_timeout = cfg_.limits.idle_timeout;
+    auto upstream_failed = [&](const error_code& ec, std::string what) -> net::awaitable<bool> {
+        w_.metrics.upstream_errors.inc();
+        rec.error = what + ": " + one_line(ec.message(), 200);
+        co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable", rec);
+    };
+
+    std::unique_ptr<UpstreamConnection> up;
+    std::optional<http::response_parser<http::buffer_body>> rp;
+    bool sent_continue = false;
+    for (int attempt = 0;; ++attempt) {
+        // A request without a body can be sent again when a reused connection turns out dead.
+        const bool may_retry = attempt == 0 && !has_body;
+        up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
+        if (!up) {
+            up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
+            if (auto ec = co_await connect_upstream(*up, *rt_)) co_return co_await upstream_failed(ec, "upstream connect");
+        }
+        if (expect_continue && has_body && !sent_continue) {
+            sent_continue = true;
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            client_tcp().expires_after(client_timeout);
+            auto [ec, n] = co_await net::async_write(stream_, net::buffer(cont.data(), cont.size()), nothrow);
+            if (ec) co_return false;
+        }
+        auto sent = co_await with_upstream(*up, [&](auto& s) {
+            return relay_message<true>(stream_, buffer_, parser, s, client_timeout, up_timeout, Side::Client, Side::Upstream,
+                                       relay_buf_.get(), relay_buffer_size);
+        });
+        if (sent.ec && sent.side == Side::Client) {
+            const unsigned status = parse_error_status(sent.ec);
+            rec.error = "client: " + one_line(sent.ec.message(), 200);
+            if (!status) co_return false;
+            w_.metrics.rejected_requests.inc();
+            co_return co_await refuse(status, status == 413 ? "request body too large" : "bad request", rec);
+        }
+        if (sent.ec) {
+            if (up->reused && may_retry && !is_timeout(sent.ec)) continue;
+            co_return co_await upstream_failed(sent.ec, "upstream write");
+        }
+        // Interim 1xx answers are dropped; the client gets the final one.
+        error_code ec;
+        std::size_t got = 0;
+        for (;;) {
+            rp.emplace();
+            rp->header_limit(upstream_header_limit);
+            rp->body_limit(boost::none);
+            if (head) rp->skip(true);
+            up->tcp().expires_after(up_timeout);
+            auto [rec_ec, n] = co_await with_upstream(
+                *up, [&](auto& s) { return http::async_read_header(s, up->buffer, *rp, nothrow); });
+            ec = rec_ec;
+            got += n;
+            if (ec || rp->get().result_int() / 100 != 1 || rp->get().result_int() == 101) break;
+        }
+        if (ec) {
+            if (up->reused && may_retry && !is_timeout(ec) && got == 0) continue;
+            co_return co_await upstream_failed(ec, "upstream read");
+        }
+        break;
+    }
+
+    auto& res = rp->get();
+    const unsigned status = res.result_int();
+    rec.upstream_status = status;
+    rec.status = status;
+    strip_hop_by_hop(res);
+    const bool header_only = head || status == 204 || status == 304 || status / 100 == 1;
+    bool keep = client_keep_alive && keep_going() && status != 101;
+    if (!header_only && !res.chunked() && !res.has_content_length() && !rp->is_done()) {
+        // Delimited by the upstream closing: re-frame as chunked for HTTP/1.1 clients.
+        if (client_version == 11) res.chunked(true);
+        else keep = false;
+    } else if (!header_only && res.chunked() && client_version != 11) {
+        res.chunked(false);
+        keep = false;
+    }
+    res.version(client_version == 10 ? 10 : 11);
+    res.keep_alive(keep);
+
+    RelayResult back;
+    if (header_only) {
+        http::serializer<false, http::buffer_body> sr{res};
+        client_tcp().expires_after(client_timeout);
+        auto [wec, n] = co_await http::async_write_header(stream_, sr, nothrow);
+        back = {wec, Side::Client};
+        if (!wec) back.side = Side::None;
+    } else {
+        back = co_await with_upstream(*up, [&](auto& s) {
+            return relay_message<false>(s, up->buffer, *rp, stream_, up_timeout, client_timeout, Side::Upstream, Side::Client,
+                                        relay_buf_.get(), relay_buffer_size);
+        });
+    }
+    if (back.ec) {
+        if (back.side == Side::Upstream) {
+            w_.metrics.upstream_errors.inc();
+            rec.error = "upstream read: " + one_line(back.ec.message(), 200);
+        }
+        co_return false;
+    }
+    if (rp->is_done() && rp->keep_alive() && status != 101) {
+        up->tcp().expires_never();
+        w_.pool.give_back(std::move(up));
+    }
+    co_return keep;
+}
+
+}  // namespace ig

@@ -1,0 +1,108 @@
+#include "proxy/tls_context.hpp"
+
+#include <boost/asio/ssl/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace ig {
+namespace ssl = boost::asio::ssl;
+namespace {
+
+constexpr unsigned char session_id_context[] = "intune-gate";
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
+    unsigned long err = ERR_get_error();
+    char buf[256] = "unknown error";
+    if (err) ERR_error_string_n(err, buf, sizeof buf);
+    ERR_clear_error();
+    throw std::runtime_error(what + " '" + file.string() + "': " + buf);
+}
+
+void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0) fail("cannot load CRL", file);
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
+
+}  // namespace
+
+std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* native = ctx->native_handle();
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(native, tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(native, tls.certificate.c_str()) != 1)
+        fail("cannot load certificate", tls.certificate);
+    if (SSL_CTX_use_PrivateKey_file(native, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
+        fail("cannot load private key", tls.private_key);
+    if (SSL_CTX_check_private_key(native) != 1) fail("private key does not match", tls.certificate);
+    if (SSL_CTX_load_verify_locations(native, tls.client_ca.c_str(), nullptr) != 1)
+        fail("cannot load client CA", tls.client_ca);
+    // Tell clients which CA we accept, so they pick the right certificate.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca.c_str()))
+        SSL_CTX_set_client_CA_list(native, names);
+    if (tls.crl) add_crl(native, *tls.crl);
+    int mode = SSL_VERIFY_PEER;
+    if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(native, mode, nullptr);
+    SSL_CTX_set_verify_depth(native, 8);
+    // Resumed sessions keep the verified peer certificate; the id context is required for that.
+    SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1);
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(native, 20480);
+    SSL_CTX_set_timeout(native, 3600);
+    return ctx;
+}
+
+std::unique_ptr<ssl::context> make_upstream_tls_context(const UpstreamConfig& upstream) {
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    if (upstream.ca_file) {
+        if (SSL_CTX_load_verify_locations(ctx->native_handle(), upstream.ca_file->c_str(), nullptr) != 1)
+            fail("cannot load upstream CA", *upstream.ca_file);
+    } else {
+        ctx->set_default_verify_paths();
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_CLIENT);
+    return ctx;
+}
+
+HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+    const long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    switch (verify) {
+    case X509_V_OK:
+        break;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+        return HandshakeFailure::Expired;
+    case X509_V_ERR_CERT_REVOKED:
+        return HandshakeFailure::Revoked;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return HandshakeFailure::UnknownCa;
+    default:
+        return HandshakeFailure::Other;
+    }
+    if (ec.category() == boost::asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+        return HandshakeFailure::NoCertificate;
+    return HandshakeFailure::Other;
+}
+
+}  // namespace ig

@@ -1,0 +1,84 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace ig {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+
+// A pooled connection the upstream closed (or, in plain HTTP, sent stray bytes on) must not be
+// reused. One non-blocking peek tells: EAGAIN means open and quiet. Over TLS, pending bytes may be
+// a session ticket, so only EOF/errors count.
+bool still_open(beast::tcp_stream& stream, bool tls) {
+    char byte;
+    const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return tls;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(net::any_io_executor ex, const Runtime& rt) : generation(rt.generation) {
+    if (rt.upstream_tls) tls.emplace(ex, *rt.upstream_tls);
+    else plain.emplace(ex);
+}
+
+beast::tcp_stream& UpstreamConnection::tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+net::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt) {
+    const auto& up = rt.config.upstream;
+    auto& tcp = conn.tcp();
+    tcp.expires_after(up.timeout);
+    auto [ec, endpoint] = co_await tcp.async_connect(rt.upstream_endpoints, nothrow);
+    if (ec) co_return ec;
+    tcp.socket().set_option(net::ip::tcp::no_delay(true), ec);
+    if (conn.tls) {
+        boost::system::error_code addr_ec;
+        net::ip::make_address(up.host, addr_ec);
+        // SNI is for names only (RFC 6066); the certificate is checked against the name or the IP.
+        if (addr_ec && !SSL_set_tlsext_host_name(conn.tls->native_handle(), up.host.c_str()))
+            co_return boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+        conn.tls->set_verify_callback(net::ssl::host_name_verification(up.host));
+        tcp.expires_after(up.timeout);
+        auto [hec] = co_await conn.tls->async_handshake(net::ssl::stream_base::client, nothrow);
+        if (hec) co_return hec;
+    }
+    tcp.expires_never();
+    co_return boost::system::error_code{};
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Runtime& rt) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        if (conn->generation != rt.generation || now - conn->idle_since > max_idle_time) continue;
+        if (!conn->buffer.size() && still_open(conn->tcp(), conn->tls.has_value())) {
+            conn->reused = true;
+            return conn;
+        }
+    }
+    return nullptr;
+}
+
+void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> conn) {
+    conn->idle_since = std::chrono::steady_clock::now();
+    if (idle_.size() >= max_idle) idle_.erase(idle_.begin());
+    idle_.push_back(std::move(conn));
+}
+
+}  // namespace ig

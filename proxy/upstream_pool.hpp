@@ -1,0 +1,49 @@
+#pragma once
+// Keep-alive connections to the upstream. One pool per worker thread, used only on that thread,
+// so it needs no lock.
+#include "proxy/runtime.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace ig {
+
+struct UpstreamConnection {
+    UpstreamConnection(boost::asio::any_io_executor ex, const Runtime& rt);
+
+    boost::beast::tcp_stream& tcp();
+
+    std::optional<boost::beast::tcp_stream> plain;
+    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+    boost::beast::flat_buffer buffer;
+    std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point idle_since{};
+    bool reused = false;
+};
+
+// Connects (and for https: SNI, handshake, certificate and host name verified) within upstream.timeout.
+boost::asio::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt);
+
+class UpstreamPool {
+public:
+    static constexpr std::size_t max_idle = 256;
+    static constexpr std::chrono::seconds max_idle_time{30};
+
+    // An idle connection of this runtime generation that still looks open, or null.
+    std::unique_ptr<UpstreamConnection> take(const Runtime& rt);
+    void give_back(std::unique_ptr<UpstreamConnection> conn);
+    void clear() { idle_.clear(); }
+    std::size_t idle() const { return idle_.size(); }
+
+private:
+    std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used last
+};
+
+}  // namespace ig

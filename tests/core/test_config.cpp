@@ -1,0 +1,780 @@
+// The configuration loader (SPEC §4): every class of bad input gives its exact error line and no
+// config; a valid file gives every field, defaults and absolute paths.
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include "core/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The test PKI, made once per run with certs/make-pki.sh into a private temp folder.
+struct Pki {
+    fs::path dir;
+    Pki() {
+        dir = fs::temp_directory_path() / ("ig-test-config-" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        std::string cmd = "bash '" IG_SOURCE_DIR "/certs/make-pki.sh' '" + dir.string() + "' >/dev/null";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
+    }
+    ~Pki() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
+Pki& pki() {
+    static Pki p;
+    return p;
+}
+
+void write(const fs::path& file, const std::string& text) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+}
+
+// The smallest valid document; paths relative to the PKI folder.
+json minimal() {
+    return json::parse(R"({
+      "tls": { "certificate": "server.crt", "private_key": "server.key", "client_ca": "device-ca.crt" },
+      "intune": { "tenant_id": "11111111-2222-4333-8444-555555555555",
+                  "client_id": "66666666-7777-4888-8999-000000000000",
+                  "client_secret": { "env": "IG_TEST_SECRET" } }
+    })");
+}
+
+struct Env {
+    Env() { ::setenv("IG_TEST_SECRET", "env-s3cret-value", 1); }
+};
+
+ig::ConfigResult parse(const json& doc) {
+    static Env env;
+    (void)env;
+    return ig::parse_config(doc, pki().dir);
+}
+
+std::string all(const ig::ConfigResult& r) {
+    std::string out;
+    for (const auto& e : r.errors) out += e + "\n";
+    return out;
+}
+
+// Exactly this error line is reported and no config comes back.
+void expect_error(const ig::ConfigResult& r, const std::string& line) {
+    BOOST_TEST(!r.config.has_value());
+    bool found = std::find(r.errors.begin(), r.errors.end(), line) != r.errors.end();
+    BOOST_TEST(found, "missing line: " << line << "\ngot:\n" << all(r));
+}
+
+// A line for this JSON path that contains `phrase`.
+void expect_error_like(const ig::ConfigResult& r, const std::string& path, const std::string& phrase) {
+    BOOST_TEST(!r.config.has_value());
+    std::string prefix = "config error: " + path + ": ";
+    bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const std::string& e) {
+        return e.rfind(prefix, 0) == 0 && e.find(phrase) != std::string::npos;
+    });
+    BOOST_TEST(found, "missing: " << prefix << "..." << phrase << "\ngot:\n" << all(r));
+}
+
+void expect_ok(const ig::ConfigResult& r) {
+    BOOST_TEST(r.errors.empty(), "unexpected errors:\n" << all(r));
+    BOOST_TEST(r.config.has_value());
+}
+
+json with(json doc, const std::string& pointer, json value) {
+    doc[json::json_pointer(pointer)] = std::move(value);
+    return doc;
+}
+
+json without(json doc, const std::string& parent, const std::string& key) {
+    doc[json::json_pointer(parent)].erase(key);
+    return doc;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(valid)
+
+BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
+    auto r = parse(minimal());
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& c = *r.config;
+    BOOST_TEST(c.listen.address == "0.0.0.0");
+    BOOST_TEST(c.listen.port == 8443);
+    BOOST_TEST(c.workers == 0u);
+    BOOST_TEST(c.tls.certificate == pki().dir / "server.crt");
+    BOOST_TEST(c.tls.private_key == pki().dir / "server.key");
+    BOOST_TEST(c.tls.client_ca == pki().dir / "device-ca.crt");
+    BOOST_TEST(!c.tls.crl.has_value());
+    BOOST_TEST(c.tls.client_certificate_required);
+    BOOST_TEST(c.tls.min_version == "1.2");
+    BOOST_TEST((c.device_id.sources == std::vector{ig::IdSource::SanUri, ig::IdSource::SubjectCn}));
+    BOOST_TEST(c.device_id.san_uri_scheme == "IntuneDeviceId");
+    BOOST_TEST(c.device_id.header == "X-Intune-Device-Id");
+    BOOST_TEST(c.device_id.trusted_peers.empty());
+    BOOST_TEST((c.intune.auth == ig::AuthMode::ClientSecret));
+    BOOST_TEST(c.intune.client_secret.value == "env-s3cret-value");
+    BOOST_TEST(!c.intune.client_secret.literal);
+    BOOST_TEST(c.intune.login_url == "https://login.microsoftonline.com");
+    BOOST_TEST(c.intune.graph_url == "https://graph.microsoft.com");
+    BOOST_TEST(!c.intune.ca_file.has_value());
+    BOOST_TEST(c.intune.timeout.count() == 5000);
+    BOOST_TEST(c.intune.cache.compliant_ttl.count() == 300);
+    BOOST_TEST(c.intune.cache.other_ttl.count() == 30);
+    BOOST_TEST(c.intune.cache.max_entries == 100000u);
+    BOOST_TEST((c.intune.device_not_found == ig::Outcome::NotCompliant));
+    BOOST_TEST(!c.intune.save_device_properties);
+    BOOST_TEST(c.intune.device_properties.empty());
+    BOOST_TEST(!c.intune.save_installed_apps);
+    BOOST_TEST(c.upstream.url == "http://127.0.0.1:8080");
+    BOOST_TEST(!c.upstream.tls);
+    BOOST_TEST(c.upstream.host == "127.0.0.1");
+    BOOST_TEST(c.upstream.port == 8080);
+    BOOST_TEST(c.upstream.timeout.count() == 30000);
+    BOOST_TEST((c.action_for(ig::Outcome::Compliant).action == ig::Action::Forward));
+    BOOST_TEST(c.action_for(ig::Outcome::Compliant).headers.empty());
+    for (auto o : {ig::Outcome::NotCompliant, ig::Outcome::InGracePeriod, ig::Outcome::ConfigManager,
+                   ig::Outcome::Conflict, ig::Outcome::NoId, ig::Outcome::StatusUnknown, ig::Outcome::Error}) {
+        BOOST_TEST((c.action_for(o).action == ig::Action::Reject), ig::to_string(o));
+        BOOST_TEST(c.action_for(o).status == 403u, ig::to_string(o));
+    }
+    BOOST_TEST(c.limits.max_header_bytes == 16384u);
+    BOOST_TEST(c.limits.max_body_bytes == 10485760u);
+    BOOST_TEST(c.limits.handshake_timeout.count() == 10);
+    BOOST_TEST(c.limits.idle_timeout.count() == 60);
+    BOOST_TEST(c.limits.max_connections == 10000u);
+    BOOST_TEST(c.admin.enabled);
+    BOOST_TEST(c.admin.address == "127.0.0.1");
+    BOOST_TEST(c.admin.port == 9901);
+    BOOST_TEST(c.warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
+    auto conf = pki().dir / "conf" / "full.json";
+    write(pki().dir / "secrets" / "graph.secret", "file-s3cret\n");
+    write(conf, R"({
+      "listen":  { "address": "::1", "port": 18443 },
+      "workers": 4,
+      "tls": { "certificate": "../server.crt", "private_key": "../server.key", "client_ca": "../device-ca.crt",
+               "crl": "../device-ca.crl", "client_certificate": "optional", "min_version": "1.3" },
+      "device_id": { "sources": ["header", "subject_cn"], "san_uri_scheme": "MyScheme",
+                     "header": "X-Device", "trusted_peers": ["10.0.0.0/8", "::1", "192.168.1.7"] },
+      "intune": { "tenant_id": "contoso.onmicrosoft.com", "client_id": "66666666-7777-4888-8999-000000000000",
+                  "auth": "password", "client_secret": { "file": "../secrets/graph.secret" },
+                  "username": "svc@contoso.example", "password": "p@ss w+rd&=",
+                  "login_url": "https://127.0.0.1:9443/", "graph_url": "https://Graph.Example:8443",
+                  "ca_file": "../server-ca.crt", "timeout_ms": 2500,
+                  "cache": { "compliant_ttl_s": 0, "other_ttl_s": 5, "max_entries": 7 },
+                  "device_not_found": "Error", "save_device_properties": true,
+                  "device_properties": ["deviceName", "osVersion"], "save_installed_apps": true },
+      "upstream": { "url": "https://[::1]:9444", "ca_file": "../server-ca.crt", "timeout_ms": 1234 },
+      "outcomes": {
+        "Compliant":     { "action": "forward", "headers": { "X-Auth-Level": "2", "X-Tier": "gold" } },
+        "NotCompliant":  { "action": "redirect", "location": "https://portal.manage.microsoft.com/" },
+        "InGracePeriod": { "action": "redirect", "location": "http://example.com/a?b=c", "status": 307 },
+        "NoId":          { "action": "reject", "status": 401 },
+        "Error":         { "action": "reject" }
+      },
+      "limits": { "max_header_bytes": 8192, "max_body_bytes": 0, "handshake_timeout_s": 3,
+                  "idle_timeout_s": 9, "max_connections": 50 },
+      "admin": { "address": "127.0.0.1", "port": 19901 }
+    })");
+    auto r = ig::load_config(conf);
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& c = *r.config;
+    const auto& d = pki().dir;
+    BOOST_TEST(c.file == conf);
+    BOOST_TEST(c.listen.address == "::1");
+    BOOST_TEST(c.listen.port == 18443);
+    BOOST_TEST(c.workers == 4u);
+    BOOST_TEST(c.tls.certificate == d / "server.crt");
+    BOOST_TEST(c.tls.certificate.is_absolute());
+    BOOST_TEST(c.tls.private_key == d / "server.key");
+    BOOST_TEST(c.tls.client_ca == d / "device-ca.crt");
+    BOOST_TEST((c.tls.crl == d / "device-ca.crl"));
+    BOOST_TEST(!c.tls.client_certificate_required);
+    BOOST_TEST(c.tls.min_version == "1.3");
+    BOOST_TEST((c.device_id.sources == std::vector{ig::IdSource::Header, ig::IdSource::SubjectCn}));
+    BOOST_TEST(c.device_id.san_uri_scheme == "MyScheme");
+    BOOST_TEST(c.device_id.header == "X-Device");
+    BOOST_REQUIRE(c.device_id.trusted_peers.size() == 3u);
+    const auto& net10 = c.device_id.trusted_peers[0];
+    BOOST_TEST(net10.prefix == 104u);  // IPv4 /8 in its IPv4-mapped form
+    BOOST_TEST(net10.address[10] == 0xff);
+    BOOST_TEST(net10.address[11] == 0xff);
+    BOOST_TEST(net10.address[12] == 10);
+    BOOST_TEST(net10.text == "10.0.0.0/8");
+    BOOST_TEST(c.device_id.trusted_peers[1].prefix == 128u);
+    BOOST_TEST(c.device_id.trusted_peers[1].address[15] == 1);
+    BOOST_TEST(c.device_id.trusted_peers[2].prefix == 128u);
+    BOOST_TEST(c.intune.tenant_id == "contoso.onmicrosoft.com");
+    BOOST_TEST((c.intune.auth == ig::AuthMode::Password));
+    BOOST_TEST(c.intune.client_secret.value == "file-s3cret");  // trailing newline dropped
+    BOOST_TEST(c.intune.username == "svc@contoso.example");
+    BOOST_TEST(c.intune.password.value == "p@ss w+rd&=");
+    BOOST_TEST(c.intune.password.literal);
+    BOOST_TEST(c.intune.login_url == "https://127.0.0.1:9443");
+    BOOST_TEST(c.intune.graph_url == "https://Graph.Example:8443");
+    BOOST_TEST((c.intune.ca_file == d / "server-ca.crt"));
+    BOOST_TEST(c.intune.timeout.count() == 2500);
+    BOOST_TEST(c.intune.cache.compliant_ttl.count() == 0);
+    BOOST_TEST(c.intune.cache.other_ttl.count() == 5);
+    BOOST_TEST(c.intune.cache.max_entries == 7u);
+    BOOST_TEST((c.intune.device_not_found == ig::Outcome::Error));
+    BOOST_TEST(c.intune.save_device_properties);
+    BOOST_TEST((c.intune.device_properties == std::vector<std::string>{"deviceName", "osVersion"}));
+    BOOST_TEST(c.intune.save_installed_apps);
+    BOOST_TEST(c.upstream.url == "https://[::1]:9444");
+    BOOST_TEST(c.upstream.tls);
+    BOOST_TEST(c.upstream.host == "::1");
+    BOOST_TEST(c.upstream.port == 9444);
+    BOOST_TEST((c.upstream.ca_file == d / "server-ca.crt"));
+    BOOST_TEST(c.upstream.timeout.count() == 1234);
+    const auto& ok = c.action_for(ig::Outcome::Compliant);
+    BOOST_TEST((ok.action == ig::Action::Forward));
+    BOOST_REQUIRE(ok.headers.size() == 2u);
+    BOOST_TEST(ok.headers[0].first == "X-Auth-Level");
+    BOOST_TEST(ok.headers[0].second == "2");
+    BOOST_TEST(ok.headers[1].first == "X-Tier");
+    BOOST_TEST(ok.headers[1].second == "gold");
+    const auto& nc = c.action_for(ig::Outcome::NotCompliant);
+    BOOST_TEST((nc.action == ig::Action::Redirect));
+    BOOST_TEST(nc.status == 302u);
+    BOOST_TEST(nc.location == "https://portal.manage.microsoft.com/");
+    BOOST_TEST(c.action_for(ig::Outcome::InGracePeriod).status == 307u);
+    BOOST_TEST(c.action_for(ig::Outcome::InGracePeriod).location == "http://example.com/a?b=c");
+    BOOST_TEST((c.action_for(ig::Outcome::NoId).action == ig::Action::Reject));
+    BOOST_TEST(c.action_for(ig::Outcome::NoId).status == 401u);
+    BOOST_TEST(c.action_for(ig::Outcome::Error).status == 403u);
+    BOOST_TEST((c.action_for(ig::Outcome::Conflict).action == ig::Action::Reject));  // left out
+    BOOST_TEST(c.limits.max_header_bytes == 8192u);
+    BOOST_TEST(c.limits.max_body_bytes == 0u);
+    BOOST_TEST(c.limits.handshake_timeout.count() == 3);
+    BOOST_TEST(c.limits.idle_timeout.count() == 9);
+    BOOST_TEST(c.limits.max_connections == 50u);
+    BOOST_TEST(c.admin.port == 19901);
+    // The literal password is warned about, without its value.
+    BOOST_REQUIRE(c.warnings.size() == 1u);
+    BOOST_TEST(c.warnings[0].rfind("/intune/password: ", 0) == 0u);
+    BOOST_TEST(c.warnings[0].find("p@ss") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_demo_config_is_valid) {
+    // conf/demo.json names ../demo-pki/; check the same file against this run's PKI.
+    std::ifstream in(IG_SOURCE_DIR "/conf/demo.json");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    BOOST_REQUIRE(!text.empty());
+    auto conf = pki().dir / "demo-conf" / "demo.json";
+    for (std::string::size_type p; (p = text.find("../demo-pki/")) != std::string::npos;)
+        text.replace(p, 12, "../");
+    write(conf, text);
+    auto r = ig::load_config(conf);
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& c = *r.config;
+    BOOST_TEST(c.intune.client_secret.value == "demo-s3cret+/=&~ x");
+    BOOST_TEST(c.intune.login_url == "https://127.0.0.1:9443");
+    BOOST_TEST((c.action_for(ig::Outcome::Error).action == ig::Action::Reject));
+    BOOST_TEST(c.action_for(ig::Outcome::Error).status == 503u);
+    BOOST_TEST(c.action_for(ig::Outcome::NoId).status == 401u);
+    BOOST_TEST((c.action_for(ig::Outcome::NotCompliant).action == ig::Action::Redirect));
+    BOOST_TEST((c.action_for(ig::Outcome::ConfigManager).action == ig::Action::Forward));
+    for (const auto& w : c.warnings) BOOST_TEST(w.find("demo-s3cret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_production_config_is_valid_with_its_files_and_secret) {
+    // conf/production.json expects server.crt, server.key, device-ca.crt beside it: the PKI has them.
+    auto conf = pki().dir / "production.json";
+    fs::copy_file(IG_SOURCE_DIR "/conf/production.json", conf, fs::copy_options::overwrite_existing);
+    ::unsetenv("INTUNE_CLIENT_SECRET");
+    expect_error(ig::load_config(conf),
+                 "config error: /intune/client_secret: environment variable INTUNE_CLIENT_SECRET is not set");
+    ::setenv("INTUNE_CLIENT_SECRET", "prod-secret", 1);
+    auto r = ig::load_config(conf);
+    ::unsetenv("INTUNE_CLIENT_SECRET");
+    expect_ok(r);
+    if (!r.config) return;
+    BOOST_TEST(r.config->warnings.empty());
+    BOOST_TEST(r.config->intune.client_secret.value == "prod-secret");
+    // Every option shown carries its default: the same as the minimal config's.
+    auto defaults = parse(minimal());
+    BOOST_REQUIRE(defaults.config.has_value());
+    const auto& a = *r.config;
+    const auto& b = *defaults.config;
+    BOOST_TEST(a.listen.port == b.listen.port);
+    BOOST_TEST(a.workers == b.workers);
+    BOOST_TEST(a.intune.timeout.count() == b.intune.timeout.count());
+    BOOST_TEST(a.intune.cache.max_entries == b.intune.cache.max_entries);
+    BOOST_TEST(a.intune.login_url == b.intune.login_url);
+    BOOST_TEST(a.intune.graph_url == b.intune.graph_url);
+    BOOST_TEST(a.upstream.timeout.count() == b.upstream.timeout.count());
+    BOOST_TEST(a.limits.max_body_bytes == b.limits.max_body_bytes);
+    BOOST_TEST(a.limits.max_connections == b.limits.max_connections);
+}
+
+BOOST_AUTO_TEST_CASE(admin_null_disables_the_listener) {
+    auto r = parse(with(minimal(), "/admin", nullptr));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(!r.config->admin.enabled);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(file_and_syntax)
+
+BOOST_AUTO_TEST_CASE(missing_file) {
+    auto r = ig::load_config(pki().dir / "no-such.json");
+    expect_error(r, "config error: /: cannot read file '" + (pki().dir / "no-such.json").string() +
+                        "': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(not_json_names_line_and_column) {
+    auto conf = pki().dir / "broken.json";
+    write(conf, "{\n  \"workers\": 1,\n}\n");
+    auto r = ig::load_config(conf);
+    expect_error_like(r, "/", "not valid JSON: parse error at line 3, column 1");
+    BOOST_TEST(r.errors.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(document_must_be_an_object) {
+    expect_error(parse(json::array()), "config error: /: expected an object, got array");
+}
+
+BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once) {
+    auto doc = with(minimal(), "/workers", "two");
+    doc = with(doc, "/tls/clinet_ca", "x.crt");
+    doc = with(doc, "/listen/port", 0);
+    doc = with(doc, "/outcomes/Nope", json::object());
+    auto r = parse(doc);
+    expect_error(r, "config error: /workers: expected an integer, got string");
+    expect_error(r, "config error: /tls/clinet_ca: unknown key");
+    expect_error(r, "config error: /listen/port: must be between 1 and 65535, got 0");
+    expect_error_like(r, "/outcomes/Nope", "unknown outcome");
+    BOOST_TEST(r.errors.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(keys_with_control_characters_are_escaped) {
+    auto r = parse(with(minimal(), "/evil\r\nX-Injected: 1", 1));
+    expect_error(r, "config error: /evil\\x0d\\x0aX-Injected: 1: unknown key");
+    for (const auto& e : r.errors) BOOST_TEST(e.find('\n') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(types_keys_ranges)
+
+BOOST_AUTO_TEST_CASE(unknown_keys) {
+    expect_error(parse(with(minimal(), "/tls/clinet_ca", "device-ca.crt")), "config error: /tls/clinet_ca: unknown key");
+    expect_error(parse(with(minimal(), "/colour", 1)), "config error: /colour: unknown key");
+    expect_error(parse(with(minimal(), "/intune/cache/ttl", 1)), "config error: /intune/cache/ttl: unknown key");
+    auto doc = minimal();
+    doc["a~b/c"] = 1;
+    expect_error(parse(doc), "config error: /a~0b~1c: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types) {
+    expect_error(parse(with(minimal(), "/tls", json::array())), "config error: /tls: expected an object, got array");
+    expect_error(parse(with(minimal(), "/listen/port", "8443")),
+                 "config error: /listen/port: expected an integer, got string");
+    expect_error(parse(with(minimal(), "/listen/port", 8443.5)),
+                 "config error: /listen/port: expected an integer, got number");
+    expect_error(parse(with(minimal(), "/intune/save_installed_apps", "yes")),
+                 "config error: /intune/save_installed_apps: expected a boolean, got string");
+    expect_error(parse(with(minimal(), "/tls/certificate", nullptr)),
+                 "config error: /tls/certificate: expected a string, got null");
+    expect_error(parse(with(minimal(), "/device_id/sources", "san_uri")),
+                 "config error: /device_id/sources: expected an array, got string");
+}
+
+BOOST_AUTO_TEST_CASE(required_keys) {
+    expect_error(parse(without(minimal(), "", "tls")), "config error: /tls: is required");
+    expect_error(parse(without(minimal(), "", "intune")), "config error: /intune: is required");
+    expect_error(parse(without(minimal(), "/tls", "client_ca")), "config error: /tls/client_ca: is required");
+    expect_error(parse(without(minimal(), "/intune", "tenant_id")), "config error: /intune/tenant_id: is required");
+    expect_error(parse(without(minimal(), "/intune", "client_id")), "config error: /intune/client_id: is required");
+}
+
+BOOST_AUTO_TEST_CASE(bad_enums) {
+    expect_error(parse(with(minimal(), "/intune/auth", "oauth")),
+                 "config error: /intune/auth: must be one of \"client_secret\", \"certificate\", \"password\", got \"oauth\"");
+    expect_error(parse(with(minimal(), "/tls/client_certificate", "maybe")),
+                 "config error: /tls/client_certificate: must be one of \"required\", \"optional\", got \"maybe\"");
+    expect_error(parse(with(minimal(), "/tls/min_version", "1.1")),
+                 "config error: /tls/min_version: must be one of \"1.2\", \"1.3\", got \"1.1\"");
+    expect_error(parse(with(minimal(), "/intune/device_not_found", "Gone")),
+                 "config error: /intune/device_not_found: is not an outcome name: \"Gone\"");
+}
+
+BOOST_AUTO_TEST_CASE(numbers_out_of_range) {
+    expect_error(parse(with(minimal(), "/listen/port", 65536)),
+                 "config error: /listen/port: must be between 1 and 65535, got 65536");
+    expect_error(parse(with(minimal(), "/admin/port", -1)),
+                 "config error: /admin/port: must be between 1 and 65535, got -1");
+    expect_error(parse(with(minimal(), "/workers", 257)), "config error: /workers: must be between 0 and 256, got 257");
+    expect_error(parse(with(minimal(), "/intune/timeout_ms", 0)),
+                 "config error: /intune/timeout_ms: must be between 1 and 600000, got 0");
+    expect_error(parse(with(minimal(), "/upstream/timeout_ms", 0)),
+                 "config error: /upstream/timeout_ms: must be between 1 and 3600000, got 0");
+    expect_error_like(parse(with(minimal(), "/limits/handshake_timeout_s", 0)), "/limits/handshake_timeout_s",
+                      "must be between 1 and");
+    expect_error_like(parse(with(minimal(), "/limits/idle_timeout_s", 0)), "/limits/idle_timeout_s", "must be between 1");
+    expect_error_like(parse(with(minimal(), "/limits/max_header_bytes", 10)), "/limits/max_header_bytes",
+                      "must be between 1024");
+    expect_error_like(parse(with(minimal(), "/limits/max_connections", 0)), "/limits/max_connections",
+                      "must be between 1");
+    expect_error_like(parse(with(minimal(), "/intune/cache/other_ttl_s", -5)), "/intune/cache/other_ttl_s",
+                      "must be between 0");
+}
+
+BOOST_AUTO_TEST_CASE(listen_addresses) {
+    expect_error(parse(with(minimal(), "/listen/address", "localhost")),
+                 "config error: /listen/address: must be an IPv4 or IPv6 address, got \"localhost\"");
+    auto doc = with(minimal(), "/admin", json{{"address", "0.0.0.0"}, {"port", 8443}});
+    expect_error(parse(doc), "config error: /admin/port: is the same as /listen/port (8443)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(certificates_and_keys)
+
+BOOST_AUTO_TEST_CASE(unreadable_file) {
+    expect_error(parse(with(minimal(), "/tls/client_ca", "certs/x.pem")),
+                 "config error: /tls/client_ca: cannot read file 'certs/x.pem': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(pem_that_does_not_parse) {
+    write(pki().dir / "garbage.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+    expect_error(parse(with(minimal(), "/tls/certificate", "garbage.crt")),
+                 "config error: /tls/certificate: 'garbage.crt' holds a PEM certificate that does not parse");
+    write(pki().dir / "garbage.key", "this is not a key\n");
+    expect_error_like(parse(with(minimal(), "/tls/private_key", "garbage.key")), "/tls/private_key",
+                      "'garbage.key' holds no PEM private key that parses");
+}
+
+BOOST_AUTO_TEST_CASE(private_key_must_match_certificate) {
+    expect_error(parse(with(minimal(), "/tls/private_key", "device-compliant.key")),
+                 "config error: /tls/private_key: the private key in 'device-compliant.key' does not match the "
+                 "certificate in 'server.crt'");
+}
+
+BOOST_AUTO_TEST_CASE(ca_bundle_without_certificate) {
+    expect_error(parse(with(minimal(), "/tls/client_ca", "device-ca.key")),
+                 "config error: /tls/client_ca: no PEM certificate in 'device-ca.key'");
+    expect_error(parse(with(minimal(), "/intune/ca_file", "server.key")),
+                 "config error: /intune/ca_file: no PEM certificate in 'server.key'");
+    auto r = parse(with(minimal(), "/intune/ca_file", nullptr));
+    expect_ok(r);
+}
+
+BOOST_AUTO_TEST_CASE(crl_checks) {
+    write(pki().dir / "garbage.crl", "-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n");
+    expect_error(parse(with(minimal(), "/tls/crl", "garbage.crl")),
+                 "config error: /tls/crl: 'garbage.crl' holds a PEM CRL that does not parse");
+    expect_error(parse(with(minimal(), "/tls/crl", "server.crt")), "config error: /tls/crl: no PEM CRL in 'server.crt'");
+    auto doc = with(minimal(), "/tls/crl", "device-ca.crl");
+    expect_ok(parse(doc));
+    expect_error_like(parse(with(doc, "/tls/client_ca", "other-ca.crt")), "/tls/crl", "is not signed by any certificate");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(secrets)
+
+BOOST_AUTO_TEST_CASE(unset_environment_variable) {
+    ::unsetenv("IG_TEST_UNSET_SECRET");
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"env", "IG_TEST_UNSET_SECRET"}})),
+                 "config error: /intune/client_secret: environment variable IG_TEST_UNSET_SECRET is not set");
+    ::setenv("IG_TEST_EMPTY_SECRET", "", 1);
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"env", "IG_TEST_EMPTY_SECRET"}})),
+                 "config error: /intune/client_secret: environment variable IG_TEST_EMPTY_SECRET is empty");
+}
+
+BOOST_AUTO_TEST_CASE(from_environment) {
+    ::setenv("IG_TEST_OTHER_SECRET", "another value", 1);
+    auto r = parse(with(minimal(), "/intune/client_secret", json{{"env", "IG_TEST_OTHER_SECRET"}}));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->intune.client_secret.value == "another value");
+}
+
+BOOST_AUTO_TEST_CASE(from_file) {
+    write(pki().dir / "s.secret", "from-a-file\r\n");
+    auto r = parse(with(minimal(), "/intune/client_secret", json{{"file", "s.secret"}}));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->intune.client_secret.value == "from-a-file");
+    write(pki().dir / "empty.secret", "\n");
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "empty.secret"}})),
+                 "config error: /intune/client_secret: file 'empty.secret' is empty");
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "none.secret"}})),
+                 "config error: /intune/client_secret: cannot read file 'none.secret': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(bad_secret_shapes) {
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"env", "A"}, {"file", "b"}})),
+                 "config error: /intune/client_secret: give either \"env\" or \"file\", not both");
+    expect_error(parse(with(minimal(), "/intune/client_secret", json::object())),
+                 "config error: /intune/client_secret: needs \"env\" or \"file\"");
+    expect_error(parse(with(minimal(), "/intune/client_secret", json{{"vault", "x"}})),
+                 "config error: /intune/client_secret/vault: unknown key");
+    expect_error_like(parse(with(minimal(), "/intune/client_secret", 42)), "/intune/client_secret", "expected {\"env\"");
+}
+
+BOOST_AUTO_TEST_CASE(literal_secret_is_a_warning_without_the_value) {
+    auto r = parse(with(minimal(), "/intune/client_secret", "Very$ecretValue"));
+    expect_ok(r);
+    if (!r.config) return;
+    BOOST_TEST(r.config->intune.client_secret.value == "Very$ecretValue");
+    BOOST_TEST(r.config->intune.client_secret.literal);
+    BOOST_REQUIRE(r.config->warnings.size() == 1u);
+    BOOST_TEST(r.config->warnings[0].rfind("/intune/client_secret: ", 0) == 0u);
+    BOOST_TEST(r.config->warnings[0].find("Very$ecret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_never_appear_in_errors) {
+    auto doc = with(minimal(), "/intune/client_secret", "Very$ecretValue");
+    doc = with(doc, "/intune/auth", "password");  // username, password missing
+    doc = with(doc, "/workers", -1);
+    auto r = parse(doc);
+    BOOST_TEST(!r.config.has_value());
+    BOOST_TEST(!r.errors.empty());
+    for (const auto& e : r.errors) BOOST_TEST(e.find("Very$ecret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(auth_modes)
+
+BOOST_AUTO_TEST_CASE(client_secret_needs_the_secret) {
+    expect_error(parse(without(minimal(), "/intune", "client_secret")),
+                 "config error: /intune/client_secret: is required with auth \"client_secret\"");
+}
+
+BOOST_AUTO_TEST_CASE(certificate_needs_certificate_and_matching_key) {
+    auto doc = without(with(minimal(), "/intune/auth", "certificate"), "/intune", "client_secret");
+    auto r = parse(doc);
+    expect_error(r, "config error: /intune/client_certificate: is required with auth \"certificate\"");
+    expect_error(r, "config error: /intune/client_private_key: is required with auth \"certificate\"");
+
+    doc = with(doc, "/intune/client_certificate", "intune-app.crt");
+    auto good = parse(with(doc, "/intune/client_private_key", "intune-app.key"));
+    expect_ok(good);
+    if (good.config) {
+        BOOST_TEST((good.config->intune.auth == ig::AuthMode::Certificate));
+        BOOST_TEST(good.config->intune.client_certificate == pki().dir / "intune-app.crt");
+        BOOST_TEST(good.config->intune.client_private_key == pki().dir / "intune-app.key");
+    }
+    expect_error(parse(with(doc, "/intune/client_private_key", "server.key")),
+                 "config error: /intune/client_private_key: the private key in 'server.key' does not match the "
+                 "certificate in 'intune-app.crt'");
+    expect_error(parse(with(doc, "/intune/client_private_key", "missing.key")),
+                 "config error: /intune/client_private_key: cannot read file 'missing.key': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(password_needs_secret_username_and_password) {
+    auto doc = with(minimal(), "/intune/auth", "password");
+    auto r = parse(doc);
+    expect_error(r, "config error: /intune/username: is required with auth \"password\"");
+    expect_error(r, "config error: /intune/password: is required with auth \"password\"");
+    doc = with(doc, "/intune/username", "svc@contoso.example");
+    doc = with(doc, "/intune/password", json{{"env", "IG_TEST_SECRET"}});
+    auto good = parse(doc);
+    expect_ok(good);
+    if (good.config) {
+        BOOST_TEST(good.config->intune.username == "svc@contoso.example");
+        BOOST_TEST(good.config->intune.password.value == "env-s3cret-value");
+    }
+    expect_error(parse(without(doc, "/intune", "client_secret")),
+                 "config error: /intune/client_secret: is required with auth \"password\"");
+}
+
+BOOST_AUTO_TEST_CASE(keys_of_another_mode_are_warned_about) {
+    auto r = parse(with(minimal(), "/intune/username", "someone"));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_REQUIRE(r.config->warnings.size() == 1u);
+        BOOST_TEST(r.config->warnings[0] == "/intune/username: is not used with auth \"client_secret\"");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(ids) {
+    expect_error_like(parse(with(minimal(), "/intune/client_id", "not-a-guid")), "/intune/client_id", "a GUID");
+    expect_error_like(parse(with(minimal(), "/intune/tenant_id", "a/b")), "/intune/tenant_id", "GUID or domain name");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(urls)
+
+BOOST_AUTO_TEST_CASE(login_and_graph_must_be_https_origins) {
+    expect_error(parse(with(minimal(), "/intune/login_url", "http://login.microsoftonline.com")),
+                 "config error: /intune/login_url: must be an https URL: \"http://login.microsoftonline.com\"");
+    expect_error(parse(with(minimal(), "/intune/graph_url", "https://graph.microsoft.com/v1.0")),
+                 "config error: /intune/graph_url: must not have a path: \"https://graph.microsoft.com/v1.0\"");
+    expect_error(parse(with(minimal(), "/intune/graph_url", "https://graph.microsoft.com?x=1")),
+                 "config error: /intune/graph_url: must not have a query: \"https://graph.microsoft.com?x=1\"");
+    expect_error(parse(with(minimal(), "/intune/graph_url", "https://")),
+                 "config error: /intune/graph_url: needs a host: \"https://\"");
+    expect_error(parse(with(minimal(), "/intune/graph_url", "graph.microsoft.com")),
+                 "config error: /intune/graph_url: is not an absolute URL: \"graph.microsoft.com\"");
+    expect_error_like(parse(with(minimal(), "/intune/login_url", "https://user:pw@login.example")), "/intune/login_url",
+                      "must not contain user info");
+}
+
+BOOST_AUTO_TEST_CASE(upstream_url) {
+    auto r = parse(with(minimal(), "/upstream/url", "https://up.example:8444"));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->upstream.tls);
+        BOOST_TEST(r.config->upstream.host == "up.example");
+        BOOST_TEST(r.config->upstream.port == 8444);
+    }
+    auto plain = parse(with(minimal(), "/upstream/url", "http://backend.internal"));
+    expect_ok(plain);
+    if (plain.config) BOOST_TEST(plain.config->upstream.port == 80);
+    expect_error(parse(with(minimal(), "/upstream/url", "ftp://up.example")),
+                 "config error: /upstream/url: must be an http or https URL: \"ftp://up.example\"");
+    expect_error(parse(with(minimal(), "/upstream/url", "http://up.example:0")),
+                 "config error: /upstream/url: has an invalid port (1-65535): \"http://up.example:0\"");
+    expect_error(parse(with(minimal(), "/upstream/url", "http://up.example:99999")),
+                 "config error: /upstream/url: has an invalid port (1-65535): \"http://up.example:99999\"");
+    expect_error_like(parse(with(minimal(), "/upstream/url", "http://up.exa\r\nmple")), "/upstream/url",
+                      "must not contain control characters");
+}
+
+BOOST_AUTO_TEST_CASE(trusted_peers) {
+    expect_error(parse(with(minimal(), "/device_id/trusted_peers", json::array({"10.0.0.1/8"}))),
+                 "config error: /device_id/trusted_peers/0: has bits set past its prefix length: \"10.0.0.1/8\"");
+    expect_error_like(parse(with(minimal(), "/device_id/trusted_peers", json{"10.0.0.0/8", "10.0.0.0/33"})),
+                      "/device_id/trusted_peers/1", "invalid prefix length");
+    expect_error_like(parse(with(minimal(), "/device_id/trusted_peers", json::array({"proxy.local"}))),
+                      "/device_id/trusted_peers/0", "is not a CIDR");
+    expect_error_like(parse(with(minimal(), "/device_id/trusted_peers", json::array({"fd00::/129"}))),
+                      "/device_id/trusted_peers/0", "invalid prefix length");
+    auto r = parse(with(minimal(), "/device_id/trusted_peers", json{"fd00::/8", "0.0.0.0/0"}));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->device_id.trusted_peers[0].prefix == 8u);
+        BOOST_TEST(r.config->device_id.trusted_peers[0].address[0] == 0xfd);
+        BOOST_TEST(r.config->device_id.trusted_peers[1].prefix == 96u);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(device_id)
+
+BOOST_AUTO_TEST_CASE(sources) {
+    expect_error(parse(with(minimal(), "/device_id/sources", json::array())),
+                 "config error: /device_id/sources: must name at least one source");
+    expect_error(parse(with(minimal(), "/device_id/sources", json{"san_uri", "san_uri"})),
+                 "config error: /device_id/sources/1: \"san_uri\" is listed twice");
+    expect_error(parse(with(minimal(), "/device_id/sources", json::array({"dns"}))),
+                 "config error: /device_id/sources/0: must be one of \"san_uri\", \"subject_cn\", \"header\", got \"dns\"");
+}
+
+BOOST_AUTO_TEST_CASE(header_name) {
+    expect_error(parse(with(minimal(), "/device_id/header", "Bad Header")),
+                 "config error: /device_id/header: is not a valid header name: \"Bad Header\"");
+    expect_error(parse(with(minimal(), "/device_id/header", "Content-Length")),
+                 "config error: /device_id/header: \"Content-Length\" is a header the gateway or HTTP itself sets");
+    expect_error_like(parse(with(minimal(), "/device_id/header", "X-Intune-Outcome")), "/device_id/header",
+                      "is a header the gateway");
+    expect_error_like(parse(with(minimal(), "/device_id/san_uri_scheme", "1bad://")), "/device_id/san_uri_scheme",
+                      "is not a valid URI scheme");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(outcomes)
+
+BOOST_AUTO_TEST_CASE(unknown_outcome_and_action) {
+    expect_error_like(parse(with(minimal(), "/outcomes/compliant", json{{"action", "forward"}})), "/outcomes/compliant",
+                      "unknown outcome");
+    expect_error(parse(with(minimal(), "/outcomes/NoId", json::object())),
+                 "config error: /outcomes/NoId/action: is required (\"forward\", \"reject\" or \"redirect\")");
+    expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "drop"}})),
+                 "config error: /outcomes/NoId/action: must be one of \"forward\", \"reject\", \"redirect\", got \"drop\"");
+    expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "reject"}, {"headers", json::object()}})),
+                 "config error: /outcomes/NoId/headers: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(reject_status) {
+    expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "reject"}, {"status", 399}})),
+                 "config error: /outcomes/NoId/status: must be between 400 and 599, got 399");
+    expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "reject"}, {"status", 600}})),
+                 "config error: /outcomes/NoId/status: must be between 400 and 599, got 600");
+    auto r = parse(with(minimal(), "/outcomes/NoId", json{{"action", "reject"}}));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->action_for(ig::Outcome::NoId).status == 403u);
+}
+
+BOOST_AUTO_TEST_CASE(redirect_fields) {
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}})),
+                 "config error: /outcomes/NotCompliant/location: is required with action \"redirect\"");
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}, {"location", "/portal"}})),
+                 "config error: /outcomes/NotCompliant/location: is not an absolute URL");
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant",
+                            json{{"action", "redirect"}, {"location", "https://a.example/\r\nSet-Cookie: x"}})),
+                 "config error: /outcomes/NotCompliant/location: must not contain control characters");
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant",
+                            json{{"action", "redirect"}, {"location", "javascript:alert(1)"}})),
+                 "config error: /outcomes/NotCompliant/location: must be an http or https URL");
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant",
+                            json{{"action", "redirect"}, {"location", "https://a.example/"}, {"status", 304}})),
+                 "config error: /outcomes/NotCompliant/status: must be 301, 302, 303, 307 or 308, got 304");
+    auto r = parse(with(minimal(), "/outcomes/NotCompliant",
+                        json{{"action", "redirect"}, {"location", "https://a.example/"}, {"status", 308}}));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).status == 308u);
+}
+
+BOOST_AUTO_TEST_CASE(forward_headers) {
+    auto forward = [](json headers) {
+        return with(minimal(), "/outcomes/Compliant", json{{"action", "forward"}, {"headers", std::move(headers)}});
+    };
+    expect_error(parse(forward({{"Bad Name", "x"}})),
+                 "config error: /outcomes/Compliant/headers/Bad Name: is not a valid header name");
+    for (std::string reserved : {"Host", "content-length", "Transfer-Encoding", "Connection", "X-Intune-Anything",
+                                 "X-Forwarded-For", "x-forwarded-proto", "X-Request-Id", "X-Intune-Device-Id"})
+        expect_error(parse(forward({{reserved, "1"}})),
+                     "config error: /outcomes/Compliant/headers/" + reserved +
+                         ": is a header the gateway or HTTP itself sets; it cannot be configured");
+    // The configured device_id.header is the gateway's too.
+    auto doc = with(forward({{"X-Device", "1"}}), "/device_id/header", "X-Device");
+    expect_error_like(parse(doc), "/outcomes/Compliant/headers/X-Device", "is a header the gateway");
+    expect_error(parse(forward({{"X-Ok", "a\r\nX-Evil: 1"}})),
+                 "config error: /outcomes/Compliant/headers/X-Ok: value must not contain CR, LF, NUL or other control "
+                 "characters");
+    expect_error_like(parse(forward({{"X-Ok", std::string("a\0b", 3)}})), "/outcomes/Compliant/headers/X-Ok",
+                      "must not contain CR, LF, NUL");
+    expect_error(parse(forward({{"X-Level", 2}})),
+                 "config error: /outcomes/Compliant/headers/X-Level: expected a string, got number");
+    expect_error(parse(with(minimal(), "/outcomes/Compliant", json{{"action", "forward"}, {"headers", "X-A: 1"}})),
+                 "config error: /outcomes/Compliant/headers: expected an object, got string");
+    expect_error(parse(with(minimal(), "/outcomes/Compliant", json{{"action", "forward"}, {"status", 200}})),
+                 "config error: /outcomes/Compliant/status: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(left_out_outcomes_get_defaults) {
+    auto r = parse(with(minimal(), "/outcomes", json{{"Compliant", {{"action", "reject"}, {"status", 451}}}}));
+    expect_ok(r);
+    if (!r.config) return;
+    BOOST_TEST((r.config->action_for(ig::Outcome::Compliant).action == ig::Action::Reject));
+    BOOST_TEST(r.config->action_for(ig::Outcome::Compliant).status == 451u);
+    BOOST_TEST((r.config->action_for(ig::Outcome::InGracePeriod).action == ig::Action::Reject));
+    BOOST_TEST(r.config->action_for(ig::Outcome::InGracePeriod).status == 403u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

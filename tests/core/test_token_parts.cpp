@@ -1,0 +1,157 @@
+#define BOOST_TEST_MODULE token_parts
+#include <boost/test/unit_test.hpp>
+
+#include "core/base64url.hpp"
+#include "core/client_assertion.hpp"
+#include "core/form_encoding.hpp"
+#include "core/retry.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+using namespace ig;
+namespace fs = std::filesystem;
+
+BOOST_AUTO_TEST_CASE(form_encoding_round_trip) {
+    const std::string secret = "demo-s3cret+/=&~ x";
+    const FormFields fields{{"client_secret", secret}, {"password", "p@ss w+rd&="}, {"scope", "https://graph.microsoft.com/.default"},
+                            {"empty", ""}, {"utf8", "\xc3\xa4\r\n\x01"}};
+    const auto body = form_encode(fields);
+    BOOST_TEST(body.find(' ') == std::string::npos);
+    BOOST_TEST(body.find("demo-s3cret%2B%2F%3D%26%7E%20x") != std::string::npos);
+    BOOST_TEST(std::count(body.begin(), body.end(), '&') == 4);  // only the separators
+    auto back = form_decode(body);
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST((*back == fields));
+    // A browser-style body: '+' means space.
+    auto plus = form_decode("a=x+y&b=%2B");
+    BOOST_REQUIRE(plus.has_value());
+    BOOST_TEST((*plus)[0].second == "x y");
+    BOOST_TEST((*plus)[1].second == "+");
+    BOOST_TEST(!form_decode("a=%zz").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(base64url_round_trip) {
+    for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\xfd?>"}) {
+        auto e = base64url_encode(s);
+        BOOST_TEST(e.find_first_of("+/=") == std::string::npos);
+        auto d = base64url_decode(e);
+        BOOST_REQUIRE(d.has_value());
+        BOOST_TEST(*d == s);
+    }
+    BOOST_TEST(base64url_encode("\xfb\xff") == "-_8");
+    BOOST_TEST(!base64url_decode("a").has_value());
+    BOOST_TEST(!base64url_decode("ab+/").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_parsing) {
+    BOOST_TEST(parse_retry_after("1")->count() == 1);
+    BOOST_TEST(parse_retry_after(" 30 ")->count() == 30);
+    BOOST_TEST(!parse_retry_after("").has_value());
+    BOOST_TEST(!parse_retry_after("-1").has_value());
+    BOOST_TEST(!parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
+    BOOST_TEST(retryable_status(429));
+    BOOST_TEST(retryable_status(503));
+    BOOST_TEST(!retryable_status(501));
+    BOOST_TEST(!retryable_status(404));
+}
+
+namespace {
+
+struct KeyPair {
+    fs::path cert, key;
+};
+
+KeyPair make_keypair(const std::string& name, const std::string& keyopt) {
+    auto dir = fs::path(IG_BINARY_DIR) / "test-core-keys";
+    fs::create_directories(dir);
+    KeyPair kp{dir / (name + ".crt"), dir / (name + ".key")};
+    const std::string cmd = "openssl req -x509 -newkey " + keyopt + " -nodes -days 2 -subj /CN=app -keyout " +
+                            kp.key.string() + " -out " + kp.cert.string() + " >/dev/null 2>&1";
+    BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+    return kp;
+}
+
+nlohmann::json json_part(const std::string& b64) {
+    auto raw = base64url_decode(b64);
+    BOOST_REQUIRE(raw.has_value());
+    return nlohmann::json::parse(*raw);
+}
+
+// Verifies the JWS signature with the certificate's public key.
+bool verify(const std::string& jwt, const fs::path& cert_file, bool ec) {
+    const auto dot2 = jwt.rfind('.');
+    const std::string input = jwt.substr(0, dot2);
+    auto sig = base64url_decode(jwt.substr(dot2 + 1)).value();
+    FILE* f = std::fopen(cert_file.c_str(), "rb");
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    EVP_PKEY* pub = X509_get_pubkey(cert);
+    std::string der = sig;
+    if (ec) {
+        BOOST_TEST(sig.size() == 64u);  // raw r||s, not DER
+        ECDSA_SIG* s = ECDSA_SIG_new();
+        ECDSA_SIG_set0(s, BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()), 32, nullptr),
+                       BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + 32, 32, nullptr));
+        unsigned char* out = nullptr;
+        int n = i2d_ECDSA_SIG(s, &out);
+        der.assign(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
+        OPENSSL_free(out);
+        ECDSA_SIG_free(s);
+    }
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pub) == 1 &&
+              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
+                               reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+    X509_free(cert);
+    return ok;
+}
+
+void check_assertion(const KeyPair& kp, bool ec) {
+    const std::string aud = "https://login.example/t/oauth2/v2.0/token";
+    auto a = make_client_assertion(kp.cert, kp.key, "client-1", aud);
+    BOOST_REQUIRE_MESSAGE(a.error.empty(), a.error);
+    const auto dot1 = a.jwt.find('.'), dot2 = a.jwt.rfind('.');
+    BOOST_REQUIRE(dot1 != dot2);
+    auto header = json_part(a.jwt.substr(0, dot1));
+    auto claims = json_part(a.jwt.substr(dot1 + 1, dot2 - dot1 - 1));
+    BOOST_TEST(header["alg"] == (ec ? "ES256" : "RS256"));
+    BOOST_TEST(header["typ"] == "JWT");
+    BOOST_TEST(header["x5t#S256"].get<std::string>().size() == 43u);  // SHA-256, base64url
+    BOOST_TEST(claims["aud"] == aud);
+    BOOST_TEST(claims["iss"] == "client-1");
+    BOOST_TEST(claims["sub"] == "client-1");
+    BOOST_TEST(claims["exp"].get<long long>() - claims["nbf"].get<long long>() == 600);
+    BOOST_TEST(claims["jti"].get<std::string>().size() == 36u);
+    BOOST_TEST(verify(a.jwt, kp.cert, ec));
+    auto b = make_client_assertion(kp.cert, kp.key, "client-1", aud);
+    BOOST_TEST(json_part(b.jwt.substr(b.jwt.find('.') + 1, b.jwt.rfind('.') - b.jwt.find('.') - 1))["jti"] != claims["jti"]);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(client_assertion_es256) { check_assertion(make_keypair("ec", "ec -pkeyopt ec_paramgen_curve:P-256"), true); }
+
+BOOST_AUTO_TEST_CASE(client_assertion_rs256) { check_assertion(make_keypair("rsa", "rsa:2048"), false); }
+
+BOOST_AUTO_TEST_CASE(client_assertion_errors_name_no_key_material) {
+    auto a = make_client_assertion("/nonexistent.crt", "/nonexistent.key", "c", "https://x/");
+    BOOST_TEST(a.jwt.empty());
+    BOOST_TEST(a.error.find("/nonexistent.crt") != std::string::npos);
+    auto ec = make_keypair("ec2", "ec -pkeyopt ec_paramgen_curve:P-256");
+    auto rsa = make_keypair("rsa2", "rsa:2048");
+    auto m = make_client_assertion(ec.cert, rsa.key, "c", "https://x/");
+    BOOST_TEST(m.jwt.empty());
+    BOOST_TEST(m.error.find("does not match") != std::string::npos);
+}

@@ -1,0 +1,194 @@
+# Shared helpers for the end-to-end tests: source it from tests/e2e/test_*.sh, which CTest runs as
+# `bash test_x.sh BUILD_DIR`. Each test gets its own temp folder, its own emulator, upstream and
+# gateway on free ports, and everything is stopped on exit. KEEP=1 keeps the temp folder.
+set -euo pipefail
+
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+BUILD=$(cd "$1" && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$BUILD/bin
+T=$(mktemp -d "${TMPDIR:-/tmp}/ig-e2e.XXXXXX")
+PKI=$T/pki
+PIDS=()
+TEST_NAME=$(basename "$0" .sh)
+FAILED=0
+
+for b in intune-gate intune-graph-emulator intune-sample-upstream; do
+  [ -x "$BIN/$b" ] || { echo "FAIL: $BIN/$b is not built" >&2; exit 1; }
+done
+
+cleanup() {
+  local status=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $status -ne 0 ] || [ $FAILED -ne 0 ]; then
+    for log in "$T"/*.log; do
+      [ -f "$log" ] || continue
+      echo "---- last lines of $(basename "$log")" >&2
+      tail -n 25 "$log" >&2
+    done
+  fi
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+  exit $status
+}
+trap cleanup EXIT
+
+fail() { FAILED=1; echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# expect_eq WHAT ACTUAL EXPECTED
+expect_eq() { [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"; ok "$1"; }
+
+make_pki() { bash "$TOP/certs/make-pki.sh" "$PKI" >/dev/null; }
+
+# wait_for_line FILE REGEX [SECONDS]: waits until the regex shows up in FILE; prints the line.
+wait_for_line() {
+  local file=$1 re=$2 limit=$(( ${3:-20} * 10 )) i=0
+  while [ $i -lt $limit ]; do
+    if grep -m1 -E "$re" "$file" 2>/dev/null; then return 0; fi
+    sleep 0.1; i=$((i + 1))
+  done
+  fail "timed out waiting for /$re/ in $(basename "$file")"
+}
+
+start_emulator() {
+  python3 - "$TOP/conf/emulator-devices.json" "$T/devices.json" "$PKI" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for tenant in doc.get("tenants", {}).values():
+    for client in tenant.get("clients", {}).values():
+        if "certificate" in client:
+            client["certificate"] = sys.argv[3] + "/intune-app.crt"
+json.dump(doc, open(sys.argv[2], "w"), indent=1)
+PY
+  "$BIN/intune-graph-emulator" --devices "$T/devices.json" --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --port 0 >"$T/emulator.log" 2>&1 &
+  PIDS+=($!); EMU_PID=$!
+  EMU=$(wait_for_line "$T/emulator.log" '^listening on https://' | sed 's/^listening on //')
+}
+
+start_upstream() {
+  "$BIN/intune-sample-upstream" --port 0 >"$T/upstream.log" 2>&1 &
+  PIDS+=($!); UP_PID=$!
+  UP=$(wait_for_line "$T/upstream.log" '^listening on http://' | sed 's/^listening on //')
+}
+
+# write_config [JSON merged over the defaults, objects merged key by key]
+write_config() {
+  python3 - "$T/gate.json" "$PKI" "${EMU:-https://127.0.0.1:9}" "${UP:-http://127.0.0.1:9}" "${1:-{\}}" <<'PY'
+import json, sys
+out, pki, emu, up, extra = sys.argv[1:6]
+cfg = {
+  "listen": {"address": "127.0.0.1", "port": 0},
+  "workers": 2,
+  "tls": {"certificate": pki + "/server.crt", "private_key": pki + "/server.key",
+          "client_ca": pki + "/device-ca.crt", "client_certificate": "optional", "min_version": "1.2"},
+  "device_id": {"sources": ["san_uri", "subject_cn"], "san_uri_scheme": "IntuneDeviceId",
+                "header": "X-Intune-Device-Id", "trusted_peers": []},
+  "intune": {"tenant_id": "11111111-2222-4333-8444-555555555555",
+             "client_id": "66666666-7777-4888-8999-000000000000",
+             "auth": "client_secret", "client_secret": "demo-s3cret+/=&~ x",
+             "login_url": emu, "graph_url": emu, "ca_file": pki + "/server-ca.crt", "timeout_ms": 2000,
+             "cache": {"compliant_ttl_s": 60, "other_ttl_s": 10, "max_entries": 1000},
+             "device_not_found": "NotCompliant", "save_device_properties": True,
+             "device_properties": ["id", "deviceName", "complianceState", "operatingSystem", "osVersion", "userPrincipalName"],
+             "save_installed_apps": True},
+  "upstream": {"url": up, "ca_file": None, "timeout_ms": 3000},
+  "outcomes": {
+    "Compliant": {"action": "forward", "headers": {"X-Auth-Level": "2"}},
+    "InGracePeriod": {"action": "forward", "headers": {"X-Auth-Level": "1"}},
+    "ConfigManager": {"action": "forward", "headers": {"X-Auth-Level": "1", "X-Managed-By": "configmgr"}},
+    "NotCompliant": {"action": "redirect", "location": "https://portal.manage.microsoft.com/"},
+    "Conflict": {"action": "reject", "status": 409},
+    "NoId": {"action": "reject", "status": 401},
+    "StatusUnknown": {"action": "reject", "status": 403},
+    "Error": {"action": "reject", "status": 503}},
+  "limits": {"max_header_bytes": 8192, "max_body_bytes": 4194304, "handshake_timeout_s": 5,
+             "idle_timeout_s": 10, "max_connections": 100},
+  "admin": None,
+}
+def merge(a, b):
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
+        else: a[k] = v
+merge(cfg, json.loads(extra))
+json.dump(cfg, open(out, "w"), indent=1)
+PY
+}
+
+# start_gateway: runs intune-gate on $T/gate.json; sets GW (https origin) and GW_PORT.
+start_gateway() {
+  "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
+  PIDS+=($!); GW_PID=$!
+  local line
+  line=$(wait_for_line "$T/gate.log" '"msg":"listening"')
+  GW_PORT=$(echo "$line" | grep -o '"port":[0-9]*' | head -1 | cut -d: -f2)
+  [ -n "$GW_PORT" ] || fail "no port in the gateway's listening line: $line"
+  GW=https://127.0.0.1:$GW_PORT
+}
+
+# start_all [config JSON]: PKI, emulator, upstream, config, gateway.
+start_all() {
+  make_pki
+  start_emulator
+  start_upstream
+  write_config "${1:-{\}}"
+  start_gateway
+}
+
+# gw_curl DEVICE [curl args]: curl to the gateway with device-DEVICE's certificate ("" = none).
+gw_curl() {
+  local device=$1; shift
+  local cert=()
+  [ -z "$device" ] || cert=(--cert "$PKI/device-$device.crt" --key "$PKI/device-$device.key")
+  curl -sS --max-time 20 --cacert "$PKI/server-ca.crt" "${cert[@]}" "$@"
+}
+
+# emu_ctl METHOD PATH [BODY]: the emulator's control API.
+emu_ctl() {
+  curl -sS --max-time 10 --cacert "$PKI/server-ca.crt" -X "$1" ${3:+-H 'Content-Type: application/json' --data "$3"} "$EMU$2"
+}
+
+# upstream_hits: how many requests reached the sample upstream so far.
+upstream_hits() { grep -c '^{"request"' "$T/upstream.log" || true; }
+
+# json_get FILE PYTHON_EXPR (with `d` the parsed JSON, `h(name)` a header the upstream received or None)
+json_get() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def h(name):
+    vals = [v for k, v in d.get("headers", []) if k.lower() == name.lower()]
+    return vals[0] if len(vals) == 1 else (None if not vals else "MULTIPLE:" + "|".join(vals))
+r = eval(sys.argv[2])
+print("" if r is None else r)
+PY
+}
+
+# b64url_decode VALUE
+b64url_decode() {
+  python3 -c 'import base64,sys; s=sys.argv[1]; print(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)).decode())' "$1"
+}
+
+# raw_tls DEVICE FILE: sends FILE's bytes as they are over mTLS, prints what came back (until close or 5s).
+raw_tls() {
+  python3 - "$GW_PORT" "$PKI" "$1" "$2" <<'PY'
+import socket, ssl, sys, time
+port, pki, device, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=pki + "/server-ca.crt")
+if device:
+    ctx.load_cert_chain(pki + "/device-" + device + ".crt", pki + "/device-" + device + ".key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s.sendall(open(path, "rb").read())
+s.settimeout(5)
+out = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk: break
+        out += chunk
+except (socket.timeout, ssl.SSLError, ConnectionResetError):
+    pass
+sys.stdout.write(out.decode("latin-1"))
+PY
+}

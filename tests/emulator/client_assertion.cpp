@@ -1,0 +1,174 @@
+#include "tests/emulator/client_assertion.hpp"
+
+#include "tests/emulator/wire.hpp"
+
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+namespace ig::test::emu {
+
+namespace {
+
+template <auto F>
+struct deleter {
+  template <class T>
+  void operator()(T* p) const { F(p); }
+};
+using x509_ptr = std::unique_ptr<X509, deleter<X509_free>>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY_free>>;
+using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX_free>>;
+using sig_ptr = std::unique_ptr<ECDSA_SIG, deleter<ECDSA_SIG_free>>;
+
+x509_ptr load_cert(const std::filesystem::path& p) {
+  std::unique_ptr<FILE, deleter<::fclose>> f(std::fopen(p.c_str(), "rb"));
+  if (!f) return nullptr;
+  return x509_ptr(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+}
+
+std::string cert_digest(X509* cert, const EVP_MD* md) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, md, buf, &n) != 1) return {};
+  return base64url_encode(std::string_view(reinterpret_cast<char*>(buf), n));
+}
+
+struct parts {
+  std::string_view header_b64, payload_b64, sig_b64;
+};
+
+std::optional<parts> split(std::string_view jwt) {
+  auto a = jwt.find('.');
+  if (a == std::string_view::npos) return std::nullopt;
+  auto b = jwt.find('.', a + 1);
+  if (b == std::string_view::npos || jwt.find('.', b + 1) != std::string_view::npos) return std::nullopt;
+  return parts{jwt.substr(0, a), jwt.substr(a + 1, b - a - 1), jwt.substr(b + 1)};
+}
+
+std::optional<nlohmann::json> decode_json(std::string_view b64) {
+  auto raw = base64url_decode(b64);
+  if (!raw) return std::nullopt;
+  auto j = nlohmann::json::parse(*raw, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// JOSE ES256 signatures are raw r||s; OpenSSL verifies DER.
+std::optional<std::string> raw_to_der(const std::string& raw) {
+  if (raw.size() != 64) return std::nullopt;
+  sig_ptr sig(ECDSA_SIG_new());
+  auto* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
+  auto* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return std::nullopt;
+  }
+  unsigned char* der = nullptr;
+  int n = i2d_ECDSA_SIG(sig.get(), &der);
+  if (n <= 0) return std::nullopt;
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+bool verify_signature(EVP_PKEY* key, std::string_view alg, std::string_view signing_input, std::string sig) {
+  int type = EVP_PKEY_get_base_id(key);
+  if (alg == "ES256") {
+    if (type != EVP_PKEY_EC) return false;
+    auto der = raw_to_der(sig);
+    if (!der) return false;
+    sig = *der;
+  } else if (alg == "RS256") {
+    if (type != EVP_PKEY_RSA) return false;
+  } else {
+    return false;
+  }
+  md_ctx_ptr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                          reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
+}
+
+bool aud_matches(const nlohmann::json& aud, std::string_view expected_path) {
+  auto one = [&](const nlohmann::json& a) {
+    if (!a.is_string()) return false;
+    const auto& text = a.get_ref<const std::string&>();
+    auto u = boost::urls::parse_absolute_uri(text);
+    return u && to_lower(u->scheme()) == "https" && to_lower(u->path()) == to_lower(expected_path);
+  };
+  if (aud.is_array()) {
+    for (auto& a : aud)
+      if (one(a)) return true;
+    return false;
+  }
+  return one(aud);
+}
+
+}  // namespace
+
+std::optional<std::string> assertion_issuer(std::string_view jwt) {
+  auto p = split(jwt);
+  if (!p) return std::nullopt;
+  auto payload = decode_json(p->payload_b64);
+  if (!payload || !payload->contains("iss") || !payload->at("iss").is_string()) return std::nullopt;
+  return payload->at("iss").get<std::string>();
+}
+
+std::optional<std::string> verify_client_assertion(std::string_view jwt, const std::filesystem::path& certificate,
+                                                   std::string_view client_id, std::string_view expected_path) {
+  auto p = split(jwt);
+  if (!p) return "JWT is not three base64url parts";
+  auto header = decode_json(p->header_b64);
+  auto payload = decode_json(p->payload_b64);
+  auto sig = base64url_decode(p->sig_b64);
+  if (!header || !payload || !sig) return "JWT parts do not decode";
+
+  if (certificate.empty()) return "no certificate registered for the client";
+  auto cert = load_cert(certificate);
+  if (!cert) return "registered certificate cannot be read";
+
+  auto alg = header->value("alg", "");
+  const bool has_s256 = header->contains("x5t#S256"), has_sha1 = header->contains("x5t");
+  if (!has_s256 && !has_sha1) return "JWT header has no x5t#S256";
+  if (has_s256 && header->value("x5t#S256", "") != cert_digest(cert.get(), EVP_sha256()))
+    return "x5t#S256 does not match the registered certificate";
+  if (has_sha1 && header->value("x5t", "") != cert_digest(cert.get(), EVP_sha1()))
+    return "x5t does not match the registered certificate";
+
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  if (!key) return "registered certificate has no usable key";
+  std::string_view signing_input(p->header_b64.data(), p->header_b64.size() + 1 + p->payload_b64.size());
+  if (!verify_signature(key, alg, signing_input, *sig)) return "signature verification failed";
+
+  auto str_claim = [&](const char* name) {
+    auto it = payload->find(name);
+    return it != payload->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (to_lower(str_claim("iss")) != to_lower(client_id) || to_lower(str_claim("sub")) != to_lower(client_id))
+    return "iss and sub must be the client_id";
+  if (!payload->contains("aud") || !aud_matches(payload->at("aud"), expected_path))
+    return "aud is not the token endpoint";
+
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  constexpr long long skew = 60;
+  auto exp = payload->find("exp");
+  if (exp == payload->end() || !exp->is_number()) return "exp missing";
+  if (exp->get<double>() <= static_cast<double>(now)) return "assertion expired";
+  if (auto nbf = payload->find("nbf"); nbf != payload->end()) {
+    if (!nbf->is_number()) return "nbf not a number";
+    if (nbf->get<double>() > static_cast<double>(now + skew)) return "assertion not yet valid";
+  }
+  return std::nullopt;
+}
+
+}  // namespace ig::test::emu

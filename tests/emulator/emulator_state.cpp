@@ -1,0 +1,183 @@
+#include "tests/emulator/emulator_state.hpp"
+
+#include "tests/emulator/wire.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace ig::test::emu {
+
+namespace {
+
+nlohmann::json empty_stats() {
+  return {{"token_requests", 0},
+          {"graph_requests", 0},
+          {"device_requests", nlohmann::json::object()},
+          {"app_requests", 0},
+          {"by_grant", {{"client_credentials", 0}, {"password", 0}}}};
+}
+
+}  // namespace
+
+emulator_state::emulator_state(const std::filesystem::path& devices_file) : stats_(empty_stats()) {
+  std::ifstream in(devices_file);
+  if (!in) throw std::runtime_error("cannot read devices file '" + devices_file.string() + "'");
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+    const auto base = std::filesystem::absolute(devices_file).parent_path();
+    const auto empty = nlohmann::json::object();
+    const auto& tenants = doc.contains("tenants") ? doc.at("tenants") : empty;
+    for (auto& [tenant, t] : tenants.items()) {
+      auto& clients = tenants_[to_lower(tenant)];
+      const auto& cs = t.contains("clients") ? t.at("clients") : empty;
+      for (auto& [client_id, c] : cs.items()) {
+        app_client ac;
+        ac.secret = c.value("secret", "");
+        if (c.contains("certificate")) ac.certificate = base / c.at("certificate").get<std::string>();
+        const auto& users = c.contains("users") ? c.at("users") : empty;
+        for (auto& [user, password] : users.items()) ac.users[to_lower(user)] = password.get<std::string>();
+        clients[to_lower(client_id)] = std::move(ac);
+      }
+    }
+    token_lifetime_s_ = doc.value("token_expires_in", 3600);
+    apps_page_size_ = std::max(1, doc.value("apps_page_size", 2));
+    const auto& devices = doc.contains("devices") ? doc.at("devices") : empty;
+    for (auto& [id, d] : devices.items()) set_device(id, d);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("bad devices file '" + devices_file.string() + "': " + e.what());
+  }
+}
+
+const app_client* emulator_state::client(std::string_view tenant, std::string_view client_id) const {
+  auto t = tenants_.find(to_lower(tenant));
+  if (t == tenants_.end()) return nullptr;
+  auto c = t->second.find(to_lower(client_id));
+  return c == t->second.end() ? nullptr : &c->second;
+}
+
+bool emulator_state::tenant_known(std::string_view tenant) const { return tenants_.contains(to_lower(tenant)); }
+
+std::optional<nlohmann::json> emulator_state::device(std::string_view id) const {
+  std::lock_guard lock(m_);
+  auto it = devices_.find(to_lower(id));
+  if (it == devices_.end()) return std::nullopt;
+  return it->second;
+}
+
+void emulator_state::set_device(std::string_view id, nlohmann::json device) {
+  if (!device.is_object()) throw std::invalid_argument("device must be a JSON object");
+  auto key = to_lower(id);
+  if (!device.contains("id")) device["id"] = key;
+  std::optional<armed_fault> f;
+  if (device.contains("fault")) f = parse_fault(device.at("fault"));
+  std::lock_guard lock(m_);
+  devices_[key] = std::move(device);
+  if (f) faults_[key] = *f;
+}
+
+std::pair<std::string, int> emulator_state::issue_token() {
+  auto token = "eyJ0eXAiOiJKV1QiLCJlbXUiOnRydWV9." + random_opaque(32) + "." + random_opaque(16);
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(m_);
+  std::erase_if(tokens_, [&](const auto& kv) { return kv.second <= now; });
+  tokens_[token] = now + std::chrono::seconds(token_lifetime_s_);
+  return {token, token_lifetime_s_};
+}
+
+bool emulator_state::token_valid(std::string_view token) const {
+  std::lock_guard lock(m_);
+  auto it = tokens_.find(std::string(token));
+  return it != tokens_.end() && it->second > std::chrono::steady_clock::now();
+}
+
+void emulator_state::revoke_tokens() {
+  std::lock_guard lock(m_);
+  tokens_.clear();
+}
+
+void emulator_state::set_token_lifetime(int seconds) {
+  std::lock_guard lock(m_);
+  token_lifetime_s_ = seconds;
+}
+
+emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& spec) {
+  if (!spec.is_object()) throw std::invalid_argument("fault must be a JSON object");
+  armed_fault a;
+  try {
+    a.f.latency_ms = spec.value("latency_ms", 0);
+    a.f.status = spec.value("status", 0);
+    a.f.retry_after = spec.value("retry_after", -1);
+    a.f.drop = spec.value("drop", false);
+    a.f.non_json = spec.value("non_json", false);
+    a.f.no_state = spec.value("no_state", false);
+    if (spec.contains("times")) a.times = spec.at("times").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("bad fault: ") + e.what());
+  }
+  if (a.f.status != 0 && (a.f.status < 100 || a.f.status > 599)) throw std::invalid_argument("bad fault status");
+  if (a.f.latency_ms < 0 || a.f.latency_ms > 600000) throw std::invalid_argument("bad fault latency_ms");
+  return a;
+}
+
+std::optional<fault> emulator_state::take_fault(std::string_view device_id) {
+  std::lock_guard lock(m_);
+  auto it = faults_.find(to_lower(device_id));
+  if (it == faults_.end()) it = faults_.find("*");
+  if (it == faults_.end()) return std::nullopt;
+  if (it->second.times && *it->second.times <= 0) {
+    faults_.erase(it);
+    return std::nullopt;
+  }
+  fault f = it->second.f;
+  if (it->second.times && --*it->second.times <= 0) faults_.erase(it);
+  return f;
+}
+
+void emulator_state::set_fault(std::string_view key, const nlohmann::json& spec) {
+  auto a = parse_fault(spec);
+  std::lock_guard lock(m_);
+  faults_[key == "*" ? std::string("*") : to_lower(key)] = a;
+}
+
+void emulator_state::clear_faults() {
+  std::lock_guard lock(m_);
+  faults_.clear();
+}
+
+void emulator_state::count_token_request(std::string_view grant_type) {
+  std::lock_guard lock(m_);
+  stats_["token_requests"] = stats_["token_requests"].get<int>() + 1;
+  if (grant_type == "client_credentials" || grant_type == "password") {
+    auto& n = stats_["by_grant"][std::string(grant_type)];
+    n = n.get<int>() + 1;
+  }
+}
+
+void emulator_state::count_graph_request() {
+  std::lock_guard lock(m_);
+  stats_["graph_requests"] = stats_["graph_requests"].get<int>() + 1;
+}
+
+void emulator_state::count_device_request(std::string_view device_id) {
+  std::lock_guard lock(m_);
+  auto& n = stats_["device_requests"][to_lower(device_id)];
+  n = n.is_number() ? n.get<int>() + 1 : 1;
+}
+
+void emulator_state::count_app_request() {
+  std::lock_guard lock(m_);
+  stats_["app_requests"] = stats_["app_requests"].get<int>() + 1;
+}
+
+nlohmann::json emulator_state::stats() const {
+  std::lock_guard lock(m_);
+  return stats_;
+}
+
+void emulator_state::reset_stats() {
+  std::lock_guard lock(m_);
+  stats_ = empty_stats();
+}
+
+}  // namespace ig::test::emu

@@ -1,0 +1,77 @@
+#pragma once
+// Everything the emulator knows and counts: tenants and their app registrations (immutable after
+// loading), devices, issued tokens, faults and statistics (guarded by one mutex).
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace ig::test::emu {
+
+struct app_client {
+  std::string secret;
+  std::filesystem::path certificate;  // absolute; empty when none registered
+  std::map<std::string, std::string> users;  // lower-case user name -> password
+};
+
+struct fault {
+  int latency_ms = 0;
+  int status = 0;
+  int retry_after = -1;
+  bool drop = false, non_json = false, no_state = false;
+};
+
+class emulator_state {
+ public:
+  explicit emulator_state(const std::filesystem::path& devices_file);  // throws std::runtime_error
+
+  // nullptr when unknown; tenant and client ids compared case-insensitively.
+  const app_client* client(std::string_view tenant, std::string_view client_id) const;
+  bool tenant_known(std::string_view tenant) const;
+  int apps_page_size() const { return apps_page_size_; }
+
+  std::optional<nlohmann::json> device(std::string_view id) const;
+  void set_device(std::string_view id, nlohmann::json device);  // throws std::invalid_argument
+
+  // Returns {token, expires_in}.
+  std::pair<std::string, int> issue_token();
+  bool token_valid(std::string_view token) const;
+  void revoke_tokens();
+  void set_token_lifetime(int seconds);
+
+  // The fault for this device (its own, else "*"), consuming one of its "times".
+  std::optional<fault> take_fault(std::string_view device_id);
+  void set_fault(std::string_view key, const nlohmann::json& spec);  // throws std::invalid_argument
+  void clear_faults();
+
+  void count_token_request(std::string_view grant_type);
+  void count_graph_request();
+  void count_device_request(std::string_view device_id);
+  void count_app_request();
+  nlohmann::json stats() const;
+  void reset_stats();
+
+ private:
+  struct armed_fault {
+    fault f;
+    std::optional<int> times;  // nullopt = forever
+  };
+  static armed_fault parse_fault(const nlohmann::json& spec);
+
+  std::map<std::string, std::map<std::string, app_client>> tenants_;  // immutable after ctor
+  int apps_page_size_ = 2;
+
+  mutable std::mutex m_;
+  std::map<std::string, nlohmann::json> devices_;
+  std::map<std::string, armed_fault> faults_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
+  int token_lifetime_s_ = 3600;
+  nlohmann::json stats_;
+};
+
+}  // namespace ig::test::emu

@@ -1,0 +1,155 @@
+#include "tests/emulator/wire.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <stdexcept>
+#include <vector>
+
+namespace ig::test::emu {
+
+namespace {
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return out;
+}
+
+std::string format_utc(const char* fmt) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string new_uuid() {
+  auto b = random_bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    auto c = static_cast<unsigned char>(b[i]);
+    out += hex[c >> 4];
+    out += hex[c & 0x0f];
+  }
+  return out;
+}
+
+std::string random_opaque(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
+
+std::string base64url_encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  out.resize(static_cast<std::size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  std::replace(out.begin(), out.end(), '+', '-');
+  std::replace(out.begin(), out.end(), '/', '_');
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string b64(text);
+  for (char& c : b64) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+  }
+  if (b64.size() % 4 == 1) return std::nullopt;
+  while (b64.size() % 4 != 0) b64 += '=';
+  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
+  if (!ctx) return std::nullopt;
+  std::string out(b64.size(), '\0');
+  int n1 = 0, n2 = 0;
+  EVP_DecodeInit(ctx.get());
+  if (EVP_DecodeUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n1,
+                       reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size())) < 0)
+    return std::nullopt;
+  if (EVP_DecodeFinal(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n1, &n2) != 1) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n1 + n2));
+  return out;
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_guid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+std::string utc_timestamp() { return format_utc("%Y-%m-%d %H:%M:%SZ"); }
+std::string rfc1123_now() { return format_utc("%a, %d %b %Y %H:%M:%S GMT"); }
+
+std::string client_request_id(const request& req) {
+  auto it = req.find("client-request-id");
+  if (it != req.end() && is_guid(it->value())) return std::string(it->value());
+  return new_uuid();
+}
+
+response json_response(const request& req, http::status status, const nlohmann::json& body,
+                       std::string_view content_type) {
+  response res{status, req.version()};
+  res.set(http::field::server, "Microsoft-IIS/10.0");
+  res.set(http::field::date, rfc1123_now());
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store, no-cache");
+  res.keep_alive(req.keep_alive());
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.prepare_payload();
+  return res;
+}
+
+response aad_error(const request& req, http::status status, std::string_view error, int code,
+                   std::string_view text) {
+  auto trace = new_uuid(), correlation = new_uuid(), ts = utc_timestamp();
+  nlohmann::json body = {
+      {"error", error},
+      {"error_description", "AADSTS" + std::to_string(code) + ": " + std::string(text) + " Trace ID: " + trace +
+                                " Correlation ID: " + correlation + " Timestamp: " + ts},
+      {"error_codes", {code}},
+      {"timestamp", ts},
+      {"trace_id", trace},
+      {"correlation_id", correlation},
+      {"error_uri", "https://login.microsoftonline.com/error?code=" + std::to_string(code)}};
+  auto res = json_response(req, status, body);
+  res.set("x-ms-request-id", trace);
+  res.prepare_payload();
+  return res;
+}
+
+response odata_error(const request& req, http::status status, std::string_view code, std::string_view message) {
+  auto request_id = new_uuid(), crid = client_request_id(req);
+  nlohmann::json body = {
+      {"error",
+       {{"code", code},
+        {"message", message},
+        {"innerError", {{"date", format_utc("%Y-%m-%dT%H:%M:%S")}, {"request-id", request_id},
+                        {"client-request-id", crid}}}}}};
+  auto res = json_response(req, status, body, "application/json");
+  res.set("request-id", request_id);
+  res.set("client-request-id", crid);
+  res.set("x-ms-ags-diagnostic", R"({"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"EMU"}})");
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace ig::test::emu

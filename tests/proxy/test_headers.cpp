@@ -1,0 +1,142 @@
+#define BOOST_TEST_MODULE headers
+#include <boost/test/unit_test.hpp>
+
+#include "core/base64url.hpp"
+#include "proxy/headers.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace http = boost::beast::http;
+
+namespace {
+
+ig::Config make_config() {
+    ig::Config c;
+    c.device_id.header = "X-Device-Id";
+    c.outcomes[static_cast<std::size_t>(ig::Outcome::Compliant)] = {ig::Action::Forward, 403, {}, {{"X-Auth-Level", "2"}}};
+    c.outcomes[static_cast<std::size_t>(ig::Outcome::InGracePeriod)] = {ig::Action::Forward, 403, {}, {{"X-Grace", "yes\r\nX-Evil: 1"}}};
+    return c;
+}
+
+bool has(const http::fields& f, std::string_view name) { return f.find(name) != f.end(); }
+
+void check_clean(const http::fields& f) {
+    for (const auto& h : f)
+        for (char c : h.value())
+            BOOST_TEST((static_cast<unsigned char>(c) >= 0x20 || c == '\t'), "control char in " << h.name_string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sanitize_drops_control_characters) {
+    BOOST_TEST(ig::sanitize_header_value("a\r\nb") == "ab");
+    BOOST_TEST(ig::sanitize_header_value(std::string_view("a\0b", 3)) == "ab");
+    BOOST_TEST(ig::sanitize_header_value("  x\ty \x7f ") == "x\ty");
+    BOOST_TEST(ig::sanitize_header_value("\r\n") == "");
+}
+
+BOOST_AUTO_TEST_CASE(client_headers_are_stripped) {
+    const auto cfg = make_config();
+    const auto policy = ig::make_header_policy(cfg);
+    http::fields f;
+    f.set(http::field::host, "app.example");
+    f.insert("X-Intune-Outcome", "Compliant");
+    f.insert("x-intune-device", "spoof");
+    f.insert("X-INTUNE-Compliance-State", "compliant");
+    f.insert("X-Device-Id", "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    f.insert("X-Auth-Level", "9");
+    f.insert("X-Grace", "yes");
+    f.insert("X-Forwarded-For", "10.0.0.1");
+    f.insert("X-Forwarded-Host", "evil");
+    f.insert("Forwarded", "for=1.2.3.4");
+    f.insert(http::field::connection, "keep-alive, X-Custom-Hop");
+    f.insert("X-Custom-Hop", "1");
+    f.insert("Keep-Alive", "timeout=5");
+    f.insert("Proxy-Authorization", "Basic xyz");
+    f.insert(http::field::te, "trailers");
+    f.insert(http::field::trailer, "X-T");
+    f.insert(http::field::upgrade, "websocket");
+    f.insert(http::field::transfer_encoding, "chunked");
+    f.insert("Authorization", "Bearer keep-me");
+    f.insert("X-Intuneish", "kept");
+    ig::strip_client_headers(f, policy);
+    for (auto gone : {"X-Intune-Outcome", "X-Intune-Device", "X-Intune-Compliance-State", "X-Device-Id", "X-Auth-Level",
+                      "X-Grace", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "Connection", "X-Custom-Hop",
+                      "Keep-Alive", "Proxy-Authorization", "TE", "Trailer", "Upgrade"})
+        BOOST_TEST(!has(f, gone), gone << " survived");
+    BOOST_TEST(f[http::field::host] == "app.example");
+    BOOST_TEST(f["Authorization"] == "Bearer keep-me");
+    BOOST_TEST(f["X-Intuneish"] == "kept");
+    BOOST_TEST(f[http::field::transfer_encoding] == "chunked");  // framing of the relayed body
+}
+
+BOOST_AUTO_TEST_CASE(connection_cannot_remove_framing) {
+    http::fields f;
+    f.insert(http::field::connection, "Content-Length, Transfer-Encoding");
+    f.insert(http::field::content_length, "5");
+    ig::strip_hop_by_hop(f);
+    BOOST_TEST(f[http::field::content_length] == "5");
+    BOOST_TEST(!has(f, "Connection"));
+}
+
+BOOST_AUTO_TEST_CASE(forward_headers_are_set) {
+    const auto cfg = make_config();
+    const auto policy = ig::make_header_policy(cfg);
+    http::fields f;
+    f.insert("X-Intune-Outcome", "spoof");
+    ig::strip_client_headers(f, policy);
+    ig::Verdict v;
+    v.outcome = ig::Outcome::Compliant;
+    v.compliance_state = "compliant";
+    v.device_json = R"({"deviceName":"laptop\r\nX-Evil: 1","id":"x"})";
+    v.apps_json = R"([{"displayName":"Word","version":"16","publisher":"Microsoft"}])";
+    const std::string id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    ig::ForwardFacts facts;
+    facts.outcome = v.outcome;
+    facts.device_id = &id;
+    facts.verdict = &v;
+    facts.request_id = "0123456789abcdef0123456789abcdef";
+    facts.client_address = "127.0.0.1";
+    ig::set_forward_headers(f, policy, facts);
+    BOOST_TEST(f["X-Device-Id"] == id);
+    BOOST_TEST(f["X-Intune-Outcome"] == "Compliant");
+    BOOST_TEST(f["X-Intune-Compliance-State"] == "compliant");
+    BOOST_TEST(ig::base64url_decode(f["X-Intune-Device"]).value() == v.device_json);
+    BOOST_TEST(ig::base64url_decode(f["X-Intune-Installed-Apps"]).value() == *v.apps_json);
+    BOOST_TEST(f["X-Intune-Device"].find('=') == std::string_view::npos);
+    BOOST_TEST(f["X-Request-Id"] == "0123456789abcdef0123456789abcdef");
+    BOOST_TEST(f["X-Forwarded-For"] == "127.0.0.1");
+    BOOST_TEST(f["X-Forwarded-Proto"] == "https");
+    BOOST_TEST(f["X-Auth-Level"] == "2");
+    BOOST_TEST(!has(f, "X-Intune-Error"));
+    BOOST_TEST(f.count("X-Intune-Outcome") == 1);
+    check_clean(f);
+}
+
+BOOST_AUTO_TEST_CASE(error_and_hostile_values) {
+    const auto cfg = make_config();
+    const auto policy = ig::make_header_policy(cfg);
+    ig::Verdict v;
+    v.outcome = ig::Outcome::Error;
+    v.compliance_state = "err\r\nX-Evil: 1";
+    v.reason = "graph unreachable\r\nX-Evil: 2";
+    ig::ForwardFacts facts;
+    facts.outcome = v.outcome;
+    facts.verdict = &v;
+    facts.request_id = "r";
+    facts.client_address = "::1";
+    http::fields f;
+    ig::set_forward_headers(f, policy, facts);
+    BOOST_TEST(!has(f, "X-Device-Id"));
+    BOOST_TEST(!has(f, "X-Evil"));
+    BOOST_TEST(f["X-Intune-Error"] == "graph unreachableX-Evil: 2");
+    BOOST_TEST(f["X-Intune-Compliance-State"] == "errX-Evil: 1");
+    check_clean(f);
+
+    http::fields g;
+    facts.outcome = ig::Outcome::InGracePeriod;
+    ig::set_forward_headers(g, policy, facts);
+    BOOST_TEST(g["X-Grace"] == "yesX-Evil: 1");
+    BOOST_TEST(!has(g, "X-Auth-Level"));
+    check_clean(g);
+}
