@@ -14,6 +14,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <functional>
 #include <initializer_list>
 #include <set>
 #include <string_view>
@@ -736,6 +737,9 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
                 else if (!value.is_string()) type_error(hptr, "string", value);
                 else if (!is_field_value(value.get_ref<const std::string&>()))
                     error(hptr, "value must not contain CR, LF, NUL or other control characters");
+                else if (std::any_of(out.headers.begin(), out.headers.end(),
+                                     [&](const auto& h) { return lower(h.first) == lower(header); }))
+                    error(hptr, "is given twice (header names ignore case)");
                 else out.headers.emplace_back(header, value.get<std::string>());
             }
         }
@@ -838,6 +842,50 @@ ConfigResult finish(Loader& loader, Config config) {
     return result;
 }
 
+// nlohmann keeps the last of two equal keys without a word; a duplicate is as suspicious as a
+// typo, so the parse callback tracks where it is and notes every repeated key as a JSON Pointer.
+class DuplicateKeys {
+public:
+    bool operator()(int, json::parse_event_t event, json& parsed) {
+        using E = json::parse_event_t;
+        switch (event) {
+        case E::object_start: stack_.push_back(Frame{false}); break;
+        case E::array_start: stack_.push_back(Frame{true}); break;
+        case E::key: {
+            auto& top = stack_.back();
+            top.key = parsed.get<std::string>();
+            if (!top.keys.insert(top.key).second) found.push_back(where() + ": duplicate key");
+            break;
+        }
+        case E::object_end:
+        case E::array_end:
+            stack_.pop_back();
+            next_element();
+            break;
+        case E::value: next_element(); break;
+        }
+        return true;
+    }
+    std::vector<std::string> found;
+
+private:
+    struct Frame {
+        bool array = false;
+        std::size_t index = 0;
+        std::string key;
+        std::set<std::string, std::less<>> keys;
+    };
+    void next_element() {
+        if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+    }
+    std::string where() const {
+        std::string p;
+        for (const auto& f : stack_) p += "/" + (f.array ? std::to_string(f.index) : pointer_token(f.key));
+        return p;
+    }
+    std::vector<Frame> stack_;
+};
+
 }  // namespace
 
 ConfigResult parse_config(const nlohmann::json& doc, const std::filesystem::path& base_dir) {
@@ -858,8 +906,9 @@ ConfigResult load_config(const std::filesystem::path& file) {
         return result;
     }
     json doc;
+    DuplicateKeys duplicates;
     try {
-        doc = json::parse(*text);
+        doc = json::parse(*text, std::ref(duplicates));
     } catch (const json::parse_error& e) {
         // nlohmann says where: "parse error at line 3, column 5: ..."; drop its "[json.exception...] " tag.
         std::string_view m = e.what();
@@ -868,6 +917,8 @@ ConfigResult load_config(const std::filesystem::path& file) {
         return result;
     }
     result = parse_config(doc, absolute.parent_path());
+    for (const auto& d : duplicates.found) result.errors.insert(result.errors.begin(), "config error: " + d);
+    if (!result.errors.empty()) result.config.reset();
     if (result.config) result.config->file = absolute;
     return result;
 }

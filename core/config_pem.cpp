@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,8 +75,19 @@ std::optional<std::string> read_file(const std::filesystem::path& file, const st
         error = "cannot read file '" + shown + "': " + std::strerror(err);
         return std::nullopt;
     };
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking so that a FIFO named by mistake (or malice) cannot hang the loader.
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return fail(errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        ::close(fd);
+        if (err == EINVAL) {
+            error = "cannot read file '" + shown + "': not a regular file";
+            return std::nullopt;
+        }
+        return fail(err);
+    }
     std::string data;
     char buf[16384];
     for (;;) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace ig {
 namespace net = boost::asio;
@@ -26,6 +27,12 @@ std::string first_line_without_ids(std::string_view text) {
     for (std::string_view marker : {" Trace ID:", " Correlation ID:", " Timestamp:"})
         if (auto pos = text.find(marker); pos != std::string_view::npos) text = text.substr(0, pos);
     return one_line(text, 240);
+}
+
+// The token goes into an Authorization header: visible ASCII only, so it cannot smuggle in a header.
+bool header_safe(const std::string& token) {
+    return !token.empty() && token.size() <= 16384 &&
+           std::all_of(token.begin(), token.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
 std::string trim_slash(std::string s) {
@@ -140,8 +147,8 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
     } else {
         auto doc = nlohmann::json::parse(res.response.body, nullptr, false);
         auto tok = doc.is_object() ? doc.find("access_token") : doc.end();
-        if (!doc.is_object() || tok == doc.end() || !tok->is_string() || tok->get_ref<const std::string&>().empty()) {
-            out.error = "token request failed: the answer has no access_token";
+        if (!doc.is_object() || tok == doc.end() || !tok->is_string() || !header_safe(tok->get_ref<const std::string&>())) {
+            out.error = "token request failed: the answer has no usable access_token";
         } else {
             long long expires_in = 3600;
             if (auto e = doc.find("expires_in"); e != doc.end()) {

@@ -32,6 +32,7 @@ struct AdminServer::Impl {
     AdminHandlers handlers;
     AdminLimits limits;
     std::size_t connections = 0;  // touched only on the admin thread
+    std::uint16_t port = 0;       // set before the thread starts; the acceptor belongs to that thread
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
     std::thread thread;
@@ -137,17 +138,14 @@ AdminServer::AdminServer(const std::string& address, std::uint16_t port, AdminHa
     acceptor.set_option(net::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen(net::socket_base::max_listen_connections);
+    impl_->port = acceptor.local_endpoint().port();
     net::co_spawn(impl_->ioc, impl_->listen(), net::detached);
     impl_->thread = std::thread([impl = impl_.get()] { impl->ioc.run(); });
 }
 
 AdminServer::~AdminServer() { stop(); }
 
-std::uint16_t AdminServer::port() const {
-    beast::error_code ec;
-    const auto ep = impl_->acceptor.local_endpoint(ec);
-    return ec ? 0 : ep.port();
-}
+std::uint16_t AdminServer::port() const { return impl_->port; }
 
 void AdminServer::stop() {
     if (impl_->stopped) return;

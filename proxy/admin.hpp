@@ -34,7 +34,7 @@ public:
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
 
-    std::uint16_t port() const;  // the bound port (useful with port 0)
+    std::uint16_t port() const;  // the bound port (useful with port 0); any thread
     void stop();                 // closes the listener and every admin connection; idempotent
 
 private:

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -31,8 +32,8 @@ struct Gateway {
     std::unique_ptr<ComplianceService> compliance;
     std::unique_ptr<Server> server;
     std::unique_ptr<AdminServer> admin;
-    std::uint64_t reloads = 0;
-    std::uint64_t reload_failures = 0;
+    std::atomic<std::uint64_t> reloads{0};          // atomic: /metrics reads them on the admin thread
+    std::atomic<std::uint64_t> reload_failures{0};
     double start_time = 0;
 
     // SIGHUP: a new config and new certificates for new connections; a bad one is refused and the
@@ -41,7 +42,8 @@ struct Gateway {
         auto result = load_config(config_file);
         if (!result.config) {
             ++reload_failures;
-            log::error("reload refused, keeping the running config", {{"errors", result.errors}});
+            for (const auto& e : result.errors)  // one JSON line per problem, as at startup
+                log::error("reload refused, keeping the running config", {{"error", e}, {"file", config_file.string()}});
             return;
         }
         try {
@@ -52,7 +54,7 @@ struct Gateway {
             log::info("config reloaded", {{"file", config_file.string()}});
         } catch (const std::exception& e) {
             ++reload_failures;
-            log::error("reload refused, keeping the running config", {{"errors", {e.what()}}});
+            log::error("reload refused, keeping the running config", {{"error", e.what()}, {"file", config_file.string()}});
         }
     }
 

@@ -43,6 +43,7 @@ constexpr auto nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t relay_buffer_size = 32 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_logged_path = 512;
+constexpr std::size_t idle_buffer_capacity = 4096;
 
 enum class Side { None, Client, Upstream };
 
@@ -106,7 +107,8 @@ beast::tcp_stream& lowest(Stream& s) {
 }
 
 // Moves one message from `in` to `out` piece by piece (Beast's relay example, asynchronous).
-// p's header must be read and the message ready to serialise.
+// p's header must be read and the message ready to serialise. The header goes out with the first
+// piece of the body in one write (one TLS record, one syscall for a small message).
 template <bool isRequest, class In, class Out>
 net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
                                           Out& out, clock_type::duration in_timeout, clock_type::duration out_timeout,
@@ -116,8 +118,6 @@ net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer,
     body.size = 0;
     body.more = !p.is_done();
     http::serializer<isRequest, http::buffer_body> sr{p.get()};
-    lowest(out).expires_after(out_timeout);
-    if (auto [ec, n] = co_await http::async_write_header(out, sr, nothrow); ec) co_return RelayResult{ec, out_side};
     while (!sr.is_done()) {
         if (!p.is_done()) {
             body.data = buf;
@@ -141,6 +141,30 @@ net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer,
     }
     co_return RelayResult{};
 }
+
+// A relay buffer lent from the worker for the duration of one forwarded request.
+class RelayBuffer {
+public:
+    explicit RelayBuffer(WorkerContext& w) : w_(w) {
+        if (w_.spare_buffers.empty()) {
+            buf_ = std::make_unique<char[]>(relay_buffer_size);
+        } else {
+            buf_ = std::move(w_.spare_buffers.back());
+            w_.spare_buffers.pop_back();
+        }
+    }
+    ~RelayBuffer() {
+        if (w_.spare_buffers.size() < max_spare_buffers) w_.spare_buffers.push_back(std::move(buf_));
+    }
+    RelayBuffer(const RelayBuffer&) = delete;
+    RelayBuffer& operator=(const RelayBuffer&) = delete;
+    char* get() const { return buf_.get(); }
+
+private:
+    static constexpr std::size_t max_spare_buffers = 64;
+    WorkerContext& w_;
+    std::unique_ptr<char[]> buf_;
+};
 
 }  // namespace
 
@@ -202,7 +226,6 @@ private:
     std::optional<std::string> cert_id_;
     bool idle_ = false;
     bool closing_ = false;
-    std::unique_ptr<char[]> relay_buf_;
 };
 
 void close_if_idle(Session& session) { session.close_if_idle(); }
@@ -287,6 +310,7 @@ net::awaitable<bool> Session::serve_request() {
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.limits.max_header_bytes, UINT32_MAX)));
     parser.body_limit(cfg_.limits.max_body_bytes);
 
+    if (buffer_.size() == 0 && buffer_.capacity() > idle_buffer_capacity) buffer_.shrink_to_fit();
     idle_ = true;
     client_tcp().expires_after(cfg_.limits.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
@@ -387,7 +411,7 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     set_forward_headers(req, rt_->headers, facts);
     req.version(11);
 
-    if (!relay_buf_) relay_buf_ = std::make_unique<char[]>(relay_buffer_size);
+    RelayBuffer relay_buf(w_);
     const auto up_timeout = cfg_.upstream.timeout;
     const auto client_timeout = cfg_.limits.idle_timeout;
     auto upstream_failed = [&](const error_code& ec, std::string what) -> net::awaitable<bool> {
@@ -416,7 +440,7 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
         }
         auto sent = co_await with_upstream(*up, [&](auto& s) {
             return relay_message<true>(stream_, buffer_, parser, s, client_timeout, up_timeout, Side::Client, Side::Upstream,
-                                       relay_buf_.get(), relay_buffer_size);
+                                       relay_buf.get(), relay_buffer_size);
         });
         if (sent.ec && sent.side == Side::Client) {
             const unsigned status = parse_error_status(sent.ec);
@@ -479,7 +503,7 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     } else {
         back = co_await with_upstream(*up, [&](auto& s) {
             return relay_message<false>(s, up->buffer, *rp, stream_, up_timeout, client_timeout, Side::Upstream, Side::Client,
-                                        relay_buf_.get(), relay_buffer_size);
+                                        relay_buf.get(), relay_buffer_size);
         });
     }
     if (back.ec) {

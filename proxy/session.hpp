@@ -11,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 namespace ig {
 
@@ -24,6 +25,8 @@ struct WorkerContext {
     const std::atomic<bool>& draining;  // finish the current request, then close
     UpstreamPool pool;
     std::unordered_set<Session*> sessions;
+    // Relay buffers are lent per forwarded request, so an idle keep-alive connection holds none.
+    std::vector<std::unique_ptr<char[]>> spare_buffers;
 };
 
 // Serves one accepted connection to its end. `runtime` is the snapshot taken at accept.

@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 namespace ig::test::core {
 
 namespace fs = std::filesystem;
@@ -86,8 +88,12 @@ inline fs::path devices_file() {
             {"token_expires_in", 3600},
             {"apps_page_size", 2},
             {"devices", devices}};
+        // Other test executables may write the same file at the same time: write aside, then rename.
         fs::path f = fs::path(IG_BINARY_DIR) / "test-core-devices.json";
-        std::ofstream(f) << doc.dump(2);
+        fs::path tmp = f;
+        tmp += "." + std::to_string(::getpid());
+        std::ofstream(tmp) << doc.dump(2);
+        fs::rename(tmp, f);
         return f;
     }();
     return file;

@@ -35,6 +35,7 @@ BOOST_AUTO_TEST_CASE(every_compliance_state_gives_its_outcome) {
         }
     }
     BOOST_TEST(env.stat("token_requests") == 1);
+    BOOST_TEST(env.stat("connections") == 1);  // login and Graph share one origin here: one kept-alive connection
     BOOST_TEST((env.svc().token_ok() == std::optional<bool>(true)));
     BOOST_TEST(env.metrics.graph_calls_by_status[200].get() == 8u);
     BOOST_TEST(env.metrics.graph_calls_by_status[404].get() == 1u);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -349,6 +350,16 @@ BOOST_AUTO_TEST_CASE(not_json_names_line_and_column) {
     BOOST_TEST(r.errors.size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
+    auto conf = pki().dir / "dup.json";
+    write(conf, R"({"workers": 1, "outcomes": {"NoId": {"action": "reject"}, "NoId": {"action": "forward"}},
+                   "device_id": {"trusted_peers": [{"a": 1, "a": 2}]}, "workers": 2})");
+    auto r = ig::load_config(conf);
+    expect_error(r, "config error: /outcomes/NoId: duplicate key");
+    expect_error(r, "config error: /workers: duplicate key");
+    expect_error(r, "config error: /device_id/trusted_peers/0/a: duplicate key");
+}
+
 BOOST_AUTO_TEST_CASE(document_must_be_an_object) {
     expect_error(parse(json::array()), "config error: /: expected an object, got array");
 }
@@ -453,6 +464,17 @@ BOOST_AUTO_TEST_SUITE(certificates_and_keys)
 BOOST_AUTO_TEST_CASE(unreadable_file) {
     expect_error(parse(with(minimal(), "/tls/client_ca", "certs/x.pem")),
                  "config error: /tls/client_ca: cannot read file 'certs/x.pem': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(directories_and_devices_are_not_files) {
+    expect_error(parse(with(minimal(), "/tls/client_ca", ".")),
+                 "config error: /tls/client_ca: cannot read file '.': Is a directory");
+    expect_error(parse(with(minimal(), "/tls/client_ca", "/dev/zero")),
+                 "config error: /tls/client_ca: cannot read file '/dev/zero': not a regular file");
+    auto fifo = pki().dir / "a.fifo";
+    if (::mkfifo(fifo.c_str(), 0600) == 0)  // a FIFO without a writer must not hang the loader
+        expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "a.fifo"}})),
+                     "config error: /intune/client_secret: cannot read file 'a.fifo': not a regular file");
 }
 
 BOOST_AUTO_TEST_CASE(pem_that_does_not_parse) {
@@ -759,6 +781,8 @@ BOOST_AUTO_TEST_CASE(forward_headers) {
                  "characters");
     expect_error_like(parse(forward({{"X-Ok", std::string("a\0b", 3)}})), "/outcomes/Compliant/headers/X-Ok",
                       "must not contain CR, LF, NUL");
+    expect_error(parse(forward({{"X-Tier", "a"}, {"x-tier", "b"}})),
+                 "config error: /outcomes/Compliant/headers/x-tier: is given twice (header names ignore case)");
     expect_error(parse(forward({{"X-Level", 2}})),
                  "config error: /outcomes/Compliant/headers/X-Level: expected a string, got number");
     expect_error(parse(with(minimal(), "/outcomes/Compliant", json{{"action", "forward"}, {"headers", "X-A: 1"}})),

@@ -319,6 +319,29 @@ BOOST_AUTO_TEST_CASE(client_secret_errors) {
   BOOST_TEST(client(port).send(http::verb::post, token_path, "{\"grant_type\":1}",
                                {{"Content-Type", "application/json"}}).result_int() == 400);
   BOOST_TEST(post_token(port, "grant_type=%zz&client_id=%").result_int() == 400);
+  BOOST_TEST(emu.stats()["token_requests"] == 9);
+  BOOST_TEST(emu.stats()["connections"] == 9);
+}
+
+BOOST_AUTO_TEST_CASE(client_secret_basic) {
+  auto basic = [](const std::string& id, const std::string& sec) {
+    auto raw = boost::urls::encode(id, boost::urls::unreserved_chars) + ":" +
+               boost::urls::encode(sec, boost::urls::unreserved_chars);
+    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+    out.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                                        reinterpret_cast<const unsigned char*>(raw.data()),
+                                                        static_cast<int>(raw.size()))));
+    return std::vector<std::pair<std::string, std::string>>{
+        {"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", "Basic " + out}};
+  };
+  auto form = form_encode({{"grant_type", "client_credentials"}, {"scope", scope}});
+  auto res = client(port).send(http::verb::post, token_path, form, basic(client_id, secret));
+  BOOST_TEST(res.result_int() == 200, res.body());
+  check_aad_error(client(port).send(http::verb::post, token_path, form, basic(client_id, "nope")), "invalid_client",
+                  7000215);
+  check_aad_error(client(port).send(http::verb::post, token_path, form,
+                                    {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", "Basic !!!"}}),
+                  "invalid_client", 7000215);
 }
 
 BOOST_AUTO_TEST_CASE(password_grant) {
@@ -440,6 +463,7 @@ BOOST_AUTO_TEST_CASE(device_with_and_without_select) {
   BOOST_TEST(body_json(res).value("complianceState", "") == "noncompliant");
 
   auto s = emu.stats();
+  BOOST_TEST(s["connections"] == 2);  // the token's, then one kept alive for three requests
   BOOST_TEST(s["graph_requests"] == 3);
   BOOST_TEST(s["device_requests"][compliant] == 2);
   BOOST_TEST(s["device_requests"][noncompliant] == 1);

@@ -41,11 +41,13 @@ expect_eq() { [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"; ok "$1"; }
 
 make_pki() { bash "$TOP/certs/make-pki.sh" "$PKI" >/dev/null; }
 
-# wait_for_line FILE REGEX [SECONDS]: waits until the regex shows up in FILE; prints the line.
+# wait_for_line FILE REGEX [SECONDS] [PID]: waits until the regex shows up in FILE; prints the line.
+# With PID, gives up as soon as that process is gone.
 wait_for_line() {
-  local file=$1 re=$2 limit=$(( ${3:-20} * 10 )) i=0
+  local file=$1 re=$2 limit=$(( ${3:-20} * 10 )) pid=${4:-} i=0
   while [ $i -lt $limit ]; do
     if grep -m1 -E "$re" "$file" 2>/dev/null; then return 0; fi
+    [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || fail "$(basename "$file" .log) exited: $(tail -n 3 "$file")"
     sleep 0.1; i=$((i + 1))
   done
   fail "timed out waiting for /$re/ in $(basename "$file")"
@@ -64,22 +66,24 @@ PY
   "$BIN/intune-graph-emulator" --devices "$T/devices.json" --cert "$PKI/server.crt" --key "$PKI/server.key" \
     --port 0 >"$T/emulator.log" 2>&1 &
   PIDS+=($!); EMU_PID=$!
-  EMU=$(wait_for_line "$T/emulator.log" '^listening on https://' | sed 's/^listening on //')
+  EMU=$(wait_for_line "$T/emulator.log" '^listening on https://' 20 "$EMU_PID" | sed 's/^listening on //')
 }
 
 start_upstream() {
   "$BIN/intune-sample-upstream" --port 0 >"$T/upstream.log" 2>&1 &
   PIDS+=($!); UP_PID=$!
-  UP=$(wait_for_line "$T/upstream.log" '^listening on http://' | sed 's/^listening on //')
+  UP=$(wait_for_line "$T/upstream.log" '^listening on http://' 20 "$UP_PID" | sed 's/^listening on //')
 }
 
-# write_config [JSON merged over the defaults, objects merged key by key]
+# write_config [JSON merged over the defaults, objects merged key by key, an outcome replaced whole];
+# picks GW_PORT once.
 write_config() {
-  python3 - "$T/gate.json" "$PKI" "${EMU:-https://127.0.0.1:9}" "${UP:-http://127.0.0.1:9}" "${1:-{\}}" <<'PY'
+  GW_PORT=${GW_PORT:-$(free_port)}
+  python3 - "$T/gate.json" "$PKI" "${EMU:-https://127.0.0.1:9}" "${UP:-http://127.0.0.1:9}" "${1:-{\}}" "$GW_PORT" <<'PY'
 import json, sys
-out, pki, emu, up, extra = sys.argv[1:6]
+out, pki, emu, up, extra, port = sys.argv[1:7]
 cfg = {
-  "listen": {"address": "127.0.0.1", "port": 0},
+  "listen": {"address": "127.0.0.1", "port": int(port)},
   "workers": 2,
   "tls": {"certificate": pki + "/server.crt", "private_key": pki + "/server.key",
           "client_ca": pki + "/device-ca.crt", "client_certificate": "optional", "min_version": "1.2"},
@@ -107,23 +111,23 @@ cfg = {
              "idle_timeout_s": 10, "max_connections": 100},
   "admin": None,
 }
-def merge(a, b):
+def merge(a, b, depth=0):
     for k, v in b.items():
-        if isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
+        # an outcome given replaces the default one as a whole
+        if isinstance(v, dict) and isinstance(a.get(k), dict) and not (depth == 1 and "action" in v): merge(a[k], v, depth + 1)
         else: a[k] = v
 merge(cfg, json.loads(extra))
 json.dump(cfg, open(out, "w"), indent=1)
 PY
 }
 
-# start_gateway: runs intune-gate on $T/gate.json; sets GW (https origin) and GW_PORT.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_gateway: runs intune-gate on $T/gate.json (listen port: $GW_PORT); sets GW (https origin).
 start_gateway() {
   "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
   PIDS+=($!); GW_PID=$!
-  local line
-  line=$(wait_for_line "$T/gate.log" '"msg":"listening"')
-  GW_PORT=$(echo "$line" | grep -o '"port":[0-9]*' | head -1 | cut -d: -f2)
-  [ -n "$GW_PORT" ] || fail "no port in the gateway's listening line: $line"
+  wait_for_line "$T/gate.log" '"msg":"listening"' 20 "$GW_PID" >/dev/null
   GW=https://127.0.0.1:$GW_PORT
 }
 

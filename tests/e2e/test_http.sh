@@ -4,7 +4,8 @@ source "$(dirname "$0")/lib.sh"
 start_all
 
 # Five requests on one connection: curl reuses it; only the first connects.
-connects=$(gw_curl compliant -o /dev/null -w '%{num_connects} ' "$GW/1" "$GW/2" "$GW/3" "$GW/4" "$GW/5")
+args=(); for i in 1 2 3 4 5; do args+=(-o /dev/null "$GW/$i"); done
+connects=$(gw_curl compliant -w '%{num_connects} ' "${args[@]}")
 expect_eq "five requests, one connection" "$(echo $connects)" "1 0 0 0 0"
 
 # A 1 MiB body with Content-Length arrives intact.

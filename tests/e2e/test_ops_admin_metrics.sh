@@ -14,7 +14,7 @@ start_emulator
 start_upstream
 write_config "{\"admin\": {\"address\": \"127.0.0.1\", \"port\": $ADMIN_PORT},
                \"intune\": {\"client_secret\": {\"env\": \"INTUNE_CLIENT_SECRET\"},
-                            \"save_device_properties\": false, \"save_installed_apps\": false}}"
+                            \"save_device_properties\": false, \"device_properties\": [], \"save_installed_apps\": false}}"
 
 # Before start nothing answers on the admin port.
 expect_eq "readyz before start" "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/readyz" || true)" 000

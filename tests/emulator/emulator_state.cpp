@@ -14,6 +14,7 @@ nlohmann::json empty_stats() {
           {"graph_requests", 0},
           {"device_requests", nlohmann::json::object()},
           {"app_requests", 0},
+          {"connections", 0},
           {"by_grant", {{"client_credentials", 0}, {"password", 0}}}};
 }
 
@@ -163,6 +164,11 @@ void emulator_state::count_device_request(std::string_view device_id) {
   std::lock_guard lock(m_);
   auto& n = stats_["device_requests"][to_lower(device_id)];
   n = n.is_number() ? n.get<int>() + 1 : 1;
+}
+
+void emulator_state::count_connection() {
+  std::lock_guard lock(m_);
+  stats_["connections"] = stats_["connections"].get<int>() + 1;
 }
 
 void emulator_state::count_app_request() {

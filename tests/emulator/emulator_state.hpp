@@ -53,6 +53,7 @@ class emulator_state {
   void count_graph_request();
   void count_device_request(std::string_view device_id);
   void count_app_request();
+  void count_connection();  // a TLS connection completed its handshake
   nlohmann::json stats() const;
   void reset_stats();
 

@@ -2,6 +2,7 @@
 
 #include "tests/emulator/emulator_state.hpp"
 #include "tests/emulator/graph_endpoints.hpp"
+#include "tests/emulator/request_log.hpp"
 #include "tests/emulator/token_endpoint.hpp"
 #include "tests/emulator/wire.hpp"
 
@@ -12,7 +13,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include <atomic>
 #include <cctype>
+#include <iostream>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -39,6 +43,19 @@ std::string link_origin(const emu::request& req, const std::string& fallback) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
       return fallback;
   return "https://" + std::string(host);
+}
+
+std::atomic<bool> request_log_on{false};
+std::mutex request_log_mutex;
+
+void log_request(const emu::request& req, const emu::reply& r) {
+  if (!request_log_on.load(std::memory_order_relaxed)) return;
+  auto target = std::string_view(req.target());
+  auto path = target.substr(0, std::min<std::size_t>(target.find('?'), 200));
+  std::string line = std::string(req.method_string()) + " " + std::string(path) + " " +
+                     (r.drop ? std::string("dropped") : std::to_string(r.res.result_int())) + "\n";
+  std::lock_guard lock(request_log_mutex);
+  std::cout << line << std::flush;
 }
 
 emu::response plain(const emu::request& req, http::status s, const nlohmann::json& body) {
@@ -101,6 +118,7 @@ struct GraphEmulator::impl {
     beast::flat_buffer buffer;
     beast::get_lowest_layer(stream).expires_after(10s);
     if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); ec) co_return;
+    state.count_connection();
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(header_limit);
@@ -124,6 +142,7 @@ struct GraphEmulator::impl {
       }
       auto req = parser.release();
       emu::reply r = handle(req);
+      log_request(req, r);
       if (r.delay > 0ms) {
         net::steady_timer t(co_await net::this_coro::executor, r.delay);
         co_await t.async_wait(use_tuple);
@@ -201,6 +220,8 @@ struct GraphEmulator::impl {
     return plain(req, st::not_found, {{"error", "unknown control endpoint"}});
   }
 };
+
+void set_request_log(bool on) { request_log_on = on; }
 
 GraphEmulator::GraphEmulator(EmulatorOptions opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
 GraphEmulator::~GraphEmulator() = default;

@@ -1,6 +1,7 @@
 // intune-graph-emulator --devices FILE --cert CRT --key KEY [--address A] [--port P]
 // Serves the Graph emulator until SIGTERM/SIGINT; prints "listening on <origin>" once ready.
 #include "tests/emulator/graph_emulator.hpp"
+#include "tests/emulator/request_log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) { ioc.stop(); });
     std::cout << "listening on " << emulator.origin() << std::endl;
+    ig::test::set_request_log(true);
     ioc.run();
     std::cout << "stopping" << std::endl;
   } catch (const std::exception& e) {

@@ -28,6 +28,12 @@ std::optional<std::map<std::string, std::string>> parse_form(std::string_view bo
   return form;
 }
 
+std::optional<std::string> decode_form_value(std::string_view s) {
+  auto v = boost::urls::make_pct_string_view(s);
+  if (!v) return std::nullopt;
+  return v->decode(boost::urls::encoding_opts(true));
+}
+
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -53,22 +59,35 @@ reply handle_token(const request& req, std::string_view tenant, std::string_view
   auto err = [&](st s, std::string_view e, int code, std::string_view text) {
     return reply{aad_error(req, s, e, code, text)};
   };
-  if (req.method() != http::verb::post)
-    return err(st::method_not_allowed, "invalid_request", 900561,
-               "The endpoint only accepts POST requests. Received a GET request.");
-  auto ct = to_lower(req[http::field::content_type]);
-  if (ct.rfind("application/x-www-form-urlencoded", 0) != 0)
-    return err(st::bad_request, "invalid_request", 900144,
-               "The request body must contain the following parameter: 'grant_type'.");
-  auto form = parse_form(req.body());
-  if (!form) return err(st::bad_request, "invalid_request", 90014, "The request body is not a valid form.");
-  auto get = [&](const char* k) {
+  // Every request here counts as a token request, whatever shape it has.
+  const bool is_form = to_lower(req[http::field::content_type]).starts_with("application/x-www-form-urlencoded");
+  auto form = req.method() == http::verb::post && is_form ? parse_form(req.body()) : std::nullopt;
+  auto get = [&](const char* k) -> std::string {
+    if (!form) return {};
     auto it = form->find(k);
     return it == form->end() ? std::string() : it->second;
   };
   const auto grant = get("grant_type");
   state.count_token_request(grant);
+  // client_secret_basic (RFC 6749 §2.3.1): form-encoded id and secret in an Authorization header.
+  if (auto auth = req[http::field::authorization]; form && auth.size() > 6 && to_lower(auth.substr(0, 6)) == "basic ") {
+    auto decoded = base64_decode(auth.substr(6));
+    auto colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos)
+      return err(st::bad_request, "invalid_client", 7000215, "Invalid client secret provided.");
+    auto id = decode_form_value(decoded->substr(0, colon)), sec = decode_form_value(decoded->substr(colon + 1));
+    if (!id || !sec || (form->contains("client_id") && to_lower(form->at("client_id")) != to_lower(*id)))
+      return err(st::bad_request, "invalid_request", 900144, "The client_id in the Authorization header does not match.");
+    (*form)["client_id"] = *id;
+    form->try_emplace("client_secret", *sec);
+  }
 
+  if (req.method() != http::verb::post)
+    return err(st::method_not_allowed, "invalid_request", 900561, "The endpoint only accepts POST requests.");
+  if (!is_form)
+    return err(st::bad_request, "invalid_request", 900144,
+               "The request body must contain the following parameter: 'grant_type'.");
+  if (!form) return err(st::bad_request, "invalid_request", 90014, "The request body is not a valid form.");
   if (grant.empty())
     return err(st::bad_request, "invalid_request", 900144,
                "The request body must contain the following parameter: 'grant_type'.");

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <memory>
 #include <cctype>
 #include <ctime>
 #include <stdexcept>
@@ -59,13 +60,8 @@ std::string base64url_encode(std::string_view raw) {
   return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) {
+std::optional<std::string> base64_decode(std::string_view text) {
   std::string b64(text);
-  for (char& c : b64) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
-  }
   if (b64.size() % 4 == 1) return std::nullopt;
   while (b64.size() % 4 != 0) b64 += '=';
   std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
@@ -79,6 +75,16 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   if (EVP_DecodeFinal(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n1, &n2) != 1) return std::nullopt;
   out.resize(static_cast<std::size_t>(n1 + n2));
   return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string b64(text);
+  for (char& c : b64) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+  }
+  return base64_decode(b64);
 }
 
 std::string to_lower(std::string_view s) {

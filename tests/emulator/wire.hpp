@@ -28,6 +28,7 @@ std::string new_uuid();                      // random v4, lower case
 std::string random_opaque(std::size_t bytes);  // base64url of random bytes
 std::string base64url_encode(std::string_view raw);
 std::optional<std::string> base64url_decode(std::string_view text);
+std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padding optional
 std::string to_lower(std::string_view s);
 bool is_guid(std::string_view s);
 std::string utc_timestamp();  // "2026-11-26 10:15:04Z", as AAD writes it
