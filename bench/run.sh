@@ -235,8 +235,8 @@ cold_device_check() {
 }
 
 # ---- report -------------------------------------------------------------------------------------
-report() {
-    local r=$RUN/results.jsonl
+report() {  # report RESULTS.jsonl
+    local r=$1
     {
         echo "intune-gate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
@@ -245,7 +245,7 @@ report() {
         echo "| proxy | mode | req/s | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|"
         jq -r 'select(.mode != "idle") | "| \(.label) | \(.mode) | \(.rps|floor) | \(.p50_us) | \(.p99_us) | \(.p999_us) | \(.errors) | \(.server_cpu_us_per_req) |"' "$r"
-        if jq -e 'select(.mode == "idle")' "$r" >/dev/null 2>&1; then
+        if jq -se 'any(.[]; .mode == "idle")' "$r" >/dev/null 2>&1; then
             echo
             echo "| proxy | idle conns open | still answering after hold | RSS before | RSS with them open | per connection |"
             echo "|---|---:|---:|---:|---:|---:|"
@@ -253,8 +253,8 @@ report() {
         fi
         local base
         for base in nginx haproxy; do
-            jq -e --arg b "$base" 'select(.label == $b)' "$r" >/dev/null 2>&1 || continue
-            jq -e 'select(.label == "intune-gate")' "$r" >/dev/null 2>&1 || continue
+            jq -se --arg b "$base" 'any(.[]; .label == $b) and any(.[]; .label == "intune-gate")' "$r" \
+                >/dev/null 2>&1 || continue
             echo
             echo "intune-gate / $base:"
             jq -rs --arg b "$base" '
@@ -270,6 +270,13 @@ report() {
         if [ -n "${COLD_LINE:-}" ]; then echo; echo "$COLD_LINE"; fi
     } | tee "$OUT"
 }
+
+if [ -n "${BENCH_REPORT_FROM:-}" ]; then  # only render the tables of an earlier run's .jsonl
+    COLD_LINE=${BENCH_COLD_LINE:-}
+    OUT=${BENCH_OUT:-/dev/null}
+    report "$BENCH_REPORT_FROM"
+    exit 0
+fi
 
 # ---- main ---------------------------------------------------------------------------------------
 install_missing
@@ -309,5 +316,6 @@ for proxy in $PROXIES; do
         *) die "unknown proxy $proxy (nginx, haproxy, intune-gate)" ;;
     esac
 done
-say "results (also in $OUT)"
-report
+say "results (also in $OUT and ${OUT%.md}.jsonl)"
+cp "$RUN/results.jsonl" "${OUT%.md}.jsonl"
+report "$RUN/results.jsonl"

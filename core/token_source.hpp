@@ -35,11 +35,9 @@ public:
 
     static std::string token_url(const IntuneConfig& config);
 
-    // The form fields of one token request (exposed for tests).
-    struct Form;
-    std::string form_body(std::string& error) const;
-
 private:
+    // The URL-encoded body of one token request; sets error (and returns "") when it cannot be built.
+    std::string form_body(std::string& error) const;
     boost::asio::awaitable<TokenResult> fetch(Clock::time_point deadline);
     std::string describe_refusal(unsigned status, const std::string& body) const;
     std::string scrubbed(std::string text) const;

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 namespace ig {
 namespace net = boost::asio;
@@ -52,14 +53,20 @@ struct RelayResult {
     Side side = Side::None;
 };
 
+// 128 random bits as hex. A request id needs to be unique, not secret: a per-thread generator
+// seeded from OpenSSL avoids RAND_bytes' per-call fork check (a getpid syscall per request).
 std::string new_request_id() {
-    unsigned char bytes[16];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) std::fill(std::begin(bytes), std::end(bytes), 0);
+    thread_local std::mt19937_64 rng = [] {
+        std::uint64_t seed[4] = {};
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof seed) != 1) seed[0] = std::random_device{}();
+        std::seed_seq seq{seed[0], seed[1], seed[2], seed[3]};
+        return std::mt19937_64(seq);
+    }();
     static constexpr char hex[] = "0123456789abcdef";
     std::string id(32, '0');
-    for (std::size_t i = 0; i < sizeof bytes; ++i) {
-        id[2 * i] = hex[bytes[i] >> 4];
-        id[2 * i + 1] = hex[bytes[i] & 0xf];
+    for (std::size_t half = 0; half < 2; ++half) {
+        std::uint64_t v = rng();
+        for (std::size_t i = 0; i < 16; ++i, v >>= 4) id[half * 16 + i] = hex[v & 0xf];
     }
     return id;
 }

@@ -307,6 +307,13 @@ BOOST_AUTO_TEST_CASE(http_client_reuses_connections) {
     BOOST_TEST(b.ok());
     BOOST_TEST(http.connections_opened() == 1u);
     BOOST_TEST(http.idle_connections() == 1u);
+    // The pooled connection is closed by the server before it answers: retried once on a new one.
+    env.emulator.set_fault(guid("3301"), {{"drop", true}, {"times", 1}});
+    auto c = run(url);
+    BOOST_TEST(c.ok(), c.error_text());
+    BOOST_TEST(c.response.status == 401u);
+    BOOST_TEST(http.connections_opened() == 2u);
+    BOOST_TEST(env.stat("connections") == 2);
     auto bad = run("http://127.0.0.1:1/plain");
     BOOST_TEST(!bad.ok());
     http.close_idle();

@@ -44,7 +44,7 @@ make_pki() { bash "$TOP/certs/make-pki.sh" "$PKI" >/dev/null; }
 # wait_for_line FILE REGEX [SECONDS] [PID]: waits until the regex shows up in FILE; prints the line.
 # With PID, gives up as soon as that process is gone.
 wait_for_line() {
-  local file=$1 re=$2 limit=$(( ${3:-20} * 10 )) pid=${4:-} i=0
+  local file=$1 re=$2 limit=$(( ${3:-20} * ${IG_WAIT_FACTOR:-1} * 10 )) pid=${4:-} i=0
   while [ $i -lt $limit ]; do
     if grep -m1 -E "$re" "$file" 2>/dev/null; then return 0; fi
     [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || fail "$(basename "$file" .log) exited: $(tail -n 3 "$file")"
@@ -125,7 +125,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # start_gateway: runs intune-gate on $T/gate.json (listen port: $GW_PORT); sets GW (https origin).
 start_gateway() {
-  "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
+  # IG_GATE_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the gateway under a tool.
+  ${IG_GATE_WRAPPER:-} "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
   PIDS+=($!); GW_PID=$!
   wait_for_line "$T/gate.log" '"msg":"listening"' 20 "$GW_PID" >/dev/null
   GW=https://127.0.0.1:$GW_PORT

@@ -4,7 +4,6 @@
 # per request with the SPEC §9 fields, never the client secret or a token.
 source "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ADMIN_PORT=$(free_port)
 ADMIN=http://127.0.0.1:$ADMIN_PORT
 export INTUNE_CLIENT_SECRET='demo-s3cret+/=&~ x'

@@ -4,7 +4,6 @@
 # with the emulator; upstream failures are counted; neither secret ends up in the log.
 source "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ADMIN_PORT=$(free_port)
 ADMIN=http://127.0.0.1:$ADMIN_PORT
 metric() { curl -s "$ADMIN/metrics" | awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print "absent" }'; }
