@@ -25,7 +25,10 @@ PORT_BASE=${BENCH_PORT_BASE:-18000}
 OUT=${BENCH_OUT:-$ROOT/.cache/bench/results.md}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}    # 1: use the binaries already in $BUILD/bin
 
-PROXY_PORT=$((PORT_BASE + 443))
+ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
+declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446)))
+declare -A PID=()
+PROXY_PORT=0                         # the port a rendered proxy config listens on
 UPSTREAM_PORT=$((PORT_BASE + 80))
 EMU_PORT=$((PORT_BASE + 444))
 ADMIN_PORT=$((PORT_BASE + 901))
@@ -102,12 +105,10 @@ render() {  # template → file, @NAME@ placeholders
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
-device_curl() {  # device_curl NAME PATH  → HTTP status
-    curl -sk -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$PKI/server-ca.crt" \
-        --cert "$PKI/device-$1.crt" --key "$PKI/device-$1.key" "https://127.0.0.1:$PROXY_PORT$2" || true
+device_ok() {  # device_ok NAME PORT: the proxy forwards for this device certificate
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$PKI/server-ca.crt" \
+        --cert "$PKI/device-$1.crt" --key "$PKI/device-$1.key" "https://127.0.0.1:$2/" || true)" = 200
 }
-
-device_ok() { test "$(device_curl "$1" /)" = 200; }
 
 emulator() {  # emulator METHOD PATH [BODY]
     curl -s --max-time 10 --cacert "$PKI/server-ca.crt" -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} \
@@ -140,73 +141,52 @@ stop() {  # stop PID
 
 loadgen() {  # loadgen LABEL ARGS... → appends the JSON line to results.jsonl
     local label=$1; shift
-    "$BUILD/bin/intune-loadgen" --label "$label" --url "https://127.0.0.1:$PROXY_PORT/bench" \
+    "$BUILD/bin/intune-loadgen" --label "$label" --url "https://127.0.0.1:${PORT[$label]}/bench" \
         --cert "$PKI/device-$DEVICE.crt" --key "$PKI/device-$DEVICE.key" --cacert "$PKI/server-ca.crt" \
-        --threads "$THREADS" "$@" >"$RUN/loadgen.out" || true
+        --threads "$THREADS" --watch-pid "${PID[$label]}" "$@" >"$RUN/loadgen.out" || true
     grep -v '^{' "$RUN/loadgen.out" >&2 || true
     grep '^{' "$RUN/loadgen.out" | tail -1 >>"$RUN/results.jsonl" || true
 }
 
-measure() {  # measure LABEL PID: both load modes, then the idle connections
-    local label=$1 pid=$2 mode
-    for mode in keepalive handshake; do
-        say "$label: $mode, $CONNECTIONS connections, ${WARMUP}s warm-up + ${DURATION}s"
-        loadgen "$label" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" \
-            --warmup "$WARMUP" --watch-pid "$pid"
-    done
-    if ((IDLE > 0)); then
-        say "$label: $IDLE idle keep-alive connections held ${IDLE_HOLD}s"
-        loadgen "$label" --idle "$IDLE" --connections 64 --duration "$IDLE_HOLD" --timeout 20 --watch-pid "$pid"
-    fi
-}
-
-# ---- the proxies --------------------------------------------------------------------------------
-run_nginx() {
+# ---- the proxies (all run at once on their own ports; only the one under load is busy) ----------
+start_nginx() {
     mkdir -p "$RUN/nginx-proxy-tmp"
-    render nginx-proxy.conf.in "$RUN/nginx-proxy.conf"
+    PROXY_PORT=${PORT[nginx]} render nginx-proxy.conf.in "$RUN/nginx-proxy.conf"
     start_logged nginx nginx -p "$RUN" -c "$RUN/nginx-proxy.conf" -e "$RUN/nginx-proxy.error.log"
-    local pid=$STARTED_PID
-    wait_for 10 "nginx" device_ok "$DEVICE"
-    measure nginx "$pid"
-    stop "$pid"
+    PID[nginx]=$STARTED_PID
+    wait_for 10 "nginx" device_ok "$DEVICE" "${PORT[nginx]}"
 }
 
-run_haproxy() {
+start_haproxy() {
     cat "$PKI/server.crt" "$PKI/server.key" >"$RUN/haproxy-server.pem"
-    render haproxy.cfg.in "$RUN/haproxy.cfg"
+    PROXY_PORT=${PORT[haproxy]} render haproxy.cfg.in "$RUN/haproxy.cfg"
     haproxy -c -q -f "$RUN/haproxy.cfg" || die "haproxy rejects its configuration"
     start_logged haproxy haproxy -db -f "$RUN/haproxy.cfg"
-    local pid=$STARTED_PID
-    wait_for 10 "haproxy" device_ok "$DEVICE"
-    measure haproxy "$pid"
-    stop "$pid"
+    PID[haproxy]=$STARTED_PID
+    wait_for 10 "haproxy" device_ok "$DEVICE" "${PORT[haproxy]}"
+}
+
+start_emulator() {
+    render emulator-devices.json.in "$RUN/emulator-devices.json"
+    start_logged emulator "$BUILD/bin/intune-graph-emulator" --devices "$RUN/emulator-devices.json" \
+        --cert "$PKI/server.crt" --key "$PKI/server.key" --address 127.0.0.1 --port "$EMU_PORT"
+    wait_for 10 "the Graph emulator" bash -c "grep -q 'listening on' '$RUN/emulator.out'"
 }
 
 start_gate() {
+    if ! [ -f "$RUN/intune-gate.json" ]; then
+        PROXY_PORT=${PORT[intune-gate]} render intune-gate.json.in "$RUN/intune-gate.json"
+        "$BUILD/bin/intune-gate" --check-config "$RUN/intune-gate.json" >&2 ||
+            die "intune-gate rejects the bench config"
+    fi
     start_logged intune-gate "$BUILD/bin/intune-gate" --config "$RUN/intune-gate.json"
-    GATE_PID=$STARTED_PID
+    PID[intune-gate]=$STARTED_PID
     wait_for 15 "intune-gate to listen" gate_listening
 }
 
 gate_listening() {
-    kill -0 "$GATE_PID" 2>/dev/null || { tail -20 "$RUN/intune-gate.out" >&2; die "intune-gate exited"; }
-    ! port_free "$PROXY_PORT"
-}
-
-run_gate() {
-    render emulator-devices.json.in "$RUN/emulator-devices.json"
-    render intune-gate.json.in "$RUN/intune-gate.json"
-    "$BUILD/bin/intune-gate" --check-config "$RUN/intune-gate.json" >&2 || die "intune-gate rejects the bench config"
-    start_logged emulator "$BUILD/bin/intune-graph-emulator" --devices "$RUN/emulator-devices.json" \
-        --cert "$PKI/server.crt" --key "$PKI/server.key" --address 127.0.0.1 --port "$EMU_PORT"
-    local emu_pid=$STARTED_PID
-    wait_for 10 "the Graph emulator" bash -c "grep -q 'listening on' '$RUN/emulator.out'"
-    start_gate
-    # Warm the compliance cache with one request, as a deployment serving this device would be.
-    wait_for 15 "intune-gate to forward for device-$DEVICE" device_ok "$DEVICE"
-    measure intune-gate "$GATE_PID"
-    stop "$GATE_PID"
-    cold_device_check
+    kill -0 "${PID[intune-gate]}" 2>/dev/null || { tail -20 "$RUN/intune-gate.out" >&2; die "intune-gate exited"; }
+    ! port_free "${PORT[intune-gate]}"
 }
 
 # A cold device on a fresh gateway: one Graph call, and no token fetch on the request path.
@@ -215,13 +195,13 @@ cold_device_check() {
     emulator POST /_emulator/reset >/dev/null
     start_gate
     sleep 1
-    local at_start after_ready after t_cold t_warm
+    local at_start after t_cold t_warm port=${PORT[intune-gate]}
     at_start=$(emulator GET /_emulator/stats)
     local cert=(--cacert "$PKI/server-ca.crt" --cert "$PKI/device-ingraceperiod.crt" --key "$PKI/device-ingraceperiod.key")
-    t_cold=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$PROXY_PORT/cold" || true)
+    t_cold=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$port/cold" || true)
     after=$(emulator GET /_emulator/stats)
-    t_warm=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$PROXY_PORT/warm" || true)
-    stop "$GATE_PID"
+    t_warm=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "${cert[@]}" "https://127.0.0.1:$port/warm" || true)
+    stop "${PID[intune-gate]}"
     local tok0 tok1 g0 g1
     tok0=$(jq -r '.token_requests // 0' <<<"$at_start"); tok1=$(jq -r '.token_requests // 0' <<<"$after")
     g0=$(jq -r '.graph_requests // 0' <<<"$at_start"); g1=$(jq -r '.graph_requests // 0' <<<"$after")
@@ -235,16 +215,29 @@ cold_device_check() {
 }
 
 # ---- report -------------------------------------------------------------------------------------
+REPORT_JQ='
+def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+def load($l; $m): [.[] | select(.label == $l and .mode == $m)];
+def stats: {rps: (map(.rps) | median), rps_min: (map(.rps) | min), rps_max: (map(.rps) | max),
+            p50: (map(.p50_us) | median), p99: (map(.p99_us) | median), p999: (map(.p999_us) | median),
+            cpu: (map(.server_cpu_us_per_req) | median), errors: (map(.errors) | add), runs: length};
+def ratio(a; b): if (a == null or (b // 0) == 0) then "n/a" else ((a / b) * 100 | round / 100 | tostring) end;
+def idle($l): [.[] | select(.label == $l and .mode == "idle")] | last;
+'
+
 report() {  # report RESULTS.jsonl
     local r=$1
     {
         echo "intune-gate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
-        echo "load: intune-loadgen, $CONNECTIONS connections, $THREADS thread(s), ${WARMUP}s warm-up + ${DURATION}s measured; upstream: nginx return 200 (1 worker); access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); device cert: device-$DEVICE (ECDSA P-256)"
+        echo "load: intune-loadgen, $CONNECTIONS connections, $THREADS thread(s), ${WARMUP}s warm-up + ${DURATION}s measured, $ROUNDS interleaved round(s) (medians shown); upstream: nginx return 200 (1 worker); access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); device cert: device-$DEVICE (ECDSA P-256)"
         echo
-        echo "| proxy | mode | req/s | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
+        echo "| proxy | mode | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|"
-        jq -r 'select(.mode != "idle") | "| \(.label) | \(.mode) | \(.rps|floor) | \(.p50_us) | \(.p99_us) | \(.p999_us) | \(.errors) | \(.server_cpu_us_per_req) |"' "$r"
+        jq -rs "$REPORT_JQ"'
+            . as $all | ("nginx", "haproxy", "intune-gate") as $l | ("keepalive", "handshake") as $m
+            | ($all | load($l; $m)) | select(length > 0) | stats
+            | "| \($l) | \($m) | \(.rps | floor) (\(.rps_min | floor)–\(.rps_max | floor)) | \(.p50) | \(.p99) | \(.p999) | \(.errors) | \(.cpu) |"' "$r"
         if jq -se 'any(.[]; .mode == "idle")' "$r" >/dev/null 2>&1; then
             echo
             echo "| proxy | idle conns open | still answering after hold | RSS before | RSS with them open | per connection |"
@@ -257,15 +250,14 @@ report() {  # report RESULTS.jsonl
                 >/dev/null 2>&1 || continue
             echo
             echo "intune-gate / $base:"
-            jq -rs --arg b "$base" '
-                def ratio(a; b): if (b // 0) == 0 then "n/a" else ((a / b) * 100 | round / 100 | tostring) end;
-                (map(select(.mode != "idle")) | group_by(.mode)[]
-                   | (map(select(.label == "intune-gate"))[0]) as $g | (map(select(.label == $b))[0]) as $o
-                   | select($g != null and $o != null)
-                   | "  \($g.mode): req/s ×\(ratio($g.rps; $o.rps)), p99 ×\(ratio($g.p99_us; $o.p99_us)), CPU/req ×\(ratio($g.server_cpu_us_per_req; $o.server_cpu_us_per_req))"),
-                (map(select(.mode == "idle")) as $i | ($i | map(select(.label == "intune-gate"))[0]) as $g
-                   | ($i | map(select(.label == $b))[0]) as $o | select($g != null and $o != null)
-                   | "  RSS with idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
+            jq -rs --arg b "$base" "$REPORT_JQ"'
+                . as $all
+                | (("keepalive", "handshake") as $m
+                   | ($all | load("intune-gate"; $m) | select(length > 0) | stats) as $g
+                   | ($all | load($b; $m) | select(length > 0) | stats) as $o
+                   | "  \($m): req/s ×\(ratio($g.rps; $o.rps)), p99 ×\(ratio($g.p99; $o.p99)), CPU/req ×\(ratio($g.cpu; $o.cpu))"),
+                  (($all | idle("intune-gate")) as $g | ($all | idle($b)) as $o | select($g != null and $o != null)
+                   | "  RSS with \($g.opened) idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
         done
         if [ -n "${COLD_LINE:-}" ]; then echo; echo "$COLD_LINE"; fi
     } | tee "$OUT"
@@ -290,7 +282,7 @@ if ((IDLE > 0)) && (($(ulimit -n) < IDLE + 1000)); then
     echo "bench: open-file limit $(ulimit -n) is too low for $IDLE idle connections; using $(($(ulimit -n) - 1000))" >&2
     IDLE=$(($(ulimit -n) - 1000))
 fi
-for p in "$PROXY_PORT" "$UPSTREAM_PORT" "$EMU_PORT" "$ADMIN_PORT"; do
+for p in "${PORT[@]}" "$UPSTREAM_PORT" "$EMU_PORT" "$ADMIN_PORT"; do
     port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"
 done
 if [ "$ACCESS_LOG" = 1 ]; then
@@ -309,13 +301,36 @@ start_logged upstream nginx -p "$RUN" -c "$RUN/nginx-upstream.conf" -e "$RUN/ngi
 wait_for 10 "the upstream" bash -c "curl -sf --max-time 2 http://127.0.0.1:$UPSTREAM_PORT/ >/dev/null"
 
 for proxy in $PROXIES; do
+    say "starting $proxy on 127.0.0.1:${PORT[$proxy]:-?}"
     case $proxy in
-        nginx) run_nginx ;;
-        haproxy) run_haproxy ;;
-        intune-gate) run_gate ;;
+        nginx) start_nginx ;;
+        haproxy) start_haproxy ;;
+        intune-gate)
+            start_emulator
+            start_gate
+            # Warm the compliance cache with one request, as a deployment serving this device would be.
+            wait_for 15 "intune-gate to forward for device-$DEVICE" device_ok "$DEVICE" "${PORT[intune-gate]}" ;;
         *) die "unknown proxy $proxy (nginx, haproxy, intune-gate)" ;;
     esac
 done
+for round in $(seq "$ROUNDS"); do
+    for mode in keepalive handshake; do
+        for proxy in $PROXIES; do
+            say "round $round/$ROUNDS, $proxy: $mode, $CONNECTIONS connections, ${WARMUP}s warm-up + ${DURATION}s"
+            loadgen "$proxy" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
+        done
+    done
+done
+if ((IDLE > 0)); then
+    for proxy in $PROXIES; do
+        say "$proxy: $IDLE idle keep-alive connections held ${IDLE_HOLD}s"
+        loadgen "$proxy" --idle "$IDLE" --connections 64 --duration "$IDLE_HOLD" --timeout 20
+    done
+fi
+if [[ " $PROXIES " == *" intune-gate "* ]]; then
+    stop "${PID[intune-gate]}"
+    cold_device_check
+fi
 say "results (also in $OUT and ${OUT%.md}.jsonl)"
 cp "$RUN/results.jsonl" "${OUT%.md}.jsonl"
 report "$RUN/results.jsonl"

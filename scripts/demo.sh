@@ -31,8 +31,10 @@ done
 logs=$(mktemp -d "${TMPDIR:-/tmp}/intune-gate-demo.XXXXXX")
 pids=()
 stop_all() {
+  local status=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $status -eq 0 ]; then rm -rf "$logs"; else echo "demo: logs kept in $logs" >&2; fi
 }
 trap stop_all EXIT
 
@@ -46,7 +48,7 @@ wait_for() {
   echo "demo: $(basename "$1" .log) did not start; its log:" >&2; tail -n 5 "$1" >&2; exit 1
 }
 
-echo "== start the Graph emulator, the sample upstream and the gateway (logs in $logs)"
+echo "== start the Graph emulator, the sample upstream and the gateway"
 "$bin/intune-graph-emulator" --devices conf/emulator-devices.json --cert demo-pki/server.crt \
   --key demo-pki/server.key --port 9443 >"$logs/emulator.log" 2>&1 &
 pids+=($!); wait_for "$logs/emulator.log" '^listening on' $!

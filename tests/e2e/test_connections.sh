@@ -9,14 +9,16 @@ start_all '{"device_id":{"sources":["header","san_uri"],"trusted_peers":["127.0.
 req='GET /resumed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
 s_client() {
   openssl s_client -connect "127.0.0.1:$GW_PORT" -servername localhost -CAfile "$PKI/server-ca.crt" \
-    -cert "$PKI/device-ingraceperiod.crt" -key "$PKI/device-ingraceperiod.key" -tls1_2 -ign_eof "$@"
+    -cert "$PKI/device-ingraceperiod.crt" -key "$PKI/device-ingraceperiod.key" -ign_eof "$@"
 }
-printf "$req" | s_client -sess_out "$T/session" >"$T/first" 2>&1 || true
-printf "$req" | s_client -sess_in "$T/session" >"$T/second" 2>&1 || true
-grep -q '^Reused' "$T/second" || fail "the TLS session was not resumed: $(grep -E '^(New|Reused)' "$T/second")"
-ok "TLS session resumed"
-grep -q '"X-Intune-Outcome","InGracePeriod"' "$T/second" || fail "resumed session lost the device: $(tail -c 300 "$T/second")"
-ok "resumed session keeps the device ID"
+for v in tls1_2 tls1_3; do
+  printf "$req" | s_client -$v -sess_out "$T/session" >"$T/first" 2>&1 || true
+  printf "$req" | s_client -$v -sess_in "$T/session" >"$T/second" 2>&1 || true
+  grep -q '^Reused' "$T/second" || fail "$v: the TLS session was not resumed: $(grep -E '^(New|Reused)' "$T/second")"
+  ok "$v: TLS session resumed"
+  grep -q '"X-Intune-Outcome","InGracePeriod"' "$T/second" || fail "$v: resumed session lost the device: $(tail -c 300 "$T/second")"
+  ok "$v: resumed session keeps the device ID"
+done
 
 # The header source, honoured from a trusted peer (127.0.0.1/32 here), tried before the certificate.
 gw_curl compliant -o "$T/body" -H 'X-Intune-Device-Id: 3F2504E0-4F89-41D3-9A0C-0305E82C3303' "$GW/"
