@@ -375,10 +375,11 @@ net::awaitable<void> load_connection(worker& w, const target& t) {
 // --idle: opens connections from a shared counter until `total` were tried; keeps those that
 // answered.
 net::awaitable<void> idle_opener(worker& w, const target& t, std::atomic<int>& next, int total,
-                                 std::atomic<int>& opened, std::atomic<int>& finished_lanes) {
+                                 clock_type::time_point deadline, std::atomic<int>& opened,
+                                 std::atomic<int>& finished_lanes) {
     auto executor = co_await net::this_coro::executor;
     beast::flat_buffer buffer;
-    while (next.fetch_add(1) < total) {
+    while (clock_type::now() < deadline && next.fetch_add(1) < total) {
         auto stream = std::make_unique<tls_stream>(executor, w.tls);
         buffer.clear();
         bool keep_alive = true;
@@ -397,10 +398,11 @@ net::awaitable<void> idle_opener(worker& w, const target& t, std::atomic<int>& n
 }
 
 // After the hold: one more request on every held connection tells how many are still open.
-net::awaitable<void> idle_checker(worker& w, const target& t, std::atomic<int>& alive,
-                                  std::atomic<int>& finished) {
+net::awaitable<void> idle_checker(worker& w, const target& t, clock_type::time_point deadline,
+                                  std::atomic<int>& alive, std::atomic<int>& finished) {
     beast::flat_buffer buffer;
     for (auto& stream : w.held) {
+        if (clock_type::now() >= deadline) break;  // the rest count as not answering
         buffer.clear();
         bool keep_alive = true;
         if (co_await exchange(*stream, buffer, w, t, keep_alive) > 0) ++alive;
@@ -556,11 +558,14 @@ int run_idle(const options& o) {
     t.end = clock_type::time_point::max();
     auto before = read_processes(o.watch_pids);
 
+    // Bounded however the server behaves: opening and the final check each get a fixed budget.
+    constexpr auto open_budget = std::chrono::seconds(180), check_budget = std::chrono::seconds(60);
     std::atomic<int> next{0}, opened{0}, finished_lanes{0};
     int lanes = std::min(o.connections, o.idle);
     for (int i = 0; i < lanes; ++i) {
         auto& w = *workers[static_cast<std::size_t>(i % o.threads)];
-        net::co_spawn(w.ioc, idle_opener(w, t, next, o.idle, opened, finished_lanes), net::detached);
+        net::co_spawn(w.ioc, idle_opener(w, t, next, o.idle, t.start + open_budget, opened, finished_lanes),
+                      net::detached);
     }
     std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
     for (auto& w : workers) guards.push_back(net::make_work_guard(w->ioc));
@@ -577,7 +582,9 @@ int run_idle(const options& o) {
     auto after_hold = read_processes(o.watch_pids);
 
     std::atomic<int> alive{0}, finished{0};
-    for (auto& w : workers) net::co_spawn(w->ioc, idle_checker(*w, t, alive, finished), net::detached);
+    auto check_deadline = clock_type::now() + check_budget;
+    for (auto& w : workers)
+        net::co_spawn(w->ioc, idle_checker(*w, t, check_deadline, alive, finished), net::detached);
     while (finished < o.threads) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     guards.clear();
     for (auto& w : workers) w->ioc.stop();
