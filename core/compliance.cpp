@@ -9,6 +9,10 @@
 #include "core/verdict_cache.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -78,7 +82,10 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<Backend> backend;
     std::unordered_map<std::string, std::vector<Callback>> waiting;  // single-flight per device
 
+    std::optional<net::steady_timer> refresh_timer;  // on the strand
+
     void start(std::string id, Callback done);
+    static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
     void finish(const std::string& id, Verdict v);
 };
 
@@ -146,13 +153,37 @@ void ComplianceService::Impl::finish(const std::string& id, Verdict v) {
     }
 }
 
+// Asks the token source every minute: it answers from its cache until shortly before the token
+// expires, then fetches a new one, so the refresh happens here and not on a request. After a
+// failure it tries again sooner, which is also the only retry: requests never queue behind it.
+net::awaitable<void> ComplianceService::Impl::keep_token_fresh(std::shared_ptr<Impl> self) {
+    constexpr auto period = std::chrono::seconds(60);
+    constexpr auto after_failure = std::chrono::seconds(10);
+    self->refresh_timer.emplace(self->strand);
+    while (!self->stopped) {
+        auto b = self->backend;  // a reload may replace it between rounds
+        auto result = co_await b->link->tokens.get(Clock::now() + b->config.timeout);
+        if (self->stopped) break;
+        self->refresh_timer->expires_after(result.ok ? period : after_failure);
+        boost::system::error_code ec;
+        co_await self->refresh_timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+}
+
+void ComplianceService::start_token_refresh() {
+    net::co_spawn(impl_->strand, Impl::keep_token_fresh(impl_), net::detached);
+}
+
 ComplianceService::ComplianceService(net::any_io_executor io, const IntuneConfig& config, CoreMetrics& metrics)
     : io_(io), impl_(std::make_shared<Impl>(io, config, metrics)) {}
 
 ComplianceService::~ComplianceService() {
     impl_->stopped = true;
     // Idle pooled connections go with the backend once the last lookup lets go of it.
-    net::post(impl_->strand, [impl = impl_] { impl->backend->link->http.close_idle(); });
+    net::post(impl_->strand, [impl = impl_] {
+        if (impl->refresh_timer) impl->refresh_timer->cancel();
+        impl->backend->link->http.close_idle();
+    });
 }
 
 std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {

@@ -58,6 +58,10 @@ public:
             token, std::move(device_id));
     }
 
+    // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
+    // the identity platform (and /readyz knows early whether the credentials work).
+    void start_token_refresh();
+
     // Replaces the Intune settings (on reload). Keeps token and cache when they did not change.
     void reconfigure(const IntuneConfig& config);
 

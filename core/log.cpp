@@ -13,6 +13,7 @@ namespace ig::log {
 namespace {
 
 constexpr std::size_t max_queued = 65536;
+constexpr std::chrono::milliseconds linger{5};
 
 class Writer {
 public:
@@ -27,6 +28,7 @@ public:
     }
 
     void push(std::string line) {
+        bool wake = false;
         {
             std::lock_guard lock(mutex_);
             if (queue_.size() >= max_queued) {
@@ -34,13 +36,21 @@ public:
                 return;
             }
             queue_.push_back(std::move(line));
+            // Only a writer asleep with nothing to do needs a wake-up; one that is writing or
+            // lingering picks the line up in its next batch. This keeps a busy gateway at one
+            // write(2) per batch instead of a futex wake and a write per request.
+            wake = idle_;
+            idle_ = false;
         }
-        wake_.notify_one();
+        if (wake) wake_.notify_one();
     }
 
     void flush() {
         std::unique_lock lock(mutex_);
+        ++flushing_;
+        wake_.notify_one();
         flushed_.wait(lock, [this] { return queue_.empty() && !writing_; });
+        --flushing_;
     }
 
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -51,7 +61,10 @@ private:
         for (;;) {
             {
                 std::unique_lock lock(mutex_);
-                wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty() && !stopping_) {
+                    idle_ = true;
+                    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                }
                 if (queue_.empty() && stopping_) return;
                 batch.swap(queue_);
                 writing_ = true;
@@ -67,6 +80,9 @@ private:
                 writing_ = false;
             }
             flushed_.notify_all();
+            // Linger so lines that arrive meanwhile go out together, without waking us one by one.
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, linger, [this] { return stopping_ || flushing_ > 0; });
         }
     }
 
@@ -76,6 +92,8 @@ private:
     std::deque<std::string> queue_;
     bool stopping_ = false;
     bool writing_ = false;
+    bool idle_ = false;
+    int flushing_ = 0;
     std::atomic<std::uint64_t> dropped_{0};
     std::thread thread_;
 };

@@ -87,6 +87,7 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
     auto core_work = net::make_work_guard(g.core_io);
     std::thread core_thread([&] { g.core_io.run(); });
     g.compliance = std::make_unique<ComplianceService>(g.core_io.get_executor(), runtime->config.intune, g.core_metrics);
+    g.compliance->start_token_refresh();
     g.server = std::make_unique<Server>(runtime, *g.compliance, g.proxy_metrics);
 
     // Signals are handled on the main thread's own io_context.

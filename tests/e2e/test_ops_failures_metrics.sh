@@ -21,7 +21,9 @@ start_upstream
 export INTUNE_CLIENT_SECRET='wrong-Secr3t-value'
 config
 start_gateway
-expect_eq "token state before any request" "$(token_state)" not_tried
+# The token is fetched at start (not on the first request), so a refused secret shows before any request.
+for _ in $(seq 50); do [ "$(token_state)" = failing ] && break; sleep 0.1; done
+expect_eq "token state before any request" "$(token_state)" failing
 expect_eq "request while the token is refused (Error -> 503)" "$(gw_curl compliant -o /dev/null -w '%{http_code}' "$GW/")" 503
 expect_eq "token state after a refused secret" "$(token_state)" failing
 expect_eq "readyz is still 200 (listening; the token state is reported, not fatal)" \

@@ -3,6 +3,20 @@
 source "$(dirname "$0")/lib.sh"
 start_all
 
+# The token is fetched at start, so the first (cold) device lookup costs exactly one Graph call
+# and no token request on the request path.
+for _ in $(seq 50); do
+  emu_ctl GET /_emulator/stats >"$T/stats.json"
+  [ "$(json_get "$T/stats.json" 'd["token_requests"]')" = 1 ] && break; sleep 0.1
+done
+expect_eq "token fetched at start" "$(json_get "$T/stats.json" 'd["token_requests"]')" 1
+emu_ctl POST /_emulator/reset >/dev/null
+gw_curl compliant -o /dev/null "$GW/" || fail "cold request failed"
+emu_ctl GET /_emulator/stats >"$T/stats.json"
+expect_eq "cold device: token requests on the request path" "$(json_get "$T/stats.json" 'd["token_requests"]')" 0
+expect_eq "cold device: Graph device calls" \
+  "$(json_get "$T/stats.json" 'd["device_requests"]["3f2504e0-4f89-41d3-9a0c-0305e82c3301"]')" 1
+
 # check DEVICE EXPECTED_STATUS EXPECTED_OUTCOME
 check() {
   local device=$1 want_status=$2 want_outcome=$3 before after status
