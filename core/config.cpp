@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 
 #include "core/config_pem.hpp"
+#include "core/device_id.hpp"
 
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
@@ -66,14 +67,6 @@ std::string lower(std::string_view s) {
 
 std::string in_quotes(std::string_view s) { return "\"" + printable(s) + "\""; }
 
-bool is_guid(std::string_view s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
-}
 
 // RFC 7230 token (header field names).
 bool is_token(std::string_view s) {
@@ -571,7 +564,7 @@ void Loader::intune(const json* v, IntuneConfig& out) {
     }
     if (auto* c = o->get("client_id")) {
         if (auto s = string(*c, o->at("client_id"))) {
-            if (is_guid(*s)) out.client_id = *s;
+            if (normalize_guid(*s)) out.client_id = *s;
             else error(o->at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
         }
     } else {

@@ -13,6 +13,8 @@
 
 #include <sys/socket.h>
 
+#include <csignal>
+
 #include <thread>
 
 namespace ig {
@@ -64,6 +66,9 @@ void Server::swap_runtime(std::shared_ptr<const Runtime> runtime) {
 }
 
 void Server::start() {
+    // Client TLS is written by OpenSSL straight to the socket (write(2), no MSG_NOSIGNAL): a peer
+    // that went away must give EPIPE, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
     const auto rt = current();
     unsigned n = rt->config.workers ? rt->config.workers : std::thread::hardware_concurrency();
     if (n == 0) n = 1;

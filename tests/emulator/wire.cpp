@@ -49,16 +49,6 @@ std::string new_uuid() {
 
 std::string random_opaque(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
 
-std::string base64url_encode(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<std::size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
-  return out;
-}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   std::string b64(text);
@@ -77,15 +67,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string b64(text);
-  for (char& c : b64) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
-  }
-  return base64_decode(b64);
-}
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
@@ -93,14 +74,6 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-bool is_guid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
 
 std::string utc_timestamp() { return format_utc("%Y-%m-%d %H:%M:%SZ"); }
 std::string rfc1123_now() { return format_utc("%a, %d %b %Y %H:%M:%S GMT"); }
