@@ -113,7 +113,7 @@ std::string path_of(std::string_view target) {
 }
 
 template <class Stream>
-beast::tcp_stream& lowest(Stream& s) {
+auto& lowest(Stream& s) {
     return beast::get_lowest_layer(s);
 }
 
@@ -334,11 +334,11 @@ private:
     public:
         IoOp(Handler&& h, TlsSocket& s, const Buffers& b)
             : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
-            if (s_.timed_out_) return finish(false, beast::error::timeout, 0);
+            if (s_.timed_out_) finish(false, beast::error::timeout, 0);
             // A read right after a response usually finds nothing yet: wait for the socket
             // first, unless OpenSSL already holds bytes.
-            if (kind == Kind::Read && !SSL_has_pending(s_.ssl_) && s_.fresh_read_) return wait(Step::WaitRead);
-            step(false);
+            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_)) wait(Step::WaitRead);
+            else step(false);
         }
 
         void operator()(error_code ec) {
