@@ -20,6 +20,7 @@ namespace net = boost::asio;
 
 namespace {
 constexpr std::string_view graph_scope = "https://graph.microsoft.com/.default";
+constexpr auto refusal_hold = std::chrono::seconds(5);
 
 // AAD's error_description is several lines: the first is the message, then "Trace ID: ...", etc.
 std::string first_line_without_ids(std::string_view text) {
@@ -105,6 +106,8 @@ void TokenSource::invalidate(std::string_view token) {
 
 net::awaitable<TokenResult> TokenSource::get(Clock::time_point deadline) {
     if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}};
+    // Refused credentials stay refused for a while: don't turn every login into a token request.
+    if (!refusal_.empty() && Clock::now() < refused_until_) co_return TokenResult{false, {}, refusal_};
     if (auto flight = flight_) {
         co_await flight->done.async_wait(net::as_tuple(net::use_awaitable));
         if (flight->result) co_return *flight->result;
@@ -144,6 +147,10 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
         out.error = "token request failed: " + scrubbed(res.error_text());
     } else if (res.response.status != 200) {
         out.error = describe_refusal(res.response.status, res.response.body);
+        if (res.response.status >= 400 && res.response.status < 500) {
+            refusal_ = out.error;
+            refused_until_ = Clock::now() + refusal_hold;
+        }
     } else {
         auto doc = nlohmann::json::parse(res.response.body, nullptr, false);
         auto tok = doc.is_object() ? doc.find("access_token") : doc.end();
@@ -159,6 +166,7 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
             // Refresh early: 10% of the lifetime, at most five minutes.
             const auto margin = std::min<long long>(300'000, expires_in * 100);
             token_ = tok->get<std::string>();
+            refusal_.clear();
             refresh_at_ = Clock::now() + std::chrono::milliseconds(expires_in * 1000 - margin);
             state_ = 1;
             out.ok = true;

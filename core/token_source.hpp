@@ -54,6 +54,8 @@ private:
     std::atomic<int>& state_;
     std::string token_;
     Clock::time_point refresh_at_{};
+    std::string refusal_;  // the last 4xx refusal, answered again until refused_until_
+    Clock::time_point refused_until_{};
     std::shared_ptr<Flight> flight_;
     mutable std::string last_assertion_;  // scrubbed from error text, like the secrets
 };
