@@ -51,10 +51,20 @@ bool listed(const std::vector<std::string>& names, std::string_view name) {
     return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); });
 }
 
+// True when sanitize_header_value() would return `value` unchanged.
+bool is_clean(std::string_view value) {
+    for (const char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    }
+    return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
+}
+
 void set_clean(http::fields& fields, std::string_view name, std::string_view value) {
     if (name.empty()) return;
-    auto clean = sanitize_header_value(value);
-    fields.set(name, clean);
+    // The common case (already clean) is set without an intermediate copy.
+    if (is_clean(value)) fields.set(name, value);
+    else fields.set(name, sanitize_header_value(value));
 }
 
 }  // namespace

@@ -227,6 +227,17 @@ public:
             token);
     }
 
+    // Completes when a read would find data (or EOF): OpenSSL holds bytes or the socket is
+    // readable. Lets an idle connection wait without a request parser or buffer.
+    template <class Token>
+    auto async_wait_readable(Token&& token) {
+        return net::async_initiate<Token, void(error_code)>(
+            [this](auto handler) {
+                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this, {});
+            },
+            token);
+    }
+
     template <class Token>
     auto async_shutdown(Token&& token) {
         return net::async_initiate<Token, void(error_code)>(
@@ -237,7 +248,7 @@ public:
     }
 
 private:
-    enum class Kind { Handshake, Read, Write, Shutdown };
+    enum class Kind { Handshake, Read, Write, Shutdown, WaitReadable };
     enum class Step { Done, WaitRead, WaitWrite };
 
     static constexpr std::size_t max_coalesced = 16 * 1024;
@@ -252,6 +263,8 @@ private:
         case Kind::Handshake:
             r = SSL_do_handshake(ssl_);
             break;
+        case Kind::WaitReadable:
+            return Step::Done;
         case Kind::Shutdown:
             r = SSL_shutdown(ssl_);
             if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
@@ -335,6 +348,10 @@ private:
         IoOp(Handler&& h, TlsSocket& s, const Buffers& b)
             : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
             if (s_.timed_out_) finish(false, beast::error::timeout, 0);
+            else if (kind == Kind::WaitReadable) {
+                if (SSL_has_pending(s_.ssl_)) finish(false, {}, 0);
+                else wait(Step::WaitRead);
+            }
             // A read right after a response usually finds nothing yet: wait for the socket
             // first, unless OpenSSL already holds bytes.
             else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_)) wait(Step::WaitRead);
@@ -350,6 +367,7 @@ private:
                 }
                 return finish(true, ec, 0);
             }
+            if (kind == Kind::WaitReadable) return finish(true, ec, 0);
             step(true);
         }
 
@@ -367,7 +385,7 @@ private:
             s_.socket_.async_wait(st == Step::WaitRead ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(*this));
         }
         void finish(bool cont, error_code ec, std::size_t n) {
-            if constexpr (kind == Kind::Read) s_.fresh_read_ = false;
+            if constexpr (kind == Kind::Read || kind == Kind::WaitReadable) s_.fresh_read_ = false;
             if constexpr (kind == Kind::Write) s_.fresh_read_ = true;
             if constexpr (kind == Kind::Read || kind == Kind::Write) this->complete(cont, ec, n);
             else this->complete(cont, ec);
@@ -484,7 +502,18 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const 
 
 net::awaitable<void> Session::run() {
     if (!co_await handshake()) co_return;
-    while (keep_going() && co_await serve_request()) {
+    while (keep_going()) {
+        // Between requests only this frame waits: serve_request()'s (parser, record) exists only
+        // once the next request has begun to arrive.
+        if (buffer_.size() == 0) {
+            buffer_.shrink_to_fit();  // empty: gives the whole buffer back while idle
+            idle_ = true;
+            client_tcp().expires_after(cfg_.limits.idle_timeout);
+            auto [ec] = co_await stream_.async_wait_readable(nothrow);
+            idle_ = false;
+            if (ec) break;
+        }
+        if (!co_await serve_request()) break;
     }
     // Send close_notify without waiting for the peer's: most clients just close.
     SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
