@@ -651,7 +651,12 @@ net::awaitable<bool> Session::serve_request() {
     const bool keep = client_keep_alive && parser.is_done() && keep_going();
     switch (action.action) {
     case Action::Reject: {
-        nlohmann::json body = {{"outcome", rec.outcome}, {"request_id", rec.request_id}, {"reason", one_line(verdict.reason, 300)}};
+        // An Error's reason names backend details (AADSTS codes, the app's client id, Graph
+        // request ids): those are for the log and the upstream, not for an unauthenticated client.
+        const std::string reason = verdict.outcome == Outcome::Error
+                                       ? std::string("no usable answer from the compliance service; see the log for this request_id")
+                                       : one_line(verdict.reason, 300);
+        nlohmann::json body = {{"outcome", rec.outcome}, {"request_id", rec.request_id}, {"reason", reason}};
         rec.status = action.status;
         auto wec = co_await respond(action.status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                                     rec.request_id, keep);
