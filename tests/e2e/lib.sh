@@ -121,6 +121,18 @@ json.dump(cfg, open(out, "w"), indent=1)
 PY
 }
 
+# stop_gateway_and_check_log: SIGTERM, exit status 0, every log line JSON, no client secret in it.
+stop_gateway_and_check_log() {
+  kill -TERM "$GW_PID"
+  local rc=0; wait "$GW_PID" || rc=$?
+  expect_eq "exit status after SIGTERM" "$rc" 0
+  python3 -c '
+import json, sys
+for l in open(sys.argv[1]): json.loads(l)' "$T/gate.log" || fail "a log line is not JSON"
+  if grep -qF 'demo-s3cret' "$T/gate.log"; then fail "the client secret is in the log"; fi
+  ok "log lines JSON, no secret"
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_gateway: runs intune-gate on $T/gate.json (listen port: $GW_PORT); sets GW (https origin).
