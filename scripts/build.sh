@@ -19,9 +19,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=${JOBS:-2}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# ccache, when the machine has it, makes rebuilds in other checkouts of the tree cheap; paths are
+# hashed relative to the checkout so two clones share one cache.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
 if [ "${1:-}" = "--asan" ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIG_SANITIZE=ON -DIG_UNIT_TESTS_ONLY=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIG_SANITIZE=ON -DIG_UNIT_TESTS_ONLY=ON "${launcher[@]}" >/dev/null
   cmake --build build-asan -j"$jobs"
 fi
