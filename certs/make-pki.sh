@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes the demo/test PKI (ECDSA P-256) into DIR:   bash certs/make-pki.sh DIR
+# Makes the demo/test PKI (ECDSA P-256; the app certificate RSA) into DIR:   bash certs/make-pki.sh DIR
 #
 #   device-ca, other-ca, server-ca          CAs (.crt/.key)
 #   server                                  CN=localhost, SAN DNS:localhost + IP:127.0.0.1, by server-ca
-#   intune-app                              self-signed: the app registration's certificate
+#   intune-app                              self-signed RSA 2048: the app registration's certificate
+#                                           (Entra ID accepts certificate credentials with RSA keys only)
 #   device-<name>                           client certificates, by device-ca unless noted
+#                                           (device-sha1: signed with SHA-1, a weak signature)
 #   device-ca.crl                           the device CA's CRL; it revokes device-revoked
 #
 # Idempotent: a file that exists is kept, a missing one is made. When a CA has to be (re)made,
@@ -31,13 +33,13 @@ quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }; }
 
 have() { [ -s "$dir/$1.crt" ] && [ -s "$dir/$1.key" ]; }
 
-# make_cert NAME SUBJECT ISSUER|self [-addext ...]...
+# make_cert NAME SUBJECT ISSUER|self [-addext ...]...   (key: $newkey, ECDSA P-256 unless set)
 make_cert() {
   local name=$1 subject=$2 issuer=$3
   shift 3
-  local signer=()
+  local signer=() key=(${newkey:--newkey ec -pkeyopt ec_paramgen_curve:P-256})
   [ "$issuer" = self ] || signer=(-CA "$dir/$issuer.crt" -CAkey "$dir/$issuer.key")
-  quiet openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -utf8 \
+  quiet openssl req -x509 -new "${key[@]}" -nodes -utf8 \
     -keyout "$work/$name.key" -out "$work/$name.crt" -subj "$subject" -days "$days" \
     -set_serial "0x$(openssl rand -hex 16)" "${signer[@]}" "$@"
   chmod 600 "$work/$name.key"
@@ -68,7 +70,11 @@ have server || make_cert server "/O=intune-gate demo/CN=localhost" server-ca \
   -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
   -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1"
 
-have intune-app || make_cert intune-app "/O=intune-gate demo/CN=intune-gate app registration" self \
+# An EC app certificate from an older run of this script is replaced: Entra ID would refuse it.
+if have intune-app && ! openssl pkey -in "$dir/intune-app.key" -noout -text 2>/dev/null | grep -q '^modulus'; then
+  rm -f "$dir/intune-app.crt" "$dir/intune-app.key"
+fi
+have intune-app || newkey="-newkey rsa:2048" make_cert intune-app "/O=intune-gate demo/CN=intune-gate app registration" self \
   -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature"
 
 # device NAME GUID-or-URI-ID: a device certificate with SAN URI IntuneDeviceId://<id>, by device-ca.
@@ -95,6 +101,9 @@ have device-cn-only || make_cert device-cn-only "/O=intune-gate demo/CN=3f2504e0
   device-ca "${client_ext[@]}"
 have device-other-ca || make_cert device-other-ca "/O=intune-gate demo/CN=device-other-ca" other-ca \
   "${client_ext[@]}" -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+# Signed with SHA-1: the TLS handshake refuses it as a weak signature (OpenSSL security level 1 and up).
+have device-sha1 || make_cert device-sha1 "/O=intune-gate demo/CN=device-sha1" device-ca "${client_ext[@]}" -sha1 \
+  -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 # A header-injection attempt: CR LF percent-encoded in the SAN URI and raw in the CN (UTF8String).
 have device-crlf || make_cert device-crlf $'/O=intune-gate demo/CN=device-crlf\r\nX-Evil: 1' device-ca \
   "${client_ext[@]}" -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301%0D%0AX-Evil:%201"

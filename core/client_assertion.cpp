@@ -3,11 +3,10 @@
 #include "core/base64url.hpp"
 
 #include <nlohmann/json.hpp>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -24,28 +23,8 @@ using FilePtr = std::unique_ptr<FILE, decltype([](FILE* f) { std::fclose(f); })>
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using EcSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
 
 FilePtr open_file(const std::filesystem::path& p) { return FilePtr(std::fopen(p.c_str(), "rb")); }
-
-struct Algorithm {
-    const char* name = nullptr;
-    const EVP_MD* md = nullptr;
-    int coordinate_bytes = 0;  // EC only
-};
-
-Algorithm algorithm_for(EVP_PKEY* key) {
-    switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return {"RS256", EVP_sha256(), 0};
-    case EVP_PKEY_EC:
-        switch (EVP_PKEY_get_bits(key)) {
-        case 256: return {"ES256", EVP_sha256(), 32};
-        case 384: return {"ES384", EVP_sha384(), 48};
-        case 521: return {"ES512", EVP_sha512(), 66};
-        }
-    }
-    return {};
-}
 
 std::string random_jti() {
     unsigned char b[16];
@@ -58,24 +37,12 @@ std::string random_jti() {
     return out;
 }
 
-// EVP_DigestSign gives a DER ECDSA-Sig-Value; JWS wants the fixed-width r||s.
-std::string der_to_jose(const unsigned char* der, std::size_t len, int width) {
-    const unsigned char* p = der;
-    EcSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-    if (!sig) return {};
-    const BIGNUM *r = nullptr, *s = nullptr;
-    ECDSA_SIG_get0(sig.get(), &r, &s);
-    std::string out(static_cast<std::size_t>(2 * width), '\0');
-    auto* o = reinterpret_cast<unsigned char*>(out.data());
-    if (BN_bn2binpad(r, o, width) != width || BN_bn2binpad(s, o + width, width) != width) return {};
-    return out;
-}
-
 }  // namespace
 
 AssertionResult make_client_assertion(const std::filesystem::path& certificate_file,
                                       const std::filesystem::path& private_key_file, const std::string& client_id,
-                                      const std::string& audience, std::chrono::system_clock::time_point now) {
+                                      const std::string& audience, AssertionAlgorithm algorithm,
+                                      std::chrono::system_clock::time_point now) {
     AssertionResult result;
     X509Ptr cert;
     if (auto f = open_file(certificate_file)) cert.reset(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
@@ -93,31 +60,37 @@ AssertionResult make_client_assertion(const std::filesystem::path& certificate_f
         result.error = "client private key does not match the client certificate";
         return result;
     }
-    const Algorithm alg = algorithm_for(key.get());
-    if (!alg.name) {
-        result.error = "client private key is neither RSA nor EC P-256/384/521";
+    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
+        result.error = "client private key is not RSA; Entra ID accepts certificate credentials with RSA keys only";
         return result;
     }
 
+    const bool pss = algorithm == AssertionAlgorithm::PS256;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
-    if (X509_digest(cert.get(), EVP_sha256(), digest, &digest_len) != 1) {
+    if (X509_digest(cert.get(), pss ? EVP_sha256() : EVP_sha1(), digest, &digest_len) != 1) {
         result.error = "cannot hash the client certificate";
         return result;
     }
 
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     const nlohmann::json header = {
-        {"alg", alg.name},
+        {"alg", pss ? "PS256" : "RS256"},
         {"typ", "JWT"},
-        {"x5t#S256", base64url_encode({reinterpret_cast<const char*>(digest), digest_len})}};
+        {pss ? "x5t#S256" : "x5t", base64url_encode({reinterpret_cast<const char*>(digest), digest_len})}};
     const nlohmann::json claims = {{"aud", audience}, {"iss", client_id}, {"sub", client_id}, {"jti", random_jti()},
                                    {"nbf", secs},     {"iat", secs},      {"exp", secs + 600}};
     const std::string signing_input = base64url_encode(header.dump()) + '.' + base64url_encode(claims.dump());
 
     MdCtxPtr ctx(EVP_MD_CTX_new());
     std::size_t sig_len = 0;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, alg.md, nullptr, key.get()) != 1 ||
+    EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+    // PS256 (RFC 7518 section 3.5): RSASSA-PSS, SHA-256, MGF1 with SHA-256, salt as long as the hash.
+    const bool init = ctx && EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key.get()) == 1 &&
+                      (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+                                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1));
+    if (!init ||
         EVP_DigestSign(ctx.get(), nullptr, &sig_len, reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size()) != 1) {
         result.error = "cannot sign the client assertion";
@@ -130,13 +103,6 @@ AssertionResult make_client_assertion(const std::filesystem::path& certificate_f
         return result;
     }
     sig.resize(sig_len);
-    if (alg.coordinate_bytes) {
-        sig = der_to_jose(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), alg.coordinate_bytes);
-        if (sig.empty()) {
-            result.error = "cannot encode the ECDSA signature";
-            return result;
-        }
-    }
     result.jwt = signing_input + '.' + base64url_encode(sig);
     return result;
 }

@@ -3,6 +3,7 @@
 #include "core/decision.hpp"
 #include "core/device_id.hpp"
 #include "core/graph_client.hpp"
+#include "core/header_cap.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/token_source.hpp"
@@ -45,7 +46,8 @@ struct Backend {
 bool same_connection(const IntuneConfig& a, const IntuneConfig& b) {
     return a.tenant_id == b.tenant_id && a.client_id == b.client_id && a.auth == b.auth &&
            a.client_secret.value == b.client_secret.value && a.client_certificate == b.client_certificate &&
-           a.client_private_key == b.client_private_key && a.username == b.username &&
+           a.client_private_key == b.client_private_key && a.assertion_algorithm == b.assertion_algorithm &&
+           a.username == b.username &&
            a.password.value == b.password.value && a.login_url == b.login_url && a.graph_url == b.graph_url &&
            a.ca_file == b.ca_file;
 }
@@ -53,7 +55,8 @@ bool same_connection(const IntuneConfig& a, const IntuneConfig& b) {
 bool same_verdicts(const IntuneConfig& a, const IntuneConfig& b) {
     return a.graph_url == b.graph_url && a.tenant_id == b.tenant_id && a.device_not_found == b.device_not_found &&
            a.save_device_properties == b.save_device_properties && a.device_properties == b.device_properties &&
-           a.save_installed_apps == b.save_installed_apps && a.cache.compliant_ttl == b.cache.compliant_ttl &&
+           a.save_installed_apps == b.save_installed_apps && a.max_apps_header_bytes == b.max_apps_header_bytes &&
+           a.max_device_header_bytes == b.max_device_header_bytes && a.cache.compliant_ttl == b.cache.compliant_ttl &&
            a.cache.other_ttl == b.cache.other_ttl;
 }
 
@@ -84,23 +87,25 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
 
     std::optional<net::steady_timer> refresh_timer;  // on the strand
 
-    void start(std::string id, Callback done);
+    void start(std::string id, Callback done, std::string request_id);
     static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
     void finish(const std::string& id, Verdict v);
 };
 
 namespace {
 
-net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id) {
+net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id, std::string request_id) {
     const auto start = Clock::now();
     const auto deadline = start + b->config.timeout;
-    auto reply = co_await b->graph.get_device(id, deadline);
+    auto reply = co_await b->graph.get_device(id, deadline, request_id);
     Verdict v = decide(reply, b->config);
     if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
         v.outcome != Outcome::Error) {
-        auto apps = co_await b->graph.get_apps(id, deadline);
+        auto apps = co_await b->graph.get_apps(id, deadline, request_id);
         if (apps.apps) {
-            v.apps_json = apps.apps->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            auto capped = cap_json_header(*apps.apps, apps_header, b->config.max_apps_header_bytes);
+            v.apps_json = std::move(capped.json);
+            v.apps_truncated = capped.total;
         } else {
             // The outcome stands; the apps header is left out (SPEC §5).
             b->graph.count_apps_failure();
@@ -113,7 +118,7 @@ net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id) {
 
 }  // namespace
 
-void ComplianceService::Impl::start(std::string id, Callback done) {
+void ComplianceService::Impl::start(std::string id, Callback done, std::string request_id) {
     if (auto v = cache.get(id)) {
         metrics.cache_hits.inc();
         if (!stopped) done(std::move(*v));
@@ -123,7 +128,7 @@ void ComplianceService::Impl::start(std::string id, Callback done) {
     auto [it, first] = waiting.try_emplace(id);
     it->second.push_back(std::move(done));
     if (!first) return;
-    net::co_spawn(strand, lookup(backend, id),
+    net::co_spawn(strand, lookup(backend, id, std::move(request_id)),
                   [self = shared_from_this(), id](std::exception_ptr e, Verdict v) {
                       if (e) v = error_verdict("internal error in the compliance lookup");
                       self->finish(id, std::move(v));
@@ -192,14 +197,15 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     return v;
 }
 
-void ComplianceService::check(std::string device_id, Callback done) {
+void ComplianceService::check(std::string device_id, Callback done, std::string request_id) {
     auto id = normalize_guid(device_id);
-    net::post(impl_->strand, [impl = impl_, id = std::move(id), done = std::move(done)]() mutable {
+    net::post(impl_->strand, [impl = impl_, id = std::move(id), done = std::move(done),
+                              rid = std::move(request_id)]() mutable {
         if (!id) {
             if (!impl->stopped) done(error_verdict("invalid device id"));
             return;
         }
-        impl->start(std::move(*id), std::move(done));
+        impl->start(std::move(*id), std::move(done), std::move(rid));
     });
 }
 

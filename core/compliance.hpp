@@ -23,6 +23,8 @@ struct Verdict {
     std::string reason;            // one line, no secrets: for logs and X-Intune-Error
     std::string device_json;       // saved device properties as a JSON object, when configured
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
+    // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.
+    std::optional<std::size_t> device_truncated, apps_truncated;
     bool cache_hit = false;
     double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
 };
@@ -41,21 +43,22 @@ public:
     std::optional<Verdict> cached(std::string_view device_id);
 
     // Looks the device up (cache, single-flight, Graph). `done` runs on the core's executor.
-    // device_id must already be a validated, lower-case GUID.
-    void check(std::string device_id, Callback done);
+    // device_id must already be a validated, lower-case GUID. request_id (the gateway's X-Request-Id)
+    // goes to Graph as client-request-id when this lookup is the one that calls Graph.
+    void check(std::string device_id, Callback done, std::string request_id = {});
 
     // The same as check(), completing on the caller's associated executor (use with use_awaitable etc.).
     template <class CompletionToken>
-    auto async_check(std::string device_id, CompletionToken&& token) {
+    auto async_check(std::string device_id, std::string request_id, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(Verdict)>(
-            [this](auto handler, std::string id) {
+            [this](auto handler, std::string id, std::string rid) {
                 auto ex = boost::asio::get_associated_executor(handler, io_);
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
                 check(std::move(id), [ex, shared](Verdict v) {
                     boost::asio::post(ex, [shared, v = std::move(v)]() mutable { (*shared)(std::move(v)); });
-                });
+                }, std::move(rid));
             },
-            token, std::move(device_id));
+            token, std::move(device_id), std::move(request_id));
     }
 
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for

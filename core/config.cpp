@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 
 #include "core/config_pem.hpp"
+#include "core/managed_device_properties.hpp"
 #include "core/device_id.hpp"
 
 #include <boost/url/ipv4_address.hpp>
@@ -547,8 +548,9 @@ void Loader::intune(const json* v, IntuneConfig& out) {
     if (!v) return error("/intune", "is required");
     auto o = object(v, "/intune",
                     {"tenant_id", "client_id", "auth", "client_secret", "client_certificate", "client_private_key",
-                     "username", "password", "login_url", "graph_url", "ca_file", "timeout_ms", "cache",
-                     "device_not_found", "save_device_properties", "device_properties", "save_installed_apps"});
+                     "assertion_algorithm", "username", "password", "login_url", "graph_url", "ca_file", "timeout_ms",
+                     "cache", "device_not_found", "save_device_properties", "device_properties", "save_installed_apps",
+                     "max_device_header_bytes", "max_apps_header_bytes"});
     if (!o) return;
 
     if (auto* t = o->get("tenant_id")) {
@@ -606,10 +608,14 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                 out.client_private_key = key->path;
                 if (have && cert)
                     check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
+                check(config_pem::check_rsa_key(key->path, key->shown), key->ptr);
             }
+            if (auto a = choice(*o, "assertion_algorithm", {"PS256", "RS256"}))
+                out.assertion_algorithm = static_cast<AssertionAlgorithm>(*a);
         } else {
             unused("client_certificate");
             unused("client_private_key");
+            unused("assertion_algorithm");
         }
         if (out.auth == AuthMode::Password) {
             if (required("username")) {
@@ -663,17 +669,31 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                 bool ok = std::all_of(name->begin(), name->end(), [](char c) {
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '@' || c == '.';
                 });
-                if (!ok) error(ptr, "is not a Graph property name: " + in_quotes(*name));
-                else if (std::find(out.device_properties.begin(), out.device_properties.end(), *name) !=
-                         out.device_properties.end())
+                if (!ok) {
+                    error(ptr, "is not a Graph property name: " + in_quotes(*name));
+                    continue;
+                }
+                // Graph v1.0 answers $select of a name it does not have with 400: every lookup would be Error.
+                auto v1 = v1_device_property(*name);
+                if (!v1) {
+                    std::string msg = in_quotes(*name) + " is not a property of managedDevice in Microsoft Graph v1.0";
+                    if (auto r = v1_replacement(*name)) msg += "; the v1.0 property is " + in_quotes(*r);
+                    error(ptr, msg);
+                } else if (std::find(out.device_properties.begin(), out.device_properties.end(), *v1) !=
+                           out.device_properties.end()) {
                     error(ptr, in_quotes(*name) + " is listed twice");
-                else out.device_properties.push_back(*name);
+                } else {
+                    out.device_properties.emplace_back(*v1);  // Graph's spelling: it names the saved field
+                }
             }
             if (!out.device_properties.empty() && !out.save_device_properties)
                 warn(o->at("device_properties"), "is ignored while save_device_properties is false");
         }
     }
     boolean(*o, "save_installed_apps", out.save_installed_apps);
+    // At least room for the header name and a few entries; at most what any server would take.
+    number(*o, "max_device_header_bytes", out.max_device_header_bytes, 256, 65536);
+    number(*o, "max_apps_header_bytes", out.max_apps_header_bytes, 256, 65536);
 }
 
 void Loader::upstream(const json* v, UpstreamConfig& out) {

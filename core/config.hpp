@@ -56,6 +56,10 @@ struct DeviceIdConfig {
 
 enum class AuthMode { ClientSecret, Certificate, Password };
 
+// The client assertion's signature (certificate grant): PS256 with x5t#S256 (Microsoft's current
+// documentation) or RS256 with x5t, the SHA-1 thumbprint (what older MSAL versions send).
+enum class AssertionAlgorithm { PS256, RS256 };
+
 struct CacheConfig {
     std::chrono::seconds compliant_ttl{300};
     std::chrono::seconds other_ttl{30};
@@ -68,7 +72,8 @@ struct IntuneConfig {
     AuthMode auth = AuthMode::ClientSecret;
     Secret client_secret;                               // client_secret and password grants
     std::filesystem::path client_certificate;           // certificate grant
-    std::filesystem::path client_private_key;           // certificate grant
+    std::filesystem::path client_private_key;           // certificate grant (RSA only: Entra ID's rule)
+    AssertionAlgorithm assertion_algorithm = AssertionAlgorithm::PS256;  // certificate grant
     std::string username;                               // password grant
     Secret password;                                    // password grant
     std::string login_url = "https://login.microsoftonline.com";
@@ -80,6 +85,9 @@ struct IntuneConfig {
     bool save_device_properties = false;
     std::vector<std::string> device_properties;         // empty = all
     bool save_installed_apps = false;
+    // Caps on the header line (name, value, CRLF) of X-Intune-Device and X-Intune-Installed-Apps.
+    std::size_t max_device_header_bytes = 8192;
+    std::size_t max_apps_header_bytes = 8192;
 };
 
 // An upstream origin, parsed from "http(s)://host[:port][/base]".

@@ -143,6 +143,21 @@ std::optional<std::string> check_private_key(const std::filesystem::path& key_fi
     return std::nullopt;
 }
 
+std::optional<std::string> check_rsa_key(const std::filesystem::path& key_file, const std::string& shown) {
+    std::string error;
+    auto text = read_file(key_file, shown, error);
+    if (!text) return std::nullopt;
+    ERR_clear_error();
+    auto bio = memory_bio(*text);
+    Ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
+    ERR_clear_error();
+    if (!key || EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) return std::nullopt;
+    const char* type = EVP_PKEY_get0_type_name(key.get());
+    return "'" + shown + "' holds " + (type ? std::string(type) : std::string("a non-RSA")) +
+           " key; Entra ID accepts certificate credentials with RSA keys only: make an RSA key (2048 bits or more) "
+           "and certificate and upload that certificate to the app registration";
+}
+
 std::optional<std::string> check_ca_bundle(const std::filesystem::path& file, const std::string& shown) {
     return check_certificate(file, shown);
 }

@@ -20,6 +20,10 @@ std::optional<std::string> check_certificate(const std::filesystem::path& file, 
 std::optional<std::string> check_private_key(const std::filesystem::path& key_file, const std::string& shown,
                                              const std::filesystem::path& cert_file, const std::string& cert_shown);
 
+// Entra ID accepts certificate credentials with RSA keys only: a message when key_file holds any
+// other key type (nothing when it holds RSA or does not parse; check_private_key reports that).
+std::optional<std::string> check_rsa_key(const std::filesystem::path& key_file, const std::string& shown);
+
 // A PEM bundle with at least one certificate (and nothing unparseable).
 std::optional<std::string> check_ca_bundle(const std::filesystem::path& file, const std::string& shown);
 

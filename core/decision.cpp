@@ -1,5 +1,6 @@
 #include "core/decision.hpp"
 
+#include "core/header_cap.hpp"
 #include "core/text.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -25,26 +26,45 @@ constexpr std::array<std::pair<std::string_view, Outcome>, 6> known_states{{
 Verdict error(std::string reason) {
     Verdict v;
     v.outcome = Outcome::Error;
-    v.reason = one_line(reason);
+    v.reason = one_line(reason, 700);
     return v;
 }
 
-std::string http_reason(const char* what, const GraphReply& reply) {
+// "<what> (HTTP 401 UnknownError/Forbidden: text; request-id R; client-request-id C)": the ids are
+// what Microsoft support asks for; the body's innerError wins, the response headers fill in.
+std::string http_reason(std::string_view what, const GraphReply& reply, const std::optional<ODataError>& e) {
     std::string r = std::string(what) + " (HTTP " + std::to_string(reply.status);
-    if (auto e = parse_odata_error(reply.body)) {
+    std::string request_id = reply.request_id, client_request_id = reply.client_request_id;
+    if (e) {
         if (!e->code.empty()) r += " " + e->code;
-        if (!e->message.empty()) r += ": " + e->message;
-        if (!e->request_id.empty()) r += "; request-id " + e->request_id;  // what Microsoft support asks for
+        if (!e->intune_code.empty()) r += "/" + e->intune_code;
+        if (!e->message.empty()) r += ": " + one_line(e->message, 200);
+        if (!e->request_id.empty()) request_id = e->request_id;
+        if (!e->client_request_id.empty()) client_request_id = e->client_request_id;
     }
+    if (!request_id.empty()) r += "; request-id " + request_id;
+    if (!client_request_id.empty()) r += "; client-request-id " + client_request_id;
     return r + ")";
 }
 
-std::string saved_properties(const nlohmann::json& device, const IntuneConfig& config) {
-    if (config.device_properties.empty()) return device.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// What the admin has to fix when Intune refuses the app (401 UnknownError/Forbidden, or 403).
+constexpr std::string_view access_denied_fix =
+    "give the app registration the Microsoft Graph permission "
+    "DeviceManagementManagedDevices.Read.All with admin consent (application permission; for the "
+    "password grant the delegated one and an Intune role for the user) and check the tenant's Intune license";
+
+// The device's properties (all, or the configured ones), without OData's own annotations
+// ("@odata.context", "@odata.type", ...: they describe the response, not the device).
+nlohmann::json saved_properties(const nlohmann::json& device, const IntuneConfig& config) {
     auto out = nlohmann::json::object();
+    if (config.device_properties.empty()) {
+        for (auto it = device.begin(); it != device.end(); ++it)
+            if (!it.key().starts_with("@odata.")) out[it.key()] = *it;
+        return out;
+    }
     for (auto& name : config.device_properties)
         if (auto it = device.find(name); it != device.end()) out[name] = *it;
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return out;
 }
 }  // namespace
 
@@ -67,10 +87,14 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
         v.reason = "device not found in Intune";
         return v;
     }
-    if (reply.status == 401) return error(http_reason("graph refused the token", reply));
-    if (reply.status == 403) return error(http_reason("graph denied access", reply));
-    if (reply.status == 429 || reply.status >= 500) return error(http_reason("graph unavailable after retries", reply));
-    if (reply.status != 200) return error(http_reason("graph answered", reply));
+    const auto e = reply.status == 200 ? std::nullopt : parse_odata_error(reply.body);
+    const ODataError none;
+    if (is_access_denied(reply.status, e.value_or(none)))
+        return error(http_reason("Intune denied access", reply, e) + ": " + std::string(access_denied_fix));
+    if (reply.status == 401) return error(http_reason("graph refused the token", reply, e));
+    if (reply.status == 429 || reply.status >= 500) return error(http_reason("graph unavailable after retries", reply, e));
+    if (reply.status == 400) return error(http_reason("graph refused the request", reply, e));
+    if (reply.status != 200) return error(http_reason("graph answered", reply, e));
 
     auto doc = nlohmann::json::parse(reply.body, nullptr, false);
     if (!doc.is_object()) return error("graph answered with a body that is not a JSON object");
@@ -88,7 +112,11 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
         v.outcome = Outcome::StatusUnknown;
         v.reason = "complianceState not known to this build: " + v.compliance_state;
     }
-    if (config.save_device_properties) v.device_json = saved_properties(doc, config);
+    if (config.save_device_properties) {
+        auto capped = cap_json_header(saved_properties(doc, config), device_header, config.max_device_header_bytes);
+        v.device_json = std::move(capped.json);
+        v.device_truncated = capped.total;
+    }
     return v;
 }
 

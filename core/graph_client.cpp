@@ -4,6 +4,7 @@
 #include "core/retry.hpp"
 #include "core/text.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -49,12 +50,47 @@ std::optional<ODataError> parse_odata_error(const std::string& body) {
     if (err == doc.end() || !err->is_object()) return std::nullopt;
     ODataError e;
     e.code = printable_ascii(json_string(*err, "code"), 80);
-    e.message = one_line(json_string(*err, "message"), 200);
+    std::string message = json_string(*err, "message");
+    // Intune: the message is itself JSON, {"ErrorCode","Message"} and/or {"_version","Message"},
+    // nested up to twice. Take the innermost Message text.
+    for (int depth = 0; depth < 2 && !message.empty() && message.front() == '{'; ++depth) {
+        auto inner = nlohmann::json::parse(message, nullptr, false);
+        if (!inner.is_object()) break;
+        if (e.intune_code.empty()) e.intune_code = printable_ascii(json_string(inner, "ErrorCode"), 80);
+        auto text = json_string(inner, "Message");
+        if (text.empty()) break;
+        message = std::move(text);
+    }
+    e.message = one_line(message, 200);
     for (const char* inner : {"innerError", "innererror"}) {
-        if (auto in = err->find(inner); in != err->end() && in->is_object())
+        if (auto in = err->find(inner); in != err->end() && in->is_object()) {
             e.request_id = printable_ascii(json_string(*in, "request-id"), 80);
+            e.client_request_id = printable_ascii(json_string(*in, "client-request-id"), 80);
+        }
     }
     return e;
+}
+
+bool is_access_denied(unsigned status, const ODataError& e) {
+    if (status == 403) return true;
+    return status == 401 && (boost::algorithm::iequals(e.intune_code, "Forbidden") ||
+                             boost::algorithm::iequals(e.code, "Forbidden") ||
+                             boost::algorithm::iequals(e.code, "Authorization_RequestDenied"));
+}
+
+bool is_invalid_token(unsigned status, const ODataError& e) {
+    return status == 401 && boost::algorithm::iequals(e.code, "InvalidAuthenticationToken");
+}
+
+std::string client_request_id_for(std::string_view id) {
+    if (id.size() != 32 || !std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isxdigit(c); }))
+        return {};
+    std::string out;
+    for (std::size_t i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(id[i])));
+    }
+    return out;
 }
 
 GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics)
@@ -89,7 +125,8 @@ bool GraphClient::same_origin(const std::string& url) const {
     return !graph_origin_.empty() && origin_of(url) == graph_origin_;
 }
 
-net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_point deadline) {
+net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_point deadline,
+                                            const std::string& client_request_id) {
     GraphReply reply;
     for (int round = 0; round < 2; ++round) {
         auto token = co_await tokens_.get(deadline);
@@ -101,6 +138,8 @@ net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_
         HttpRequest req;
         req.url = url;
         req.headers = {{"Authorization", "Bearer " + token.token}, {"Accept", "application/json"}};
+        // One ID follows a login across the gateway's log and Microsoft's (support asks for it).
+        if (!client_request_id.empty()) req.headers.emplace_back("client-request-id", client_request_id);
         auto res = co_await request_with_retries(http_, req, deadline, {}, [this](const HttpResult& r, double secs) {
             metrics_.count_graph_call(r.ok() ? r.response.status : 0);
             metrics_.graph_latency.observe(secs);
@@ -114,21 +153,29 @@ net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_
         reply.kind = GraphReply::Kind::Answered;
         reply.status = res.response.status;
         reply.body = std::move(res.response.body);
-        // An expired or revoked token: get a new one and try exactly once more.
+        reply.request_id = std::move(res.response.request_id);
+        reply.client_request_id = std::move(res.response.client_request_id);
+        // An expired or revoked token: get a new one and try exactly once more. Any other 401
+        // (Intune's missing permission or role) would get the same answer with a new token.
         if (reply.status == 401 && round == 0) {
-            tokens_.invalidate(token.token);
-            continue;
+            auto e = parse_odata_error(reply.body);
+            const bool bad_token = (e && is_invalid_token(reply.status, *e)) ||
+                                   res.response.www_authenticate.find("invalid_token") != std::string::npos;
+            if (bad_token && tokens_.invalidate(token.token)) continue;
         }
         co_return reply;
     }
     co_return reply;
 }
 
-net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id, Clock::time_point deadline) {
-    co_return co_await get(device_url(device_id), deadline);
+net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id, Clock::time_point deadline,
+                                                   const std::string& request_id) {
+    co_return co_await get(device_url(device_id), deadline, client_request_id_for(request_id));
 }
 
-net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Clock::time_point deadline) {
+net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Clock::time_point deadline,
+                                                const std::string& request_id) {
+    const auto crid = client_request_id_for(request_id);
     AppsReply out;
     auto apps = nlohmann::json::array();
     std::string url = apps_url(device_id);
@@ -137,7 +184,7 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
             out.error = "detectedApps has more than " + std::to_string(max_app_pages) + " pages";
             co_return out;
         }
-        auto reply = co_await get(url, deadline);
+        auto reply = co_await get(url, deadline, crid);
         ++out.pages;
         if (reply.kind != GraphReply::Kind::Answered) {
             out.error = reply.error;
@@ -145,7 +192,11 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
         }
         if (reply.status != 200) {
             out.error = "detectedApps: HTTP " + std::to_string(reply.status);
-            if (auto e = parse_odata_error(reply.body)) out.error += " " + e->code;
+            if (auto e = parse_odata_error(reply.body)) {
+                out.error += " " + e->code;
+                if (!e->intune_code.empty()) out.error += "/" + e->intune_code;
+            }
+            if (!reply.request_id.empty()) out.error += "; request-id " + reply.request_id;
             co_return out;
         }
         auto doc = nlohmann::json::parse(reply.body, nullptr, false);

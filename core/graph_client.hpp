@@ -1,6 +1,7 @@
 #pragma once
 // Reads a managed device and its detected apps from Microsoft Graph with a token from TokenSource.
-// A 401 drops the token and retries once with a new one; transient failures are retried (retry.hpp).
+// A 401 InvalidAuthenticationToken drops the token and retries once with a new one (rate-limited by
+// TokenSource); Intune's permission 401 does not. Transient failures are retried (retry.hpp).
 // Call only from the HttpClient's strand.
 #include "core/config.hpp"
 #include "core/http_client.hpp"
@@ -22,13 +23,27 @@ struct GraphReply {
     unsigned status = 0;  // Answered: the final HTTP status
     std::string body;     // Answered
     std::string error;    // TokenFailed / Unreachable: one line, no secret
+    std::string request_id, client_request_id;  // Answered: Graph's response headers (sanitised)
 };
 
-// An OData error body: {"error":{"code","message","innerError":{"request-id"}}}.
+// An OData error body: {"error":{"code","message","innerError":{"request-id","client-request-id"}}}.
+// Intune puts a JSON document inside "message" ({"ErrorCode":"Forbidden","Message":"{\"_version\":3,
+// \"Message\":\"An error has occurred - ...\"}"}): then message is the innermost Message text and
+// intune_code the ErrorCode.
 struct ODataError {
-    std::string code, message, request_id;  // sanitised
+    std::string code, message, request_id, client_request_id, intune_code;  // sanitised
 };
 std::optional<ODataError> parse_odata_error(const std::string& body);
+
+// Intune's answer to a missing permission or role: 401 (sic) UnknownError with ErrorCode Forbidden,
+// or a 403. Not a token problem: a new token gets the same answer.
+bool is_access_denied(unsigned status, const ODataError& e);
+// A token Graph does not accept (expired, revoked, malformed): the one 401 a new token can fix.
+bool is_invalid_token(unsigned status, const ODataError& e);
+
+// The client-request-id Graph gets for a gateway request: X-Request-Id's 32 hex digits written as
+// a GUID (Graph wants a GUID); empty when request_id is not 32 hex digits (then none is sent).
+std::string client_request_id_for(std::string_view request_id);
 
 struct AppsReply {
     std::optional<nlohmann::json> apps;  // array of {displayName, version, publisher}; nullopt on failure
@@ -45,8 +60,11 @@ public:
     std::string device_url(const std::string& device_id) const;
     std::string apps_url(const std::string& device_id) const;
 
-    boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline);
-    boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline);
+    // request_id: the gateway request's X-Request-Id, sent as client-request-id (may be empty).
+    boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline,
+                                                  const std::string& request_id = {});
+    boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline,
+                                               const std::string& request_id = {});
 
     // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed).
     bool same_origin(const std::string& url) const;
@@ -54,7 +72,8 @@ public:
     void count_apps_failure() { metrics_.apps_failures.inc(); }
 
 private:
-    boost::asio::awaitable<GraphReply> get(const std::string& url, Clock::time_point deadline);
+    boost::asio::awaitable<GraphReply> get(const std::string& url, Clock::time_point deadline,
+                                           const std::string& client_request_id);
 
     HttpClient& http_;
     TokenSource& tokens_;

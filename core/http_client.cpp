@@ -1,5 +1,7 @@
 #include "core/http_client.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -201,6 +203,9 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
             result.response.status = res.result_int();
             result.response.content_type = std::string(res[http::field::content_type]);
             result.response.retry_after = std::string(res["Retry-After"]);
+            result.response.request_id = printable_ascii(res["request-id"], 80);
+            result.response.client_request_id = printable_ascii(res["client-request-id"], 80);
+            result.response.www_authenticate = printable_ascii(res[http::field::www_authenticate], 1024);
             const bool keep = res.keep_alive();
             result.response.body = std::move(res.body());
             if (keep && conn->buffer.size() == 0) {

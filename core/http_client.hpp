@@ -31,6 +31,9 @@ struct HttpResponse {
     unsigned status = 0;
     std::string content_type;
     std::string retry_after;  // the raw header, empty when absent
+    // Graph's diagnostic ids (response headers "request-id", "client-request-id"), printable ASCII, short.
+    std::string request_id, client_request_id;
+    std::string www_authenticate;  // the raw header (RFC 6750 error="invalid_token" marks a bad token)
     std::string body;
 };
 

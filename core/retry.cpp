@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <ctime>
 #include <random>
 
 namespace ig {
@@ -18,13 +20,52 @@ bool retryable_status(unsigned status) {
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-    unsigned long long n = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (value.empty() || ec != std::errc{} || p != value.data() + value.size() || n > 86400) return std::nullopt;
-    return std::chrono::seconds(n);
+namespace {
+constexpr auto max_retry_after = std::chrono::milliseconds(86'400'000);
+
+// "120" or "2.128": digits, optionally a dot and more digits (no sign, no exponent).
+std::optional<std::chrono::milliseconds> delta_seconds(std::string_view v) {
+    const auto dot = v.find('.');
+    const auto whole = v.substr(0, dot), frac = dot == std::string_view::npos ? std::string_view() : v.substr(dot + 1);
+    auto digits = [](std::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+    if (whole.empty() || !digits(whole) || !digits(frac) || (dot != std::string_view::npos && frac.empty())) return std::nullopt;
+    if (whole.size() > 6) return std::nullopt;  // more than a day anyway
+    double secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs, std::chars_format::fixed);
+    if (ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
+    // Round up: never retry sooner than asked.
+    auto ms = std::chrono::milliseconds(static_cast<long long>(std::ceil(secs * 1000.0)));
+    if (ms > max_retry_after) return std::nullopt;
+    return ms;
+}
+
+// IMF-fixdate, RFC 850 and asctime, the three forms RFC 9110 section 5.6.7 has recipients accept.
+std::optional<std::chrono::system_clock::time_point> http_date(std::string_view v) {
+    if (v.size() > 64) return std::nullopt;
+    const std::string text(v);
+    for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+        std::tm tm{};
+        const char* end = ::strptime(text.c_str(), format, &tm);
+        if (!end || *end != '\0') continue;
+        const std::time_t t = ::timegm(&tm);
+        if (t == static_cast<std::time_t>(-1)) continue;
+        return std::chrono::system_clock::from_time_t(t);
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now) {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (value.empty()) return std::nullopt;
+    if (auto d = delta_seconds(value)) return d;
+    auto when = http_date(value);
+    if (!when) return std::nullopt;
+    if (*when <= now) return std::chrono::milliseconds(0);
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(*when - now);
+    return wait > max_retry_after ? std::nullopt : std::optional(wait);
 }
 
 namespace {
@@ -56,6 +97,8 @@ net::awaitable<HttpResult> request_with_retries(HttpClient& http, const HttpRequ
 
         std::chrono::milliseconds delay = backoff(policy, attempt);
         if (!result.ec) {
+            // The service said how long to wait: never sooner than that (Graph counts early retries
+            // against the client's quota).
             if (auto after = parse_retry_after(result.response.retry_after)) delay = *after;
         }
         if (now + delay >= deadline) co_return result;  // waiting would pass the deadline: give up now

@@ -18,8 +18,11 @@ struct RetryPolicy {
 
 bool retryable_status(unsigned status);
 
-// Retry-After in delta-seconds (the form Graph and AAD use); nullopt when absent or unparsable.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value);
+// Retry-After as a wait: delta-seconds, also with a fraction ("2.128", as Graph's throttling
+// documentation shows), or an HTTP-date (RFC 9110, all three date forms) taken relative to `now`
+// (a date in the past is no wait). nullopt when absent or unparsable; at most one day.
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // Called after every attempt with its result and duration in seconds (for metrics).
 using AttemptObserver = std::function<void(const HttpResult&, double)>;

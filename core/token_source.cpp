@@ -22,12 +22,28 @@ namespace {
 constexpr std::string_view graph_scope = "https://graph.microsoft.com/.default";
 constexpr auto refusal_hold = std::chrono::seconds(5);
 
-// AAD's error_description is several lines: the first is the message, then "Trace ID: ...", etc.
-std::string first_line_without_ids(std::string_view text) {
+// Entra ID writes error_description in two forms: one line ("AADSTS...: text Trace ID: t
+// Correlation ID: c Timestamp: ts") and, older, the same parts separated by CR LF. The message is
+// what comes before the first of those markers.
+std::string message_without_ids(std::string_view text) {
     text = text.substr(0, text.find_first_of("\r\n"));
     for (std::string_view marker : {" Trace ID:", " Correlation ID:", " Timestamp:"})
         if (auto pos = text.find(marker); pos != std::string_view::npos) text = text.substr(0, pos);
     return one_line(text, 240);
+}
+
+// The value after "<marker>: " in error_description (either form), as a short id.
+std::string id_after(std::string_view text, std::string_view marker) {
+    auto pos = text.find(marker);
+    if (pos == std::string_view::npos) return {};
+    text.remove_prefix(pos + marker.size());
+    while (!text.empty() && (text.front() == ':' || text.front() == ' ')) text.remove_prefix(1);
+    return printable_ascii(text.substr(0, text.find_first_of(" \r\n")), 64);
+}
+
+std::string short_id(const nlohmann::json& doc, const char* key) {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? printable_ascii(it->get_ref<const std::string&>(), 64) : std::string();
 }
 
 // The token goes into an Authorization header: visible ASCII only, so it cannot smuggle in a header.
@@ -58,7 +74,7 @@ std::string TokenSource::form_body(std::string& error) const {
         break;
     case AuthMode::Certificate: {
         auto a = make_client_assertion(config_.client_certificate, config_.client_private_key, config_.client_id,
-                                       token_url(config_));
+                                       token_url(config_), config_.assertion_algorithm);
         if (a.jwt.empty()) {
             error = "token request not sent: " + a.error;
             return {};
@@ -82,26 +98,50 @@ std::string TokenSource::form_body(std::string& error) const {
 std::string TokenSource::scrubbed(std::string text) const {
     const auto enc_secret = form_encode({{"", config_.client_secret.value}}).substr(1);
     const auto enc_password = form_encode({{"", config_.password.value}}).substr(1);
+    // Room for AADSTS's message (240) and its trace and correlation ids.
     return one_line(scrub(std::move(text), {config_.client_secret.value, config_.password.value, enc_secret,
-                                            enc_password, last_assertion_, token_}));
+                                            enc_password, last_assertion_, token_}),
+                    480);
+}
+
+AadError parse_aad_error(const std::string& body) {
+    AadError e;
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    if (!doc.is_object()) return e;
+    auto err = doc.find("error");
+    if (err == doc.end() || !err->is_string()) return e;
+    e.error = one_line(err->get_ref<const std::string&>(), 60);
+    std::string description;
+    if (auto d = doc.find("error_description"); d != doc.end() && d->is_string()) description = d->get<std::string>();
+    e.description = message_without_ids(description);
+    // The v2.0 endpoint also has them as fields; the text is the fallback for older bodies.
+    e.trace_id = short_id(doc, "trace_id");
+    if (e.trace_id.empty()) e.trace_id = id_after(description, "Trace ID");
+    e.correlation_id = short_id(doc, "correlation_id");
+    if (e.correlation_id.empty()) e.correlation_id = id_after(description, "Correlation ID");
+    return e;
 }
 
 std::string TokenSource::describe_refusal(unsigned status, const std::string& body) const {
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
-        std::string text = "token request refused: " + one_line(doc["error"].get<std::string>(), 60);
-        if (auto d = doc.find("error_description"); d != doc.end() && d->is_string())
-            text += ": " + first_line_without_ids(d->get<std::string>());
-        return scrubbed(std::move(text));
-    }
-    return "token request refused: HTTP " + std::to_string(status);
+    const auto e = parse_aad_error(body);
+    if (e.error.empty()) return "token request refused: HTTP " + std::to_string(status);
+    std::string text = "token request refused: " + e.error;
+    if (!e.description.empty()) text += ": " + e.description;
+    std::string ids;
+    if (!e.trace_id.empty()) ids += "trace-id " + e.trace_id;
+    if (!e.correlation_id.empty()) ids += (ids.empty() ? "" : ", ") + std::string("correlation-id ") + e.correlation_id;
+    if (!ids.empty()) text += " (" + ids + ")";
+    return scrubbed(std::move(text));
 }
 
-void TokenSource::invalidate(std::string_view token) {
-    if (!token_.empty() && token == token_) {
-        token_.clear();
-        refresh_at_ = {};
-    }
+bool TokenSource::invalidate(std::string_view token) {
+    if (token != token_) return true;  // replaced (or being replaced) already: try with the current one
+    const auto now = Clock::now();
+    if (last_forced_refresh_ && now - *last_forced_refresh_ < forced_refresh_interval) return false;
+    last_forced_refresh_ = now;
+    token_.clear();
+    refresh_at_ = {};
+    return true;
 }
 
 net::awaitable<TokenResult> TokenSource::get(Clock::time_point deadline) {

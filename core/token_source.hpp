@@ -20,8 +20,17 @@ namespace ig {
 struct TokenResult {
     bool ok = false;
     std::string token;  // never logged
-    std::string error;  // one line, e.g. "token request refused: invalid_client: AADSTS7000215: ..."
+    // One line, e.g. "token request refused: invalid_client: AADSTS7000215: ... (trace-id T, correlation-id C)":
+    // Entra ID's Trace ID and Correlation ID stay in it, Microsoft support asks for them.
+    std::string error;
 };
+
+// The parts of an Entra ID token-endpoint error body: {"error", "error_description", "trace_id",
+// "correlation_id", ...}. Empty error when the body is not one.
+struct AadError {
+    std::string error, description, trace_id, correlation_id;  // sanitised, one line each
+};
+AadError parse_aad_error(const std::string& body);
 
 class TokenSource {
 public:
@@ -30,8 +39,12 @@ public:
 
     boost::asio::awaitable<TokenResult> get(Clock::time_point deadline);
 
-    // Graph refused this token: forget it (unless a newer one replaced it already).
-    void invalidate(std::string_view token);
+    // Graph said this token is invalid or expired (InvalidAuthenticationToken). Returns whether a
+    // retry makes sense: true when a newer token replaced it already, or when it was dropped so the
+    // next get() fetches a new one. A token is dropped at most once per forced_refresh_interval for
+    // the whole process: a Graph that refuses every token must not turn each lookup into a login.
+    bool invalidate(std::string_view token);
+    static constexpr std::chrono::seconds forced_refresh_interval{30};
 
     static std::string token_url(const IntuneConfig& config);
 
@@ -54,6 +67,7 @@ private:
     std::atomic<int>& state_;
     std::string token_;
     Clock::time_point refresh_at_{};
+    std::optional<Clock::time_point> last_forced_refresh_;
     std::string refusal_;  // the last 4xx refusal, answered again until refused_until_
     Clock::time_point refused_until_{};
     std::shared_ptr<Flight> flight_;

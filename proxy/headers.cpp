@@ -1,6 +1,7 @@
 #include "proxy/headers.hpp"
 
 #include "core/base64url.hpp"
+#include "core/header_cap.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
@@ -123,8 +124,11 @@ void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const
     if (facts.verdict) {
         const Verdict& v = *facts.verdict;
         if (!v.compliance_state.empty()) set_clean(fields, "X-Intune-Compliance-State", v.compliance_state);
-        if (!v.device_json.empty()) set_clean(fields, "X-Intune-Device", base64url_encode(v.device_json));
-        if (v.apps_json) set_clean(fields, "X-Intune-Installed-Apps", base64url_encode(*v.apps_json));
+        if (!v.device_json.empty()) set_clean(fields, device_header, base64url_encode(v.device_json));
+        if (!v.device_json.empty() && v.device_truncated)
+            fields.set(device_truncated_header, std::to_string(*v.device_truncated));
+        if (v.apps_json) set_clean(fields, apps_header, base64url_encode(*v.apps_json));
+        if (v.apps_json && v.apps_truncated) fields.set(apps_truncated_header, std::to_string(*v.apps_truncated));
         if (facts.outcome == Outcome::Error)
             set_clean(fields, "X-Intune-Error",
                       v.reason.empty() ? std::string_view("compliance check failed")

@@ -5,10 +5,11 @@
 
 namespace ig {
 
-enum class HandshakeFailure { NoCertificate, UnknownCa, Expired, Revoked, Other };
-inline constexpr std::size_t handshake_failure_count = 5;
+// WeakSignature: a certificate signed with a digest (SHA-1, MD5) or key too weak for OpenSSL's security level.
+enum class HandshakeFailure { NoCertificate, UnknownCa, Expired, Revoked, WeakSignature, Other };
+inline constexpr std::size_t handshake_failure_count = 6;
 inline constexpr std::array<std::string_view, handshake_failure_count> handshake_failure_names{
-    "no_certificate", "unknown_ca", "expired", "revoked", "other"};
+    "no_certificate", "unknown_ca", "expired", "revoked", "weak_signature", "other"};
 
 struct ProxyMetrics {
     std::array<std::array<Counter, action_count>, outcome_count> requests{};  // [outcome][action]

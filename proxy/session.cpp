@@ -634,7 +634,7 @@ net::awaitable<bool> Session::serve_request() {
     } else if (auto hit = w_.compliance.cached(*id)) {
         verdict = std::move(*hit);
     } else {
-        verdict = co_await w_.compliance.async_check(*id, net::use_awaitable);
+        verdict = co_await w_.compliance.async_check(*id, rec.request_id, net::use_awaitable);
     }
 
     const OutcomeAction& action = cfg_.action_for(verdict.outcome);

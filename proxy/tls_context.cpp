@@ -92,6 +92,11 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error
         return HandshakeFailure::Expired;
     case X509_V_ERR_CERT_REVOKED:
         return HandshakeFailure::Revoked;
+    // OpenSSL reports a weak digest on any certificate of the chain as CA_MD_TOO_WEAK.
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+        return HandshakeFailure::WeakSignature;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
