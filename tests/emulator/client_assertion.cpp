@@ -4,9 +4,9 @@
 
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <chrono>
@@ -26,7 +26,6 @@ struct deleter {
 using x509_ptr = std::unique_ptr<X509, deleter<X509_free>>;
 using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY_free>>;
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX_free>>;
-using sig_ptr = std::unique_ptr<ECDSA_SIG, deleter<ECDSA_SIG_free>>;
 
 x509_ptr load_cert(const std::filesystem::path& p) {
   std::unique_ptr<FILE, deleter<::fclose>> f(std::fopen(p.c_str(), "rb"));
@@ -61,39 +60,17 @@ std::optional<nlohmann::json> decode_json(std::string_view b64) {
   return j;
 }
 
-// JOSE ES256 signatures are raw r||s; OpenSSL verifies DER.
-std::optional<std::string> raw_to_der(const std::string& raw) {
-  if (raw.size() != 64) return std::nullopt;
-  sig_ptr sig(ECDSA_SIG_new());
-  auto* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
-  auto* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return std::nullopt;
-  }
-  unsigned char* der = nullptr;
-  int n = i2d_ECDSA_SIG(sig.get(), &der);
-  if (n <= 0) return std::nullopt;
-  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
-  OPENSSL_free(der);
-  return out;
-}
-
-bool verify_signature(EVP_PKEY* key, std::string_view alg, std::string_view signing_input, std::string sig) {
-  int type = EVP_PKEY_get_base_id(key);
-  if (alg == "ES256") {
-    if (type != EVP_PKEY_EC) return false;
-    auto der = raw_to_der(sig);
-    if (!der) return false;
-    sig = *der;
-  } else if (alg == "RS256") {
-    if (type != EVP_PKEY_RSA) return false;
-  } else {
-    return false;
-  }
+bool verify_signature(EVP_PKEY* key, std::string_view alg, std::string_view signing_input, const std::string& sig) {
+  // Entra ID accepts certificate credentials with RSA keys only: PS256 (RSASSA-PSS, SHA-256, salt
+  // as long as the hash) or RS256 (PKCS#1 v1.5).
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || (alg != "PS256" && alg != "RS256")) return false;
   md_ctx_ptr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) return false;
+  if (alg == "PS256" && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
+                         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+    return false;
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
                           reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
 }
@@ -121,6 +98,16 @@ std::optional<std::string> assertion_issuer(std::string_view jwt) {
   auto payload = decode_json(p->payload_b64);
   if (!payload || !payload->contains("iss") || !payload->at("iss").is_string()) return std::nullopt;
   return payload->at("iss").get<std::string>();
+}
+
+std::optional<std::string> unsupported_algorithm(std::string_view jwt) {
+  auto p = split(jwt);
+  if (!p) return std::nullopt;
+  auto header = decode_json(p->header_b64);
+  if (!header) return std::nullopt;
+  auto alg = header->value("alg", "");
+  if (alg == "PS256" || alg == "RS256") return std::nullopt;
+  return alg.substr(0, 16);
 }
 
 std::optional<std::string> verify_client_assertion(std::string_view jwt, const std::filesystem::path& certificate,

@@ -43,6 +43,7 @@ emulator_state::emulator_state(const std::filesystem::path& devices_file) : stat
     }
     token_lifetime_s_ = doc.value("token_expires_in", 3600);
     apps_page_size_ = std::max(1, doc.value("apps_page_size", 2));
+    aad_crlf_ = doc.value("aad_error_description", "one_line") == "crlf";
     const auto& devices = doc.contains("devices") ? doc.at("devices") : empty;
     for (auto& [id, d] : devices.items()) set_device(id, d);
   } catch (const std::exception& e) {
@@ -108,7 +109,15 @@ emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& sp
   try {
     a.f.latency_ms = spec.value("latency_ms", 0);
     a.f.status = spec.value("status", 0);
-    a.f.retry_after = spec.value("retry_after", -1);
+    if (auto ra = spec.find("retry_after"); ra != spec.end() && !ra->is_null()) {
+      if (ra->is_string()) a.f.retry_after = ra->get<std::string>();
+      else if (ra->is_number_integer()) a.f.retry_after = std::to_string(ra->get<long long>());
+      else if (ra->is_number()) a.f.retry_after = ra->dump();  // e.g. 2.128 as written
+      else throw std::invalid_argument("bad fault retry_after");
+      if (a.f.retry_after.find_first_of("\r\n") != std::string::npos) throw std::invalid_argument("bad fault retry_after");
+    }
+    a.f.retry_after_date = spec.value("retry_after_date", -1.0);
+    a.f.body = spec.value("body", "");
     a.f.drop = spec.value("drop", false);
     a.f.non_json = spec.value("non_json", false);
     a.f.no_state = spec.value("no_state", false);
@@ -118,6 +127,7 @@ emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& sp
   }
   if (a.f.status != 0 && (a.f.status < 100 || a.f.status > 599)) throw std::invalid_argument("bad fault status");
   if (a.f.latency_ms < 0 || a.f.latency_ms > 600000) throw std::invalid_argument("bad fault latency_ms");
+  if (!a.f.body.empty() && a.f.body != "intune_forbidden") throw std::invalid_argument("bad fault body");
   return a;
 }
 

@@ -22,7 +22,13 @@ struct app_client {
 struct fault {
   int latency_ms = 0;
   int status = 0;
-  int retry_after = -1;
+  // Retry-After: "retry_after" as written (a number, whole or fractional like Graph's "2.128", or a
+  // string sent as is); "retry_after_date": seconds from now, sent as an HTTP-date.
+  std::string retry_after;
+  double retry_after_date = -1;
+  // "body": "intune_forbidden" answers with Intune's permission-denied body (401 UnknownError whose
+  // message holds ErrorCode Forbidden) instead of the status's usual OData error.
+  std::string body;
   bool drop = false, non_json = false, no_state = false;
 };
 
@@ -34,6 +40,9 @@ class emulator_state {
   const app_client* client(std::string_view tenant, std::string_view client_id) const;
   bool tenant_known(std::string_view tenant) const;
   int apps_page_size() const { return apps_page_size_; }
+  // Entra ID's older error_description form: the message, Trace ID, Correlation ID and Timestamp
+  // on lines of their own (CR LF) instead of one line. Devices file: "aad_error_description": "crlf".
+  bool aad_crlf() const { return aad_crlf_; }
 
   std::optional<nlohmann::json> device(std::string_view id) const;
   void set_device(std::string_view id, nlohmann::json device);  // throws std::invalid_argument
@@ -66,6 +75,7 @@ class emulator_state {
 
   std::map<std::string, std::map<std::string, app_client>> tenants_;  // immutable after ctor
   int apps_page_size_ = 2;
+  bool aad_crlf_ = false;
 
   mutable std::mutex m_;
   std::map<std::string, nlohmann::json> devices_;

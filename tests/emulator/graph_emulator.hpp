@@ -34,7 +34,8 @@ class GraphEmulator {  // runs on its own thread(s); thread-safe accessors
   nlohmann::json stats() const;
   void reset_stats();
 
-  // fault: {"latency_ms","status","retry_after","times","drop","non_json","no_state"};
+  // fault: {"latency_ms","status","retry_after" (number or string, e.g. 2.128),"retry_after_date"
+  // (seconds from now, as an HTTP-date),"body":"intune_forbidden","times","drop","non_json","no_state"};
   // "*" applies to every Graph request (a device's own fault wins).
   void set_fault(const std::string& device_id_or_star, nlohmann::json fault);
   void clear_faults();

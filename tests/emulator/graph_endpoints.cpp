@@ -1,8 +1,13 @@
 #include "tests/emulator/graph_endpoints.hpp"
 
+#include "core/managed_device_properties.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
 #include <vector>
 
 namespace ig::test::emu {
@@ -15,7 +20,7 @@ bool iequals(std::string_view a, std::string_view b) { return to_lower(a) == to_
 
 // Properties of the devices file that are emulator settings, never Graph properties.
 bool internal_property(std::string_view k) {
-  return k == "fault" || k == "detectedApps" || k == "apps_next_link_host";
+  return k == "fault" || k == "detectedApps" || k == "apps_next_link_host" || k == "apps_page_size";
 }
 
 std::optional<std::string> query_param(boost::urls::url_view target, std::string_view name) {
@@ -83,9 +88,43 @@ response graph_ok(const request& req, const nlohmann::json& body) {
   return chunked(std::move(res));
 }
 
-response fault_response(const request& req, const fault& f) {
+// The HTTP-date `secs` seconds from now (RFC 9110 IMF-fixdate; whole seconds, rounded up).
+std::string http_date_in(double secs) {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) +
+           static_cast<std::time_t>(std::ceil(secs));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// Graph's throttling answer as its throttling guidance shows it (learn.microsoft.com/graph/throttling,
+// "Sample response": 429, Retry-After: 2.128, code TooManyRequests with an innerError code "429").
+response throttled(const request& req) {
+  auto res = odata_error(req, st::too_many_requests, "TooManyRequests", "Please retry again later.");
+  auto body = nlohmann::json::parse(res.body());
+  auto& inner = body["error"]["innerError"];
+  inner["code"] = "429";
+  inner["message"] = "Please retry after";
+  inner["status"] = "429";
+  res.body() = body.dump();
+  res.prepare_payload();
+  return res;
+}
+
+response fault_response(const request& req, const fault& f, std::string_view device_id) {
   auto status = static_cast<st>(f.status);
   std::string_view code = "UnknownError", message = "An error occurred.";
+  response res;
+  if (f.body == "intune_forbidden") {
+    res = intune_error(req, status, "UnknownError",
+                       "DeviceFE/StatelessDeviceFEService/deviceManagement/managedDevices('" + std::string(device_id) +
+                           "')",
+                       true);
+  } else if (f.status == 429) {
+    res = throttled(req);
+  }
   switch (f.status) {
     case 429: code = "TooManyRequests"; message = "Too many requests."; break;
     case 500: code = "InternalServerError"; message = "An internal server error occurred."; break;
@@ -98,8 +137,9 @@ response fault_response(const request& req, const fault& f) {
     case 404: code = "ResourceNotFound"; message = "Resource not found"; break;
     default: break;
   }
-  auto res = odata_error(req, status, code, message);
-  if (f.retry_after >= 0) res.set(http::field::retry_after, std::to_string(f.retry_after));
+  if (res.body().empty()) res = odata_error(req, status, code, message);
+  if (!f.retry_after.empty()) res.set(http::field::retry_after, f.retry_after);
+  else if (f.retry_after_date >= 0) res.set(http::field::retry_after, http_date_in(f.retry_after_date));
   return res;
 }
 
@@ -127,11 +167,23 @@ std::optional<response> check_bearer(const request& req, emulator_state& state) 
   return res;
 }
 
-response device_body(const request& req, boost::urls::url_view target, const nlohmann::json& device, bool no_state) {
+response device_body(const request& req, boost::urls::url_view target, const nlohmann::json& device, bool no_state,
+                     bool v1) {
   nlohmann::json body = nlohmann::json::object();
   std::string context = "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices";
   if (auto select = query_param(target, "select"); select && !trim(*select).empty()) {
     auto names = split_commas(*select);
+    // v1.0 refuses a $select of a property its managedDevice does not have (beta-only names such as
+    // ownerType included), with this message (quoted for mobileApp in
+    // microsoftgraph/microsoft-graph-docs-contrib#4529; sample in tests/fixtures/graph/).
+    if (v1) {
+      for (auto& n : names) {
+        if (!ig::v1_device_property(n))
+          return odata_error(req, st::bad_request, "BadRequest",
+                             "Parsing OData Select and Expand failed: Could not find a property named '" +
+                                 n.substr(0, 100) + "' on type 'microsoft.graph.managedDevice'.");
+      }
+    }
     body["id"] = device.value("id", "");
     for (auto& n : names) {
       if (n == "id") continue;
@@ -172,6 +224,7 @@ response apps_body(const request& req, boost::urls::url_view target, const nlohm
   }
   const std::string id = device.value("id", "");
   const auto apps = device.value("detectedApps", nlohmann::json::array());
+  page_size = std::max(1, device.value("apps_page_size", page_size));  // a device may set its own
   nlohmann::json value = nlohmann::json::array();
   const std::size_t end = std::min(apps.size(), offset + static_cast<std::size_t>(page_size));
   for (std::size_t i = offset; i < end; ++i) {
@@ -236,7 +289,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
       return r;
     }
     if (f->status != 0) {
-      r.res = fault_response(req, *f);
+      r.res = fault_response(req, *f, is_guid(id) ? to_lower(id) : std::string("00000000-0000-0000-0000-000000000000"));
       return r;
     }
   }
@@ -250,7 +303,9 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
   }
   auto device = state.device(id);
   if (!device) {
-    r.res = odata_error(req, st::not_found, "ResourceNotFound", "Resource not found");
+    // Intune's 404: the message is a JSON document (see intune_error).
+    r.res = intune_error(req, st::not_found, "ResourceNotFound",
+                         "DeviceFE/StatelessDeviceFEService/deviceManagement/managedDevices('" + to_lower(id) + "')");
     return r;
   }
   if (f && f->non_json) {
@@ -258,7 +313,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
     return r;
   }
   r.res = apps_route ? apps_body(req, target, *device, link_origin, state.apps_page_size())
-                     : device_body(req, target, *device, f && f->no_state);
+                     : device_body(req, target, *device, f && f->no_state, v1);
   return r;
 }
 

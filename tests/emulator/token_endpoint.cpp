@@ -57,7 +57,7 @@ bool scope_ok(const std::string& scope) {
 reply handle_token(const request& req, std::string_view tenant, std::string_view path, emulator_state& state) {
   using st = http::status;
   auto err = [&](st s, std::string_view e, int code, std::string_view text) {
-    return reply{aad_error(req, s, e, code, text)};
+    return reply{aad_error(req, s, e, code, text, state.aad_crlf())};
   };
   // Every request here counts as a token request, whatever shape it has.
   const bool is_form = to_lower(req[http::field::content_type]).starts_with("application/x-www-form-urlencoded");
@@ -125,10 +125,14 @@ reply handle_token(const request& req, std::string_view tenant, std::string_view
     if (get("client_assertion_type") != jwt_bearer)
       return err(st::bad_request, "invalid_request", 700023,
                  "The client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.");
+    if (auto alg = unsupported_algorithm(assertion))
+      return err(st::bad_request, "invalid_request", 5002738,
+                 "Invalid JWT token. '" + *alg + "' is not a supported signature algorithm.");
+    // AADSTS700027's text as the Azure SDK for Java troubleshooting guide and
+    // Azure/azure-sdk-for-net#29007 quote it.
     if (auto why = verify_client_assertion(assertion, client->certificate, client_id, path))
       return err(st::bad_request, "invalid_client", 700027,
-                 "The certificate with identifier used to sign the client assertion is not registered on "
-                 "application, or the client assertion failed signature validation (" + *why + ").");
+                 "Client assertion contains an invalid signature. [Reason - " + *why + "]");
   } else {
     const auto secret = get("client_secret");
     if (secret.empty())

@@ -97,13 +97,18 @@ response json_response(const request& req, http::status status, const nlohmann::
   return res;
 }
 
+// Both error_description forms are Entra ID's: one line (current v2.0 endpoint; e.g. AADSTS7000215 in
+// the Azure SDK for Java troubleshooting guide) and CR LF separated (older answers, e.g. AADSTS50013
+// quoted in AzureAD/microsoft-authentication-library-for-dotnet#1317 and AADSTS7000218 in
+// Azure-Samples/active-directory-dotnet-webapi-manual-jwt-validation#43).
 response aad_error(const request& req, http::status status, std::string_view error, int code,
-                   std::string_view text) {
+                   std::string_view text, bool crlf) {
   auto trace = new_uuid(), correlation = new_uuid(), ts = utc_timestamp();
+  const std::string sep = crlf ? "\r\n" : " ";
   nlohmann::json body = {
       {"error", error},
-      {"error_description", "AADSTS" + std::to_string(code) + ": " + std::string(text) + " Trace ID: " + trace +
-                                " Correlation ID: " + correlation + " Timestamp: " + ts},
+      {"error_description", "AADSTS" + std::to_string(code) + ": " + std::string(text) + sep + "Trace ID: " + trace +
+                                sep + "Correlation ID: " + correlation + sep + "Timestamp: " + ts},
       {"error_codes", {code}},
       {"timestamp", ts},
       {"trace_id", trace},
@@ -129,6 +134,29 @@ response odata_error(const request& req, http::status status, std::string_view c
   res.set("x-ms-ags-diagnostic", R"({"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"EMU"}})");
   res.prepare_payload();
   return res;
+}
+
+// The shapes are Intune's as quoted in public reports: 401 UnknownError/Forbidden for a missing
+// permission (AzureAD/microsoft-authentication-library-for-js#7007, microsoftgraph/msgraph-sdk-powershell#1257)
+// and 404 ResourceNotFound (ThomasKur/IntuneDocumentation#39). Samples: tests/fixtures/graph/.
+response intune_error(const request& req, http::status status, std::string_view code, std::string_view intune_path,
+                      bool forbidden_wrapper) {
+  const auto activity = client_request_id(req);
+  const std::string url = "https://fef.msub01.manage.microsoft.com/" + std::string(intune_path) + "?api-version=2023-07-04";
+  // Intune writes this document indented, with CR LF line breaks.
+  std::string inner = "{\r\n  \"_version\": 3,\r\n  \"Message\": " +
+                      nlohmann::json("An error has occurred - Operation ID (for customer support): "
+                                     "00000000-0000-0000-0000-000000000000 - Activity ID: " + activity +
+                                     " - Url: " + url).dump() +
+                      ",\r\n  \"CustomApiErrorPhrase\": \"\",\r\n  \"RetryAfter\": null,\r\n  "
+                      "\"ErrorSourceService\": \"\",\r\n  \"HttpHeaders\": \"{}\"\r\n}";
+  if (forbidden_wrapper) {
+    nlohmann::json wrapper = {{"ErrorCode", "Forbidden"}, {"Message", inner}, {"Target", nullptr},
+                              {"Details", nullptr}, {"InnerError", nullptr},
+                              {"InstanceAnnotations", nlohmann::json::array()}};
+    inner = wrapper.dump();
+  }
+  return odata_error(req, status, code, inner);
 }
 
 }  // namespace ig::test::emu

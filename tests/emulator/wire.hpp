@@ -44,12 +44,21 @@ response json_response(const request& req, http::status status, const nlohmann::
                        std::string_view content_type = "application/json; charset=utf-8");
 
 // {"error":"<error>","error_description":"AADSTS<code>: <text> Trace ID: ...", "error_codes":[code], ...}
+// crlf: the older form, "AADSTS<code>: <text>\r\nTrace ID: ...\r\nCorrelation ID: ...\r\nTimestamp: ...".
 response aad_error(const request& req, http::status status, std::string_view error, int code,
-                   std::string_view text);
+                   std::string_view text, bool crlf = false);
 
 // {"error":{"code":..,"message":..,"innerError":{"date","request-id","client-request-id"}}}
 response odata_error(const request& req, http::status status, std::string_view code,
                      std::string_view message);
+
+// Intune's form of an OData error: "message" is itself a JSON document
+// {"_version":3,"Message":"An error has occurred - Operation ID (for customer support): ... -
+// Activity ID: ... - Url: ...","CustomApiErrorPhrase":"","RetryAfter":null,...}, and for a missing
+// permission that document is wrapped once more in {"ErrorCode":"Forbidden","Message":"...",...}.
+// intune_path: the Intune service path named in the message.
+response intune_error(const request& req, http::status status, std::string_view code, std::string_view intune_path,
+                      bool forbidden_wrapper = false);
 
 inline constexpr std::string_view odata_json =
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
