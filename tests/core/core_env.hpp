@@ -69,6 +69,12 @@ inline fs::path devices_file() {
         auto apps = device(guid("3401"), "compliant");
         apps["detectedApps"] = {app("a"), app("b"), app("c"), app("d"), app("e")};
         devices[guid("3401")] = apps;
+        // 300 apps (a developer's laptop): the installed-apps header must stay under its cap.
+        auto many = device(guid("3403"), "compliant");
+        many["detectedApps"] = nlohmann::json::array();
+        for (int i = 0; i < 300; ++i) many["detectedApps"].push_back(app("app-number-" + std::to_string(i)));
+        many["apps_page_size"] = 100;
+        devices[guid("3403")] = many;
         auto foreign = device(guid("3402"), "compliant");
         foreign["detectedApps"] = {app("a"), app("b"), app("c")};
         foreign["apps_next_link_host"] = "https://graph.evil.example:9443";
@@ -149,15 +155,15 @@ struct Env {
         return *service;
     }
 
-    std::future<Verdict> start(const std::string& id) {
+    std::future<Verdict> start(const std::string& id, const std::string& request_id = {}) {
         auto p = std::make_shared<std::promise<Verdict>>();
         auto f = p->get_future();
-        svc().check(id, [p](Verdict v) { p->set_value(std::move(v)); });
+        svc().check(id, [p](Verdict v) { p->set_value(std::move(v)); }, request_id);
         return f;
     }
 
-    Verdict check(const std::string& id) {
-        auto f = start(id);
+    Verdict check(const std::string& id, const std::string& request_id = {}) {
+        auto f = start(id, request_id);
         if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
             BOOST_FAIL("check() did not complete");
         }

@@ -604,6 +604,33 @@ BOOST_AUTO_TEST_CASE(certificate_needs_certificate_and_matching_key) {
                  "config error: /intune/client_private_key: cannot read file 'missing.key': No such file or directory");
 }
 
+BOOST_AUTO_TEST_CASE(certificate_mode_takes_rsa_keys_only) {
+    // Entra ID accepts certificate credentials with RSA keys only: an EC key is a config error that
+    // names the key's path, not a token error at run time.
+    auto doc = without(with(minimal(), "/intune/auth", "certificate"), "/intune", "client_secret");
+    doc = with(doc, "/intune/client_certificate", "device-compliant.crt");
+    auto r = parse(with(doc, "/intune/client_private_key", "device-compliant.key"));
+    expect_error_like(r, "/intune/client_private_key", "RSA keys only");
+    expect_error_like(r, "/intune/client_private_key", "'device-compliant.key' holds EC key");
+}
+
+BOOST_AUTO_TEST_CASE(assertion_algorithm_ps256_by_default_rs256_on_request) {
+    auto doc = without(with(minimal(), "/intune/auth", "certificate"), "/intune", "client_secret");
+    doc = with(doc, "/intune/client_certificate", "intune-app.crt");
+    doc = with(doc, "/intune/client_private_key", "intune-app.key");
+    auto r = parse(doc);
+    expect_ok(r);
+    if (r.config) BOOST_TEST((r.config->intune.assertion_algorithm == ig::AssertionAlgorithm::PS256));
+    r = parse(with(doc, "/intune/assertion_algorithm", "RS256"));
+    expect_ok(r);
+    if (r.config) BOOST_TEST((r.config->intune.assertion_algorithm == ig::AssertionAlgorithm::RS256));
+    expect_error(parse(with(doc, "/intune/assertion_algorithm", "ES256")),
+                 "config error: /intune/assertion_algorithm: must be one of \"PS256\", \"RS256\", got \"ES256\"");
+    auto w = parse(with(minimal(), "/intune/assertion_algorithm", "RS256"));
+    expect_ok(w);
+    if (w.config) BOOST_TEST(w.config->warnings.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(password_needs_secret_username_and_password) {
     auto doc = with(minimal(), "/intune/auth", "password");
     auto r = parse(doc);
@@ -633,6 +660,48 @@ BOOST_AUTO_TEST_CASE(keys_of_another_mode_are_warned_about) {
 BOOST_AUTO_TEST_CASE(ids) {
     expect_error_like(parse(with(minimal(), "/intune/client_id", "not-a-guid")), "/intune/client_id", "a GUID");
     expect_error_like(parse(with(minimal(), "/intune/tenant_id", "a/b")), "/intune/tenant_id", "GUID or domain name");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(graph_fidelity)
+
+BOOST_AUTO_TEST_CASE(device_properties_must_exist_in_graph_v1) {
+    // ownerType exists only in beta: $select of it on v1.0 is a 400, so every lookup would be Error.
+    auto doc = with(minimal(), "/intune/save_device_properties", true);
+    auto r = parse(with(doc, "/intune/device_properties", json::array({"deviceName", "ownerType", "@odata.type",
+                                                                        "noSuchThing"})));
+    expect_error(r, "config error: /intune/device_properties/1: \"ownerType\" is not a property of managedDevice "
+                    "in Microsoft Graph v1.0; the v1.0 property is \"managedDeviceOwnerType\"");
+    expect_error_like(r, "/intune/device_properties/2", "is not a property of managedDevice");
+    expect_error_like(r, "/intune/device_properties/3", "is not a property of managedDevice");
+    BOOST_TEST(r.errors.size() == 3u, all(r));
+    // v1.0 names pass; Graph's spelling is kept whatever the case written.
+    auto ok = parse(with(doc, "/intune/device_properties",
+                         json::array({"managedDeviceOwnerType", "devicename", "azureADDeviceId", "complianceState"})));
+    expect_ok(ok);
+    if (ok.config)
+        BOOST_TEST((ok.config->intune.device_properties ==
+                    std::vector<std::string>{"managedDeviceOwnerType", "deviceName", "azureADDeviceId", "complianceState"}));
+    expect_error_like(parse(with(doc, "/intune/device_properties", json::array({"deviceName", "DeviceName"}))),
+                      "/intune/device_properties/1", "listed twice");
+}
+
+BOOST_AUTO_TEST_CASE(header_caps) {
+    auto r = parse(minimal());
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->intune.max_apps_header_bytes == 8192u);
+        BOOST_TEST(r.config->intune.max_device_header_bytes == 8192u);
+    }
+    r = parse(with(with(minimal(), "/intune/max_apps_header_bytes", 4000), "/intune/max_device_header_bytes", 2000));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->intune.max_apps_header_bytes == 4000u);
+        BOOST_TEST(r.config->intune.max_device_header_bytes == 2000u);
+    }
+    expect_error_like(parse(with(minimal(), "/intune/max_apps_header_bytes", 10)), "/intune/max_apps_header_bytes", "");
+    expect_error_like(parse(with(minimal(), "/intune/max_device_header_bytes", 1 << 20)), "/intune/max_device_header_bytes", "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <atomic>
@@ -192,16 +193,21 @@ std::vector<std::pair<std::string, std::string>> bearer(const std::string& token
   return {{"Authorization", "Bearer " + token}};
 }
 
-// JWS signature over header.payload with key_file: RS256 as is; ES256 as the raw r||s JOSE wants
-// (OpenSSL makes DER).
-std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& key_file) {
+// JWS signature over header.payload with key_file: RS256 as is, PS256 with PSS padding; ES256 as
+// the raw r||s JOSE wants (OpenSSL makes DER).
+std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& key_file, const std::string& alg) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(key_file.c_str(), "rb"), std::fclose);
   BOOST_REQUIRE(f);
   std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr),
                                                       EVP_PKEY_free);
   BOOST_REQUIRE(key);
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  BOOST_REQUIRE(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1);
+  EVP_PKEY_CTX* pctx = nullptr;
+  BOOST_REQUIRE(EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key.get()) == 1);
+  if (alg == "PS256") {
+    BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1);
+    BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1);
+  }
   std::size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(header_b64_payload_b64.data());
   BOOST_REQUIRE(EVP_DigestSign(ctx.get(), nullptr, &len, in, header_b64_payload_b64.size()) == 1);
@@ -220,14 +226,14 @@ std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& 
   return ig::test::emu::base64url_encode(std::string_view(reinterpret_cast<char*>(raw), 64));
 }
 
-std::string cert_sha256(const fs::path& cert_file) {
+std::string cert_sha256(const fs::path& cert_file, const EVP_MD* md_type = EVP_sha256()) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(cert_file.c_str(), "rb"), std::fclose);
   BOOST_REQUIRE(f);
   std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
   BOOST_REQUIRE(cert);
-  unsigned char md[32];
+  unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  BOOST_REQUIRE(X509_digest(cert.get(), EVP_sha256(), md, &n) == 1);
+  BOOST_REQUIRE(X509_digest(cert.get(), md_type, md, &n) == 1);
   return ig::test::emu::base64url_encode(std::string_view(reinterpret_cast<char*>(md), n));
 }
 
@@ -235,23 +241,26 @@ struct assertion_opts {
   std::optional<std::string> aud;
   long exp_offset = 300, nbf_offset = -10;
   std::string iss = client_id;
-  std::string alg = "ES256";
+  std::string alg = "PS256";
   fs::path key = files().pki / "intune-app.key";
   fs::path cert = files().pki / "intune-app.crt";
   std::optional<std::string> x5t;
+  bool sha1_x5t = false;  // "x5t" (SHA-1 thumbprint) instead of "x5t#S256"
   bool tamper = false;
 };
 
 std::string make_assertion(const ig::test::GraphEmulator& emu, const assertion_opts& o) {
   const long now = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch()).count());
-  json header = {{"alg", o.alg}, {"typ", "JWT"}, {"x5t#S256", o.x5t.value_or(cert_sha256(o.cert))}};
+  json header = {{"alg", o.alg}, {"typ", "JWT"}};
+  if (o.sha1_x5t) header["x5t"] = o.x5t.value_or(cert_sha256(o.cert, EVP_sha1()));
+  else header["x5t#S256"] = o.x5t.value_or(cert_sha256(o.cert));
   json payload = {{"aud", o.aud.value_or(emu.origin() + token_path)},
                   {"iss", o.iss}, {"sub", o.iss}, {"jti", ig::test::emu::new_uuid()},
                   {"nbf", now + o.nbf_offset}, {"iat", now + o.nbf_offset}, {"exp", now + o.exp_offset}};
   using ig::test::emu::base64url_encode;
   auto input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
-  auto sig = sign_jws(input, o.key);
+  auto sig = sign_jws(input, o.key, o.alg);
   if (o.tamper) {
     payload["sub"] = payload["iss"] = "00000000-0000-4000-8000-000000000000";
     input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
@@ -384,7 +393,7 @@ BOOST_AUTO_TEST_CASE(certificate_grant) {
   o.aud = emu.origin() + "/" + tenant + "/oauth2/token";
   rejected(o);
   o = {};
-  o.key = files().pki / "other-ca.key";
+  o.key = files().dir / "rsa-app.key";  // an RSA key that is not the registered certificate's
   rejected(o);
   o = {};
   o.x5t = cert_sha256(files().pki / "server-ca.crt");
@@ -414,14 +423,54 @@ BOOST_AUTO_TEST_CASE(certificate_grant_rs256) {
                             {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
                             {"client_assertion", make_assertion(emu, o)}});
   BOOST_TEST(post_token(port, no_id).result_int() == 200);
-  // The ES256 app's key cannot sign for the RSA app, and alg must fit the key.
-  assertion_opts wrong = o;
-  wrong.alg = "ES256";
-  wrong.key = files().pki / "intune-app.key";
-  check_aad_error(post_token(port, assertion_form(make_assertion(emu, wrong), rsa_client_id)), "invalid_client", 700027);
-  assertion_opts es_for_rsa = o;
-  es_for_rsa.iss = client_id;  // RSA-signed assertion presented for the ES256 app
-  check_aad_error(post_token(port, assertion_form(make_assertion(emu, es_for_rsa))), "invalid_client", 700027);
+  // Older MSAL's pairing: RS256 with x5t, the SHA-1 thumbprint.
+  assertion_opts sha1 = o;
+  sha1.sha1_x5t = true;
+  BOOST_TEST(post_token(port, assertion_form(make_assertion(emu, sha1), rsa_client_id)).result_int() == 200);
+  // Another app's key cannot sign for this one, and alg must fit the padding used.
+  assertion_opts other = o;
+  other.iss = client_id;  // signed with rsa-app's key, presented for the intune-app registration
+  check_aad_error(post_token(port, assertion_form(make_assertion(emu, other))), "invalid_client", 700027);
+  assertion_opts mislabeled = o;
+  mislabeled.alg = "PS256";
+  auto ps = make_assertion(emu, mislabeled);
+  auto parts_rs = make_assertion(emu, o);
+  // header says PS256, signature is PKCS#1 v1.5 (RS256's): refused.
+  auto forged = ps.substr(0, ps.rfind('.')) + parts_rs.substr(parts_rs.rfind('.'));
+  check_aad_error(post_token(port, assertion_form(forged, rsa_client_id)), "invalid_client", 700027);
+}
+
+BOOST_AUTO_TEST_CASE(es256_assertion_refused_as_entra_id_refuses_it) {
+  // Entra ID takes RSA certificate credentials only; an ES256 JWT gets AADSTS5002738.
+  const fs::path dir = files().dir;
+  if (!fs::exists(dir / "ec-app.crt")) {
+    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=ec-app -keyout '" +
+                      (dir / "ec-app.key").string() + "' -out '" + (dir / "ec-app.crt").string() + "' 2>/dev/null";
+    BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+  }
+  assertion_opts o;
+  o.alg = "ES256";
+  o.key = dir / "ec-app.key";
+  o.cert = dir / "ec-app.crt";
+  auto res = post_token(port, assertion_form(make_assertion(emu, o)));
+  check_aad_error(res, "invalid_request", 5002738);
+  BOOST_TEST(body_json(res).value("error_description", "").find("'ES256' is not a supported signature algorithm") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(older_crlf_error_description_form) {
+  // A second emulator whose Entra ID writes the older CR LF separated error_description.
+  json doc = json::parse(std::ifstream(files().devices));
+  doc["aad_error_description"] = "crlf";
+  const auto file = files().dir / "devices-crlf.json";
+  std::ofstream(file) << doc.dump();
+  ig::test::GraphEmulator crlf_emu({file, files().pki / "server.crt", files().pki / "server.key", "127.0.0.1", 0});
+  auto res = post_token(crlf_emu.port(), secret_form("wrong"));
+  check_aad_error(res, "invalid_client", 7000215);
+  auto d = body_json(res).value("error_description", "");
+  BOOST_TEST(d.find("\r\nTrace ID: ") != std::string::npos, d);
+  BOOST_TEST(d.find("\r\nCorrelation ID: ") != std::string::npos, d);
+  BOOST_TEST(d.find("\r\nTimestamp: ") != std::string::npos, d);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -493,8 +542,21 @@ BOOST_AUTO_TEST_CASE(errors_401_400_404) {
   BOOST_TEST(res.body().find("forged") == std::string::npos);
   expect_odata(c.send(http::verb::get, device_path + "not-a-guid", {}, bearer(token)), 400, "BadRequest");
   expect_odata(c.send(http::verb::get, device_path + notfound, {}, bearer(token)), 404, "ResourceNotFound");
-  BOOST_TEST(body_json(c.send(http::verb::get, device_path + notfound, {}, bearer(token)))["error"].value("message", "") ==
-             "Resource not found");
+  // Intune's 404: the message is a JSON document (tests/fixtures/graph/intune-not-found-404.json).
+  auto inner = json::parse(
+      body_json(c.send(http::verb::get, device_path + notfound, {}, bearer(token)))["error"].value("message", ""),
+      nullptr, false);
+  BOOST_TEST(inner.value("_version", 0) == 3);
+  BOOST_TEST(inner.value("Message", "").rfind("An error has occurred - Operation ID (for customer support)", 0) == 0);
+  // $select of a property v1.0 does not have is a 400, as Graph answers it.
+  res = c.send(http::verb::get, device_path + compliant + "?$select=complianceState,ownerType", {}, bearer(token));
+  expect_odata(res, 400, "BadRequest");
+  BOOST_TEST(body_json(res)["error"].value("message", "") ==
+             "Parsing OData Select and Expand failed: Could not find a property named 'ownerType' on type "
+             "'microsoft.graph.managedDevice'.");
+  // beta has it.
+  BOOST_TEST(c.send(http::verb::get, "/beta/deviceManagement/managedDevices/" + compliant + "?$select=ownerType", {},
+                    bearer(token)).result_int() == 200);
   // Still usable after all that.
   BOOST_TEST(c.send(http::verb::get, device_path + compliant, {}, bearer(token)).result_int() == 200);
 
@@ -575,6 +637,22 @@ BOOST_AUTO_TEST_CASE(status_faults_with_times) {
   BOOST_TEST(res[http::field::retry_after] == "3");
   BOOST_TEST(body_json(res)["error"].value("code", "") == "TooManyRequests");
   BOOST_TEST(c.send(http::verb::get, device_path + compliant, {}, bearer(token)).result_int() == 200);
+  // Graph's documented forms: fractional delta-seconds and an HTTP-date.
+  emu.set_fault("*", {{"status", 429}, {"retry_after", 2.128}, {"times", 1}});
+  res = c.send(http::verb::get, device_path + compliant, {}, bearer(token));
+  BOOST_TEST(res[http::field::retry_after] == "2.128");
+  BOOST_TEST(body_json(res)["error"]["innerError"].value("code", "") == "429");  // the throttling sample's shape
+  emu.set_fault("*", {{"status", 503}, {"retry_after_date", 30}, {"times", 1}});
+  res = c.send(http::verb::get, device_path + compliant, {}, bearer(token));
+  BOOST_TEST(std::string(res[http::field::retry_after]).ends_with(" GMT"), res[http::field::retry_after]);
+  // Intune's permission-denied answer: 401 UnknownError with ErrorCode Forbidden inside the message.
+  emu.set_fault("*", {{"status", 401}, {"body", "intune_forbidden"}, {"times", 1}});
+  res = c.send(http::verb::get, device_path + compliant, {}, bearer(token));
+  BOOST_TEST(res.result_int() == 401);
+  auto err = body_json(res)["error"];
+  BOOST_TEST(err.value("code", "") == "UnknownError");
+  BOOST_TEST(json::parse(err.value("message", "")).value("ErrorCode", "") == "Forbidden");
+  BOOST_CHECK_THROW(emu.set_fault("*", {{"body", "made-up"}}), std::exception);
 
   for (int status : {500, 502, 503, 504}) {
     emu.set_fault(compliant, {{"status", status}, {"times", 2}});

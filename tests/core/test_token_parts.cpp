@@ -11,6 +11,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -54,11 +55,27 @@ BOOST_AUTO_TEST_CASE(base64url_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_parsing) {
-    BOOST_TEST(parse_retry_after("1")->count() == 1);
-    BOOST_TEST(parse_retry_after(" 30 ")->count() == 30);
+    using std::chrono::milliseconds;
+    BOOST_TEST(parse_retry_after("1")->count() == 1000);
+    BOOST_TEST(parse_retry_after(" 30 ")->count() == 30000);
+    // Graph's throttling documentation shows "Retry-After: 2.128": wait at least 2128 ms.
+    BOOST_TEST(parse_retry_after("2.128")->count() == 2128);
+    BOOST_TEST(parse_retry_after("0.0001")->count() == 1);  // rounded up, never sooner
     BOOST_TEST(!parse_retry_after("").has_value());
     BOOST_TEST(!parse_retry_after("-1").has_value());
-    BOOST_TEST(!parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
+    BOOST_TEST(!parse_retry_after("1.").has_value());
+    BOOST_TEST(!parse_retry_after(".5").has_value());
+    BOOST_TEST(!parse_retry_after("1e3").has_value());
+    BOOST_TEST(!parse_retry_after("inf").has_value());
+    BOOST_TEST(!parse_retry_after("86401").has_value());  // more than a day: not believed
+    // HTTP-date, relative to now; all three forms of RFC 9110.
+    const auto now = std::chrono::system_clock::from_time_t(1445412475);  // Wed, 21 Oct 2015 07:27:55 GMT
+    BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now)->count() == 5000);
+    BOOST_TEST(parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now)->count() == 5000);
+    BOOST_TEST(parse_retry_after("Wed Oct 21 07:28:00 2015", now)->count() == 5000);
+    BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now)->count() == 0);  // past: no wait
+    BOOST_TEST(!parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT junk", now).has_value());
+    BOOST_TEST(!parse_retry_after("Wed, 21 Oct 2035 07:28:00 GMT", now).has_value());  // years ahead
     BOOST_TEST(retryable_status(429));
     BOOST_TEST(retryable_status(503));
     BOOST_TEST(!retryable_status(501));
@@ -81,6 +98,17 @@ KeyPair make_keypair(const std::string& name, const std::string& keyopt) {
     return kp;
 }
 
+std::string thumbprint(const fs::path& cert_file, const EVP_MD* md) {
+    FILE* f = std::fopen(cert_file.c_str(), "rb");
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    X509_digest(cert, md, d, &n);
+    X509_free(cert);
+    return base64url_encode(std::string(reinterpret_cast<const char*>(d), n));
+}
+
 nlohmann::json json_part(const std::string& b64) {
     auto raw = base64url_decode(b64);
     BOOST_REQUIRE(raw.has_value());
@@ -88,7 +116,7 @@ nlohmann::json json_part(const std::string& b64) {
 }
 
 // Verifies the JWS signature with the certificate's public key.
-bool verify(const std::string& jwt, const fs::path& cert_file, bool ec) {
+bool verify(const std::string& jwt, const fs::path& cert_file, bool pss) {
     const auto dot2 = jwt.rfind('.');
     const std::string input = jwt.substr(0, dot2);
     auto sig = base64url_decode(jwt.substr(dot2 + 1)).value();
@@ -96,20 +124,12 @@ bool verify(const std::string& jwt, const fs::path& cert_file, bool ec) {
     X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
     std::fclose(f);
     EVP_PKEY* pub = X509_get_pubkey(cert);
-    std::string der = sig;
-    if (ec) {
-        BOOST_TEST(sig.size() == 64u);  // raw r||s, not DER
-        ECDSA_SIG* s = ECDSA_SIG_new();
-        ECDSA_SIG_set0(s, BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()), 32, nullptr),
-                       BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + 32, 32, nullptr));
-        unsigned char* out = nullptr;
-        int n = i2d_ECDSA_SIG(s, &out);
-        der.assign(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
-        OPENSSL_free(out);
-        ECDSA_SIG_free(s);
-    }
+    const std::string der = sig;
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pub) == 1 &&
+    EVP_PKEY_CTX* pctx = nullptr;
+    bool ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), nullptr, pub) == 1 &&
+              (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
               EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
                                reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
     EVP_MD_CTX_free(ctx);
@@ -118,32 +138,52 @@ bool verify(const std::string& jwt, const fs::path& cert_file, bool ec) {
     return ok;
 }
 
-void check_assertion(const KeyPair& kp, bool ec) {
+void check_assertion(const KeyPair& kp, AssertionAlgorithm alg) {
+    const bool pss = alg == AssertionAlgorithm::PS256;
     const std::string aud = "https://login.example/t/oauth2/v2.0/token";
-    auto a = make_client_assertion(kp.cert, kp.key, "client-1", aud);
+    auto a = make_client_assertion(kp.cert, kp.key, "client-1", aud, alg);
     BOOST_REQUIRE_MESSAGE(a.error.empty(), a.error);
     const auto dot1 = a.jwt.find('.'), dot2 = a.jwt.rfind('.');
     BOOST_REQUIRE(dot1 != dot2);
     auto header = json_part(a.jwt.substr(0, dot1));
     auto claims = json_part(a.jwt.substr(dot1 + 1, dot2 - dot1 - 1));
-    BOOST_TEST(header["alg"] == (ec ? "ES256" : "RS256"));
+    BOOST_TEST(header["alg"] == (pss ? "PS256" : "RS256"));
     BOOST_TEST(header["typ"] == "JWT");
-    BOOST_TEST(header["x5t#S256"].get<std::string>().size() == 43u);  // SHA-256, base64url
+    // PS256 goes with the SHA-256 thumbprint, RS256 with the SHA-1 one; never the other pairing.
+    BOOST_TEST(header.contains("x5t#S256") == pss);
+    BOOST_TEST(header.contains("x5t") == !pss);
+    BOOST_TEST(header[pss ? "x5t#S256" : "x5t"] == thumbprint(kp.cert, pss ? EVP_sha256() : EVP_sha1()));
     BOOST_TEST(claims["aud"] == aud);
     BOOST_TEST(claims["iss"] == "client-1");
     BOOST_TEST(claims["sub"] == "client-1");
     BOOST_TEST(claims["exp"].get<long long>() - claims["nbf"].get<long long>() == 600);
     BOOST_TEST(claims["jti"].get<std::string>().size() == 36u);
-    BOOST_TEST(verify(a.jwt, kp.cert, ec));
-    auto b = make_client_assertion(kp.cert, kp.key, "client-1", aud);
+    BOOST_TEST(verify(a.jwt, kp.cert, pss));
+    BOOST_TEST(!verify(a.jwt, kp.cert, !pss));  // the padding is really the named one
+    auto b = make_client_assertion(kp.cert, kp.key, "client-1", aud, alg);
     BOOST_TEST(json_part(b.jwt.substr(b.jwt.find('.') + 1, b.jwt.rfind('.') - b.jwt.find('.') - 1))["jti"] != claims["jti"]);
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(client_assertion_es256) { check_assertion(make_keypair("ec", "ec -pkeyopt ec_paramgen_curve:P-256"), true); }
+BOOST_AUTO_TEST_CASE(client_assertion_ps256_by_default) {
+    auto kp = make_keypair("rsa", "rsa:2048");
+    check_assertion(kp, AssertionAlgorithm::PS256);
+    auto a = make_client_assertion(kp.cert, kp.key, "client-1", "https://login.example/t/oauth2/v2.0/token");
+    BOOST_TEST(json_part(a.jwt.substr(0, a.jwt.find('.')))["alg"] == "PS256");
+}
 
-BOOST_AUTO_TEST_CASE(client_assertion_rs256) { check_assertion(make_keypair("rsa", "rsa:2048"), false); }
+BOOST_AUTO_TEST_CASE(client_assertion_rs256_with_x5t) {
+    check_assertion(make_keypair("rsa", "rsa:2048"), AssertionAlgorithm::RS256);
+}
+
+BOOST_AUTO_TEST_CASE(client_assertion_refuses_ec_keys) {
+    // Entra ID accepts certificate credentials with RSA keys only.
+    auto ec = make_keypair("ec", "ec -pkeyopt ec_paramgen_curve:P-256");
+    auto a = make_client_assertion(ec.cert, ec.key, "c", "https://x/");
+    BOOST_TEST(a.jwt.empty());
+    BOOST_TEST(a.error.find("RSA") != std::string::npos, a.error);
+}
 
 BOOST_AUTO_TEST_CASE(client_assertion_errors_name_no_key_material) {
     auto a = make_client_assertion("/nonexistent.crt", "/nonexistent.key", "c", "https://x/");

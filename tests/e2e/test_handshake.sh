@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Certificates that do not verify never get past the handshake: wrong CA, expired, revoked, and
+# Certificates that do not verify never get past the handshake: wrong CA, expired, revoked, signed
+# with SHA-1, and
 # (in required mode) none at all. Neither Graph nor the upstream is ever contacted for them.
 source "$(dirname "$0")/lib.sh"
 make_pki
@@ -22,6 +23,13 @@ refused other-ca "certificate from another CA"
 refused expired "expired certificate"
 refused "" "no certificate in required mode"
 if [ -f "$PKI/device-revoked.crt" ] && [ ${#crl[@]} -gt 0 ]; then refused revoked "revoked certificate"; fi
+# A SHA-1 signed certificate: the client must be told to offer it at all (security level 0).
+echo | openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$PKI/server-ca.crt" -cipher 'DEFAULT@SECLEVEL=0' \
+  -cert "$PKI/device-sha1.crt" -key "$PKI/device-sha1.key" >"$T/sclient-sha1" 2>&1 || true
+grep -qiE 'alert|error' "$T/sclient-sha1" || fail "s_client with a SHA-1 signed certificate saw no alert"
+# Each refusal is logged with its own reason; the SHA-1 one as a weak signature, not "other".
+wait_for_line "$T/gate.log" '"msg":"tls handshake failed".*"reason":"weak_signature"' 10 >/dev/null
+ok "SHA-1 signed certificate logged as weak_signature"
 
 # openssl s_client sees the handshake refused too.
 echo | openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$PKI/server-ca.crt" \

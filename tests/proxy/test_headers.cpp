@@ -109,7 +109,35 @@ BOOST_AUTO_TEST_CASE(forward_headers_are_set) {
     BOOST_TEST(f["X-Forwarded-Proto"] == "https");
     BOOST_TEST(f["X-Auth-Level"] == "2");
     BOOST_TEST(!has(f, "X-Intune-Error"));
+    BOOST_TEST(!has(f, "X-Intune-Installed-Apps-Truncated"));
+    BOOST_TEST(!has(f, "X-Intune-Device-Truncated"));
     BOOST_TEST(f.count("X-Intune-Outcome") == 1);
+    check_clean(f);
+}
+
+BOOST_AUTO_TEST_CASE(truncation_markers_are_set_and_never_taken_from_the_client) {
+    const auto cfg = make_config();
+    const auto policy = ig::make_header_policy(cfg);
+    http::fields f;
+    f.insert("X-Intune-Installed-Apps-Truncated", "0");  // a client's claim
+    f.insert("X-Intune-Device-Truncated", "0");
+    ig::strip_client_headers(f, policy);
+    BOOST_TEST(!has(f, "X-Intune-Installed-Apps-Truncated"));
+    ig::Verdict v;
+    v.outcome = ig::Outcome::Compliant;
+    v.device_json = R"({"id":"x"})";
+    v.device_truncated = 57;
+    v.apps_json = R"([{"displayName":"Word","version":"16","publisher":"Microsoft"}])";
+    v.apps_truncated = 300;
+    ig::ForwardFacts facts;
+    facts.outcome = v.outcome;
+    facts.verdict = &v;
+    facts.request_id = "0123456789abcdef0123456789abcdef";
+    facts.client_address = "127.0.0.1";
+    ig::set_forward_headers(f, policy, facts);
+    BOOST_TEST(f["X-Intune-Installed-Apps-Truncated"] == "300");
+    BOOST_TEST(f["X-Intune-Device-Truncated"] == "57");
+    BOOST_TEST(f.count("X-Intune-Installed-Apps-Truncated") == 1);
     check_clean(f);
 }
 
