@@ -24,7 +24,7 @@ refused expired "expired certificate"
 refused "" "no certificate in required mode"
 if [ -f "$PKI/device-revoked.crt" ] && [ ${#crl[@]} -gt 0 ]; then refused revoked "revoked certificate"; fi
 # A SHA-1 signed certificate: the client must be told to offer it at all (security level 0).
-echo | openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$PKI/server-ca.crt" -cipher 'DEFAULT@SECLEVEL=0' \
+echo | openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$PKI/server-ca.crt" -cipher 'DEFAULT@SECLEVEL=0' -tls1_2 \
   -cert "$PKI/device-sha1.crt" -key "$PKI/device-sha1.key" >"$T/sclient-sha1" 2>&1 || true
 grep -qiE 'alert|error' "$T/sclient-sha1" || fail "s_client with a SHA-1 signed certificate saw no alert"
 # Each refusal is logged with its own reason; the SHA-1 one as a weak signature, not "other".
