@@ -60,6 +60,10 @@ public:
             },
             token, std::move(device_id), std::move(request_id));
     }
+    template <class CompletionToken>
+    auto async_check(std::string device_id, CompletionToken&& token) {
+        return async_check(std::move(device_id), std::string(), std::forward<CompletionToken>(token));
+    }
 
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
     // the identity platform (and /readyz knows early whether the credentials work).
