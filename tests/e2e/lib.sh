@@ -138,6 +138,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # start_gateway: runs intune-gate on $T/gate.json (listen port: $GW_PORT); sets GW (https origin).
 start_gateway() {
   # IG_GATE_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the gateway under a tool.
+  # Emptied here, not by the background job's redirection: that may happen after the wait below
+  # has already found the previous gateway's "listening" line.
+  : >"$T/gate.log"
   ${IG_GATE_WRAPPER:-} "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
   PIDS+=($!); GW_PID=$!
   wait_for_line "$T/gate.log" '"msg":"listening"' 20 "$GW_PID" >/dev/null
