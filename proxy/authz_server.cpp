@@ -1,7 +1,6 @@
 #include "proxy/authz_server.hpp"
 
 #include "core/cert_header.hpp"
-#include "core/device_id.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "proxy/access_log.hpp"
@@ -319,16 +318,16 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
             verdict.outcome = Outcome::NoId;
             verdict.reason = "unreadable client certificate header";
         } else {
-            auto checked = rt.authz_verifier->verify(parsed->der);
-            if (!checked.cert) {
+            auto checked = rt.authz_verifier->check(parsed->der, cfg.device_id);
+            if (checked.status == CertCheck::NotCertificate) {
                 no_certificate = true;
                 verdict.outcome = Outcome::NoId;
                 verdict.reason = "unreadable client certificate header";
-            } else if (!checked.verified) {
+            } else if (checked.status == CertCheck::NotVerified) {
                 co_return co_await refuse(AuthzResult::CertificateNotVerified, "certificate not verified",
                                           one_line(checked.error, 200));
             } else {
-                id = device_id_from_certificate(checked.cert.get(), cfg.device_id);
+                id = std::move(checked.device_id);
                 if (!id) {
                     verdict.outcome = Outcome::NoId;
                     verdict.reason = "no valid device id in the client certificate";

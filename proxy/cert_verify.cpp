@@ -1,9 +1,12 @@
 #include "proxy/cert_verify.hpp"
 
+#include "core/device_id.hpp"
+
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ig {
@@ -60,6 +63,47 @@ CertVerifyResult CertVerifier::verify(std::string_view der) const {
     out.verified = X509_verify_cert(ctx.get()) == 1;
     if (!out.verified) out.error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
     ERR_clear_error();
+    return out;
+}
+
+}  // namespace ig
+
+namespace ig {
+
+CertCheck CertVerifier::check(std::string_view der, const DeviceIdConfig& device_id) const {
+    const auto now = std::chrono::system_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = remembered_.find(std::string(der)); it != remembered_.end()) {
+            if (now < it->second.until) return it->second.result;
+            remembered_.erase(it);
+        }
+    }
+    CertVerifyResult v = verify(der);
+    CertCheck out;
+    auto until = now + std::chrono::seconds(30);
+    if (!v.cert) {
+        out.status = CertCheck::NotCertificate;
+        out.error = v.error;
+    } else if (!v.verified) {
+        out.status = CertCheck::NotVerified;
+        out.error = v.error;
+    } else {
+        out.status = CertCheck::Verified;
+        out.device_id = device_id_from_certificate(v.cert.get(), device_id);
+        until = now + std::chrono::minutes(5);
+        time_t not_after = 0;
+        if (const ASN1_TIME* na = X509_get0_notAfter(v.cert.get())) {
+            std::tm tm{};
+            if (ASN1_TIME_to_tm(na, &tm) == 1) {
+                not_after = timegm(&tm);
+                until = std::min(until, std::chrono::system_clock::from_time_t(not_after));
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    if (remembered_.size() >= max_remembered) remembered_.clear();  // a flood of distinct ones
+    remembered_.insert_or_assign(std::string(der), Remembered{out, until});
     return out;
 }
 
