@@ -200,3 +200,18 @@ BOOST_AUTO_TEST_CASE(something_must_serve) {
     expect_error(parse(with(minimal(), "/listen", nullptr)),
                  "config error: /listen: is null and there is no \"authz\" endpoint: nothing would serve requests");
 }
+
+BOOST_AUTO_TEST_CASE(shipped_plugin_config_is_valid) {
+    std::ifstream in(IG_SOURCE_DIR "/conf/plugin/intune-gate.json");
+    BOOST_REQUIRE(in);
+    json doc = json::parse(in);
+    // Only the file paths and the secret's variable are the deployment's own.
+    doc["tls"]["client_ca"] = "device-ca.crt";
+    ::setenv("INTUNE_CLIENT_SECRET", "s3cret", 1);
+    auto r = parse(doc);
+    expect_ok(r);
+    if (!r.config) return;
+    BOOST_TEST(!r.config->listen.enabled);
+    BOOST_TEST(r.config->authz.enabled);
+    BOOST_TEST(r.config->authz.port == 9191);
+}
