@@ -12,6 +12,8 @@
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/resource.h>
@@ -56,10 +58,14 @@ constexpr std::string_view usage =
     "  keepalive: many requests per connection; handshake: a new TLS connection (full handshake,\n"
     "  no resumption) per request. --idle N opens N keep-alive connections, does one request on\n"
     "  each and holds them for --duration seconds. --watch-pid reports the CPU time (and RSS) of\n"
-    "  that process and its descendants over the measured window. The last stdout line is JSON.\n";
+    "  that process and its descendants over the measured window. The last stdout line is JSON.\n"
+    "       intune-loadgen --mode authz --url http://127.0.0.1:PORT/authz --cert CRT --cert-header NAME ...\n"
+    "  authz: plain-HTTP keep-alive checks against an authorization endpoint, the --cert certificate\n"
+    "  sent in header NAME as an RFC 9440 byte sequence (:base64 DER:), as a proxy would.\n";
 
 struct options {
     std::string url, cert, key, cacert, label;
+    std::string cert_header;  // authz mode: the header that carries --cert
     std::string mode = "keepalive";
     int connections = 50;
     int threads = 1;
@@ -93,7 +99,8 @@ std::optional<options> parse_args(int argc, char** argv) {
         else if (flag == "--key") o.key = v;
         else if (flag == "--cacert") o.cacert = v;
         else if (flag == "--label") o.label = v;
-        else if (flag == "--mode") { o.mode = v; ok = o.mode == "keepalive" || o.mode == "handshake"; }
+        else if (flag == "--mode") { o.mode = v; ok = o.mode == "keepalive" || o.mode == "handshake" || o.mode == "authz"; }
+        else if (flag == "--cert-header") o.cert_header = v;
         else if (flag == "--connections") ok = parse_number(v, o.connections) && o.connections > 0;
         else if (flag == "--threads") ok = parse_number(v, o.threads) && o.threads > 0 && o.threads <= 64;
         else if (flag == "--idle") ok = parse_number(v, o.idle) && o.idle > 0;
@@ -110,7 +117,12 @@ std::optional<options> parse_args(int argc, char** argv) {
             return std::nullopt;
         }
     }
-    if (o.url.empty() || o.cert.empty() || o.key.empty() || o.cacert.empty()) {
+    if (o.mode == "authz") {
+        if (o.url.empty() || o.cert.empty() || o.cert_header.empty() || o.idle > 0) {
+            std::cerr << "intune-loadgen: --mode authz needs --url, --cert and --cert-header (and no --idle)\n";
+            return std::nullopt;
+        }
+    } else if (o.url.empty() || o.cert.empty() || o.key.empty() || o.cacert.empty()) {
         std::cerr << "intune-loadgen: --url, --cert, --key and --cacert are required\n";
         return std::nullopt;
     }
@@ -229,6 +241,7 @@ struct target {
     std::string request;       // serialized once, reused for every request
     std::chrono::steady_clock::duration timeout;
     bool handshake_mode = false;
+    bool plain = false;        // authz mode: plain HTTP, no TLS
     clock_type::time_point start, measure, end;
 };
 
@@ -299,7 +312,8 @@ net::awaitable<bool> open(tls_stream& stream, worker& w, const target& t) {
 }
 
 // One request and its response on an open stream. Returns the status, or 0 on an I/O failure.
-net::awaitable<int> exchange(tls_stream& stream, beast::flat_buffer& buffer, worker& w,
+template <class Stream>
+net::awaitable<int> exchange(Stream& stream, beast::flat_buffer& buffer, worker& w,
                              const target& t, bool& keep_alive) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     tcp_layer.expires_after(t.timeout);
@@ -372,6 +386,53 @@ net::awaitable<void> load_connection(worker& w, const target& t) {
     }
 }
 
+// authz mode: plain-HTTP keep-alive checks, as a proxy sends them to its authorization service.
+net::awaitable<void> load_plain_connection(worker& w, const target& t) {
+    auto executor = co_await net::this_coro::executor;
+    beast::flat_buffer buffer;
+    buffer.reserve(16 * 1024);
+    while (clock_type::now() < t.end) {
+        beast::tcp_stream stream(executor);
+        buffer.clear();
+        stream.expires_after(t.timeout);
+        auto [ec] = co_await stream.async_connect(t.endpoint, nothrow);
+        if (ec) {
+            count_failure(w, t, &counters::connect_errors, ec, "connect");
+            co_await pause_after_error(t);
+            continue;
+        }
+        stream.socket().set_option(tcp::no_delay(true), ec);
+        if (in_window(t, clock_type::now())) ++w.c.connections;
+        bool keep_alive = true;
+        do {
+            auto began = clock_type::now();
+            int status = co_await exchange(stream, buffer, w, t, keep_alive);
+            if (status == 0) {
+                keep_alive = false;
+                co_await pause_after_error(t);
+                break;
+            }
+            record(w, t, status, began);
+        } while (keep_alive && clock_type::now() < t.end);
+        stream.socket().close(ec);
+    }
+}
+
+// The certificate file's leaf as an RFC 9440 byte sequence: ":" base64(DER) ":".
+std::string rfc9440_value(const std::string& cert_file) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(cert_file.c_str(), "r"), &BIO_free);
+    if (!bio) throw std::runtime_error("cannot read " + cert_file);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+    if (!cert) throw std::runtime_error("no PEM certificate in " + cert_file);
+    unsigned char* der = nullptr;
+    const int n = i2d_X509(cert.get(), &der);
+    std::string out(4 * ((static_cast<std::size_t>(n) + 2) / 3) + 1, '\0');
+    const int m = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), der, n);
+    OPENSSL_free(der);
+    out.resize(static_cast<std::size_t>(m));
+    return ":" + out + ":";
+}
+
 // --idle: opens connections from a shared counter until `total` were tried; keeps those that
 // answered.
 net::awaitable<void> idle_opener(worker& w, const target& t, std::atomic<int>& next, int total,
@@ -422,13 +483,15 @@ std::uint32_t percentile(std::vector<std::uint32_t>& v, double p) {
 
 target make_target(const options& o) {
     auto url = boost::urls::parse_uri(o.url);
-    if (!url || url->scheme() != "https" || url->host().empty())
-        throw std::runtime_error("--url must be an https:// URL");
+    const bool plain = o.mode == "authz";
+    if (!url || url->scheme() != (plain ? "http" : "https") || url->host().empty())
+        throw std::runtime_error(plain ? "--url must be an http:// URL in authz mode" : "--url must be an https:// URL");
     target t;
+    t.plain = plain;
     t.host = url->host_address();
     t.host_is_ip = url->host_type() == boost::urls::host_type::ipv4 ||
                    url->host_type() == boost::urls::host_type::ipv6;
-    std::uint16_t port = url->has_port() ? url->port_number() : 443;
+    std::uint16_t port = url->has_port() ? url->port_number() : (plain ? 80 : 443);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     auto results = resolver.resolve(t.host, std::to_string(port), tcp::resolver::numeric_service);
@@ -438,7 +501,8 @@ target make_target(const options& o) {
     t.handshake_mode = o.mode == "handshake";
     t.request = "GET " + path + " HTTP/1.1\r\nHost: " + std::string(url->encoded_host_and_port()) +
                 "\r\nUser-Agent: intune-loadgen\r\nAccept: */*\r\n" +
-                (t.handshake_mode ? "Connection: close\r\n" : "") + "\r\n";
+                (t.handshake_mode ? "Connection: close\r\n" : "") +
+                (plain ? o.cert_header + ": " + rfc9440_value(o.cert) + "\r\n" : std::string()) + "\r\n";
     t.timeout = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout));
     return t;
 }
@@ -447,7 +511,7 @@ std::vector<std::unique_ptr<worker>> make_workers(const options& o, const target
     std::vector<std::unique_ptr<worker>> workers;
     for (int i = 0; i < o.threads; ++i) {
         auto w = std::make_unique<worker>();
-        configure_tls(w->tls, o, t);
+        if (!t.plain) configure_tls(w->tls, o, t);
         workers.push_back(std::move(w));
     }
     return workers;
@@ -477,7 +541,8 @@ int run_load(const options& o) {
     for (auto& w : workers) w->samples.reserve(expected);
     for (int i = 0; i < o.connections; ++i) {
         auto& w = *workers[static_cast<std::size_t>(i % o.threads)];
-        net::co_spawn(w.ioc, load_connection(w, t), net::detached);
+        if (t.plain) net::co_spawn(w.ioc, load_plain_connection(w, t), net::detached);
+        else net::co_spawn(w.ioc, load_connection(w, t), net::detached);
     }
     for (auto& w : workers) w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
 

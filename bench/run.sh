@@ -26,7 +26,10 @@ OUT=${BENCH_OUT:-$ROOT/.cache/bench/results.md}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}    # 1: use the binaries already in $BUILD/bin
 
 ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
-declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446)))
+declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
+                 [nginx-authz]=$((PORT_BASE + 447)))
+AUTHZ=${BENCH_AUTHZ:-1}              # 1 (with nginx and intune-gate): plugin mode, see report()
+AUTHZ_PORT=$((PORT_BASE + 191))      # intune-gate's authorization endpoint
 declare -A PID=()
 PROXY_PORT=0                         # the port a rendered proxy config listens on
 UPSTREAM_PORT=$((PORT_BASE + 80))
@@ -55,7 +58,7 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 install_missing() {
     local need=()
     command -v nginx >/dev/null || need+=(nginx)
-    command -v haproxy >/dev/null || need+=(haproxy)
+    [[ " $PROXIES " != *" haproxy "* ]] || command -v haproxy >/dev/null || need+=(haproxy)
     command -v jq >/dev/null || need+=(jq)
     command -v curl >/dev/null || need+=(curl)
     command -v openssl >/dev/null || need+=(openssl)
@@ -98,7 +101,7 @@ build() {
 render() {  # template → file, @NAME@ placeholders
     sed -e "s|@RUN@|$RUN|g" -e "s|@PKI@|$PKI|g" -e "s|@PORT@|$PROXY_PORT|g" \
         -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@EMU_PORT@|$EMU_PORT|g" \
-        -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@ACCESS_LOG@|$NGINX_ACCESS_LOG|g" \
+        -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@ACCESS_LOG@|$NGINX_ACCESS_LOG|g" -e "s|@AUTHZ_PORT@|$AUTHZ_PORT|g" \
         -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
         "$ROOT/bench/$1" >"$2"
 }
@@ -146,6 +149,26 @@ loadgen() {  # loadgen LABEL ARGS... → appends the JSON line to results.jsonl
         --threads "$THREADS" --watch-pid "${PID[$label]}" "$@" >"$RUN/loadgen.out" || true
     grep -v '^{' "$RUN/loadgen.out" >&2 || true
     grep '^{' "$RUN/loadgen.out" | tail -1 >>"$RUN/results.jsonl" || true
+}
+
+# loadgen_authz: plain-HTTP keep-alive checks straight at intune-gate's authorization endpoint,
+# the device certificate in Client-Cert, intune-gate's CPU watched (label "authz").
+loadgen_authz() {
+    "$BUILD/bin/intune-loadgen" --label authz --mode authz --url "http://127.0.0.1:$AUTHZ_PORT/authz" \
+        --cert "$PKI/device-$DEVICE.crt" --cert-header Client-Cert \
+        --threads "$THREADS" --watch-pid "${PID[intune-gate]}" "$@" >"$RUN/loadgen.out" || true
+    grep -v '^{' "$RUN/loadgen.out" >&2 || true
+    grep '^{' "$RUN/loadgen.out" | tail -1 >>"$RUN/results.jsonl" || true
+}
+
+# nginx with auth_request to intune-gate (plugin mode); only nginx's own CPU is watched, so its
+# figure minus plain nginx's is what auth_request costs nginx per request.
+start_nginx_authz() {
+    mkdir -p "$RUN/nginx-authz-tmp"
+    PROXY_PORT=${PORT[nginx-authz]} render nginx-authz.conf.in "$RUN/nginx-authz.conf"
+    start_logged nginx-authz nginx -p "$RUN" -c "$RUN/nginx-authz.conf" -e "$RUN/nginx-authz.error.log"
+    PID[nginx-authz]=$STARTED_PID
+    wait_for 10 "nginx with auth_request" device_ok "$DEVICE" "${PORT[nginx-authz]}"
 }
 
 # ---- the proxies (all run at once on their own ports; only the one under load is busy) ----------
@@ -229,13 +252,13 @@ report() {  # report RESULTS.jsonl
     local r=$1
     {
         echo "intune-gate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
+        echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
         echo "load: intune-loadgen, $CONNECTIONS connections, $THREADS thread(s), ${WARMUP}s warm-up + ${DURATION}s measured, $ROUNDS interleaved round(s) (medians shown); upstream: nginx return 200 (1 worker); access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); device cert: device-$DEVICE (ECDSA P-256)"
         echo
         echo "| proxy | mode | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|"
         jq -rs "$REPORT_JQ"'
-            . as $all | ("nginx", "haproxy", "intune-gate") as $l | ("keepalive", "handshake") as $m
+            . as $all | ("nginx", "haproxy", "intune-gate", "nginx-authz", "authz") as $l | ("keepalive", "handshake", "authz") as $m
             | ($all | load($l; $m)) | select(length > 0) | stats
             | "| \($l) | \($m) | \(.rps | floor) (\(.rps_min | floor)–\(.rps_max | floor)) | \(.p50) | \(.p99) | \(.p999) | \(.errors) | \(.cpu) |"' "$r"
         if jq -se 'any(.[]; .mode == "idle")' "$r" >/dev/null 2>&1; then
@@ -259,6 +282,19 @@ report() {  # report RESULTS.jsonl
                   (($all | idle("intune-gate")) as $g | ($all | idle($b)) as $o | select($g != null and $o != null)
                    | "  RSS with \($g.opened) idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
         done
+        if jq -se 'any(.[]; .label == "authz") and any(.[]; .label == "nginx-authz")' "$r" >/dev/null 2>&1; then
+            echo
+            echo "plugin mode (keep-alive, warm cache; nginx-authz = nginx + auth_request to intune-gate, its own CPU only;"
+            echo "authz = plain-HTTP checks straight at intune-gate's endpoint, intune-gate's CPU):"
+            jq -rs "$REPORT_JQ"'
+                . as $all
+                | ($all | load("authz"; "authz") | stats) as $a
+                | ($all | load("nginx"; "keepalive") | stats) as $n
+                | ($all | load("nginx-authz"; "keepalive") | stats) as $na
+                | "  intune-gate: \($a.rps | floor) checks/s, \($a.cpu) µs CPU per check",
+                  "  nginx forwarding a request (mTLS, keep-alive): \($n.cpu) µs CPU; with auth_request: \($na.cpu) µs (auth_request costs nginx \(if $na.cpu and $n.cpu then (($na.cpu - $n.cpu) * 10 | round / 10) else "n/a" end) µs)",
+                  "  check CPU / nginx forwarding CPU: ×\(ratio($a.cpu; $n.cpu)); check CPU / nginx auth_request overhead: ×\(if $na.cpu and $n.cpu then ratio($a.cpu; $na.cpu - $n.cpu) else "n/a" end)"' "$r"
+        fi
         if [ -n "${COLD_LINE:-}" ]; then echo; echo "$COLD_LINE"; fi
     } | tee "$OUT"
 }
@@ -282,7 +318,7 @@ if ((IDLE > 0)) && (($(ulimit -n) < IDLE + 1000)); then
     echo "bench: open-file limit $(ulimit -n) is too low for $IDLE idle connections; using $(($(ulimit -n) - 1000))" >&2
     IDLE=$(($(ulimit -n) - 1000))
 fi
-for p in "${PORT[@]}" "$UPSTREAM_PORT" "$EMU_PORT" "$ADMIN_PORT"; do
+for p in "${PORT[@]}" "$UPSTREAM_PORT" "$EMU_PORT" "$ADMIN_PORT" "$AUTHZ_PORT"; do
     port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"
 done
 if [ "$ACCESS_LOG" = 1 ]; then
@@ -313,6 +349,12 @@ for proxy in $PROXIES; do
         *) die "unknown proxy $proxy (nginx, haproxy, intune-gate)" ;;
     esac
 done
+if [ "$AUTHZ" = 1 ] && [[ " $PROXIES " == *" nginx "* && " $PROXIES " == *" intune-gate "* ]]; then
+    say "plugin mode: nginx with auth_request on 127.0.0.1:${PORT[nginx-authz]}, endpoint on $AUTHZ_PORT"
+    start_nginx_authz
+else
+    AUTHZ=0
+fi
 for round in $(seq "$ROUNDS"); do
     for mode in keepalive handshake; do
         for proxy in $PROXIES; do
@@ -320,6 +362,11 @@ for round in $(seq "$ROUNDS"); do
             loadgen "$proxy" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
         done
     done
+    if [ "$AUTHZ" = 1 ]; then
+        say "round $round/$ROUNDS, plugin mode: nginx + auth_request, then checks straight at the endpoint"
+        loadgen nginx-authz --mode keepalive --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
+        loadgen_authz --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
+    fi
 done
 if ((IDLE > 0)); then
     for proxy in $PROXIES; do

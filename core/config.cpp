@@ -317,7 +317,8 @@ public:
     std::optional<Secret> secret(const Obj& o, std::string_view key);
 
     void listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port);
-    void tls(const json* v, TlsConfig& out);
+    void tls(const json* v, TlsConfig& out, bool front_end);
+    void authz(const json* v, AuthzConfig& out);
     void device_id(const json* v, DeviceIdConfig& out);
     void intune(const json* v, IntuneConfig& out);
     void upstream(const json* v, UpstreamConfig& out);
@@ -414,12 +415,13 @@ void Loader::listen(const json* v, const std::string& ptr, std::string& address,
     number(*o, "port", port, 1, 65535);
 }
 
-void Loader::tls(const json* v, TlsConfig& out) {
+// Without the front end (listen: null) there is no TLS server: certificate and key may be left out.
+void Loader::tls(const json* v, TlsConfig& out, bool front_end) {
     if (!v) return error("/tls", "is required");
     auto o = object(v, "/tls", {"certificate", "private_key", "client_ca", "crl", "client_certificate", "min_version"});
     if (!o) return;
-    auto cert = file(*o, "certificate", true);
-    auto key = file(*o, "private_key", true);
+    auto cert = file(*o, "certificate", front_end);
+    auto key = file(*o, "private_key", front_end || o->get("certificate"));
     auto ca = file(*o, "client_ca", true);
     auto crl = file(*o, "crl", false, true);
     if (cert) {
@@ -480,6 +482,70 @@ std::optional<Cidr> Loader::cidr(const json& v, const std::string& ptr) {
         }
     }
     return out;
+}
+
+void Loader::authz(const json* v, AuthzConfig& out) {
+    if (!v || v->is_null()) return;
+    auto o = object(v, "/authz", {"address", "port", "trusted_peers", "certificate_headers", "verify_header"});
+    if (!o) return;
+    out.enabled = true;
+    if (auto* a = o->get("address")) {
+        if (auto s = string(*a, o->at("address"))) {
+            if (is_ip_address(*s)) out.address = *s;
+            else error(o->at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
+        }
+    }
+    number(*o, "port", out.port, 1, 65535);
+    // The endpoint believes the certificate header it is given, so it must know who may give it.
+    if (auto* t = o->get("trusted_peers"); !t) {
+        error(o->at("trusted_peers"), "is required (the proxies allowed to ask, as CIDRs)");
+    } else if (!t->is_array()) {
+        type_error(o->at("trusted_peers"), "array", *t);
+    } else if (t->empty()) {
+        error(o->at("trusted_peers"), "must list at least one CIDR");
+    } else {
+        for (std::size_t i = 0; i < t->size(); ++i)
+            if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i))) out.trusted_peers.push_back(*c);
+    }
+    if (auto* h = o->get("certificate_headers")) {
+        if (!h->is_array()) {
+            type_error(o->at("certificate_headers"), "array", *h);
+        } else if (h->empty()) {
+            error(o->at("certificate_headers"), "must name at least one header");
+        } else {
+            std::vector<std::string> names;
+            for (std::size_t i = 0; i < h->size(); ++i) {
+                auto ptr = o->at("certificate_headers") + "/" + std::to_string(i);
+                auto name = string((*h)[i], ptr);
+                if (!name) continue;
+                if (!is_token(*name)) error(ptr, "is not a valid header name: " + in_quotes(*name));
+                else if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return lower(n) == lower(*name); }))
+                    error(ptr, in_quotes(*name) + " is listed twice");
+                else names.push_back(*name);
+            }
+            out.certificate_headers = std::move(names);
+        }
+    }
+    if (auto* vh = o->get("verify_header"); vh && !vh->is_null()) {
+        if (auto vo = object(vh, o->at("verify_header"), {"name", "value"})) {
+            auto* n = vo->get("name");
+            auto* val = vo->get("value");
+            if (!n) error(vo->at("name"), "is required");
+            if (!val) error(vo->at("value"), "is required");
+            std::optional<std::string> name, value;
+            if (n) name = string(*n, vo->at("name"));
+            if (val) value = string(*val, vo->at("value"));
+            if (name && !is_token(*name)) {
+                error(vo->at("name"), "is not a valid header name: " + in_quotes(*name));
+                name.reset();
+            }
+            if (value && !is_field_value(*value)) {
+                error(vo->at("value"), "must not contain control characters");
+                value.reset();
+            }
+            if (name && value) out.verify_header.emplace(*name, *value);
+        }
+    }
 }
 
 void Loader::device_id(const json* v, DeviceIdConfig& out) {
@@ -824,10 +890,14 @@ void Loader::limits(const json* v, LimitsConfig& out) {
 void Loader::root(const json& doc, Config& out) {
     if (!doc.is_object()) return type_error("/", "object", doc);
     Obj o(*this, doc, "",
-          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin"});
-    listen(o.get("listen"), "/listen", out.listen.address, out.listen.port);
+          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz"});
+    if (auto* l = o.get("listen"); l && l->is_null()) out.listen.enabled = false;
+    else listen(l, "/listen", out.listen.address, out.listen.port);
     number(o, "workers", out.workers, 0, 256);
-    tls(o.get("tls"), out.tls);
+    tls(o.get("tls"), out.tls, out.listen.enabled);
+    authz(o.get("authz"), out.authz);
+    if (!out.listen.enabled && !out.authz.enabled)
+        error("/listen", "is null and there is no \"authz\" endpoint: nothing would serve requests");
     device_id(o.get("device_id"), out.device_id);
     intune(o.get("intune"), out.intune);
     upstream(o.get("upstream"), out.upstream);
@@ -840,8 +910,17 @@ void Loader::root(const json& doc, Config& out) {
         auto wildcard = [](const std::string& s) { return s == "0.0.0.0" || s == "::"; };
         bool overlap = out.admin.address == out.listen.address || wildcard(out.admin.address) ||
                        wildcard(out.listen.address);
-        if (overlap && out.admin.port == out.listen.port)
+        if (out.listen.enabled && overlap && out.admin.port == out.listen.port)
             error("/admin/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
+    }
+    if (out.authz.enabled) {
+        auto same = [](const std::string& a, const std::string& b) {
+            return a == b || a == "0.0.0.0" || a == "::" || b == "0.0.0.0" || b == "::";
+        };
+        if (out.listen.enabled && same(out.authz.address, out.listen.address) && out.authz.port == out.listen.port)
+            error("/authz/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
+        if (out.admin.enabled && same(out.authz.address, out.admin.address) && out.authz.port == out.admin.port)
+            error("/authz/port", "is the same as /admin/port (" + std::to_string(out.admin.port) + ")");
     }
 }
 

@@ -32,6 +32,7 @@ struct Cidr {
 };
 
 struct ListenConfig {
+    bool enabled = true;  // "listen": null turns the mTLS front end off (plugin-only deployment)
     std::string address = "0.0.0.0";
     std::uint16_t port = 8443;
 };
@@ -121,6 +122,17 @@ struct AdminConfig {
     std::uint16_t port = 9901;
 };
 
+// The authorization endpoint for reverse proxies (plugin mode); plain HTTP.
+struct AuthzConfig {
+    bool enabled = false;  // "authz" absent or null: no endpoint
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 9191;
+    std::vector<Cidr> trusted_peers;  // required, non-empty
+    std::vector<std::string> certificate_headers{"Client-Cert", "X-Forwarded-Client-Cert",
+                                                 "X-Forwarded-Tls-Client-Cert", "X-SSL-Client-Cert"};
+    std::optional<std::pair<std::string, std::string>> verify_header;  // name, required value
+};
+
 struct Config {
     std::filesystem::path file;  // the config file itself, absolute
     ListenConfig listen;
@@ -132,6 +144,7 @@ struct Config {
     std::array<OutcomeAction, outcome_count> outcomes;  // indexed by Outcome; defaults filled in
     LimitsConfig limits;
     AdminConfig admin;
+    AuthzConfig authz;
     std::vector<std::string> warnings;  // e.g. literal secrets; printed by the caller
 
     const OutcomeAction& action_for(Outcome o) const { return outcomes[static_cast<std::size_t>(o)]; }

@@ -3,6 +3,7 @@
 #include "core/compliance.hpp"
 #include "core/log.hpp"
 #include "proxy/admin.hpp"
+#include "proxy/authz_server.hpp"
 #include "proxy/metrics_render.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/server.hpp"
@@ -30,7 +31,8 @@ struct Gateway {
     ProxyMetrics proxy_metrics;
     net::io_context core_io{1};  // the compliance core's own thread
     std::unique_ptr<ComplianceService> compliance;
-    std::unique_ptr<Server> server;
+    std::unique_ptr<Server> server;       // the mTLS front end; none when listen is null
+    std::unique_ptr<AuthzServer> authz;   // the authorization endpoint; none without authz
     std::unique_ptr<AdminServer> admin;
     std::atomic<std::uint64_t> reloads{0};          // atomic: /metrics reads them on the admin thread
     std::atomic<std::uint64_t> reload_failures{0};
@@ -46,10 +48,18 @@ struct Gateway {
                 log::error("reload refused, keeping the running config", {{"error", e}, {"file", config_file.string()}});
             return;
         }
+        // The listeners were bound at start: a reload cannot open or close one.
+        if (result.config->listen.enabled != static_cast<bool>(server) || result.config->authz.enabled != static_cast<bool>(authz)) {
+            ++reload_failures;
+            log::error("reload refused, keeping the running config",
+                       {{"error", "turning \"listen\" or \"authz\" on or off needs a restart"}, {"file", config_file.string()}});
+            return;
+        }
         try {
             auto runtime = make_runtime(*result.config);
             compliance->reconfigure(runtime->config.intune);
-            server->swap_runtime(std::move(runtime));
+            if (server) server->swap_runtime(runtime);
+            if (authz) authz->swap_runtime(runtime);
             ++reloads;
             log::info("config reloaded", {{"file", config_file.string()}});
         } catch (const std::exception& e) {
@@ -88,7 +98,8 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
     std::thread core_thread([&] { g.core_io.run(); });
     g.compliance = std::make_unique<ComplianceService>(g.core_io.get_executor(), runtime->config.intune, g.core_metrics);
     g.compliance->start_token_refresh();
-    g.server = std::make_unique<Server>(runtime, *g.compliance, g.proxy_metrics);
+    if (runtime->config.listen.enabled) g.server = std::make_unique<Server>(runtime, *g.compliance, g.proxy_metrics);
+    if (runtime->config.authz.enabled) g.authz = std::make_unique<AuthzServer>(runtime, *g.compliance, g.proxy_metrics);
 
     // Signals are handled on the main thread's own io_context.
     net::io_context main_io{1};
@@ -96,17 +107,26 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
     std::signal(SIGPIPE, SIG_IGN);
     int status = 0;
     try {
-        g.server->start();
+        if (g.server) g.server->start();
+        if (g.authz) g.authz->start();
         const auto& cfg = runtime->config;
         if (cfg.admin.enabled) {
             AdminHandlers handlers;
-            handlers.ready = [&g] { return g.server->listening(); };
+            handlers.ready = [&g] {
+                return (!g.server || g.server->listening()) && (!g.authz || g.authz->listening());
+            };
             handlers.token_ok = [&g] { return g.compliance->token_ok(); };
             handlers.metrics = [&g] { return g.metrics_text(); };
             g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
         }
-        log::info("listening", {{"address", cfg.listen.address}, {"port", g.server->port()},
-                                {"upstream", cfg.upstream.url}, {"workers", cfg.workers}});
+        if (g.authz)
+            log::info("authz listening", {{"address", cfg.authz.address}, {"port", g.authz->port()}});
+        if (g.server)
+            log::info("listening", {{"address", cfg.listen.address}, {"port", g.server->port()},
+                                    {"upstream", cfg.upstream.url}, {"workers", cfg.workers}});
+        else
+            log::info("listening", {{"authz_address", cfg.authz.address}, {"authz_port", g.authz->port()},
+                                    {"front_end", false}, {"workers", cfg.workers}});
         std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             if (sig == SIGHUP) {
@@ -115,9 +135,12 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
                 return;
             }
             log::info("stopping: draining connections", {{"signal", sig}});
-            const bool clean = g.server->drain(std::chrono::steady_clock::now() + drain_time);
+            const auto deadline = std::chrono::steady_clock::now() + drain_time;
+            bool clean = true;
+            if (g.authz) clean = g.authz->drain(deadline);
+            if (g.server) clean = g.server->drain(deadline) && clean;
             if (!clean) log::warn("drain deadline passed; closing the remaining connections",
-                                  {{"open_connections", g.server->open_connections()}});
+                                  {{"open_connections", g.server ? g.server->open_connections() : 0}});
         };
         signals.async_wait(on_signal);
         main_io.run();
@@ -127,7 +150,9 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
         status = 1;
     }
     if (g.admin) g.admin->stop();
-    g.server->stop();
+    if (g.authz) g.authz->stop();
+    g.authz.reset();
+    if (g.server) g.server->stop();
     g.server.reset();
     core_work.reset();
     net::post(g.core_io, [&] { g.compliance.reset(); });

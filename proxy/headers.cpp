@@ -98,6 +98,19 @@ HeaderPolicy make_header_policy(const Config& config) {
             policy.outcome_headers[i].emplace_back(clean_name, sanitize_header_value(value));
         }
     }
+    auto answer = [&](std::string_view name) {
+        if (!name.empty() && !listed(policy.answer_names, name)) policy.answer_names.emplace_back(name);
+    };
+    answer(policy.device_header);
+    answer("X-Intune-Outcome");
+    answer("X-Intune-Compliance-State");
+    if (config.intune.save_device_properties) answer("X-Intune-Device");
+    if (config.intune.save_installed_apps) answer("X-Intune-Installed-Apps");
+    if (config.action_for(Outcome::Error).action == Action::Forward) answer("X-Intune-Error");
+    answer("X-Request-Id");
+    for (std::size_t i = 0; i < outcome_count; ++i)
+        if (config.outcomes[i].action == Action::Forward)
+            for (const auto& [name, value] : policy.outcome_headers[i]) answer(name);
     return policy;
 }
 
@@ -118,7 +131,9 @@ void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
     });
 }
 
-void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+namespace {
+
+void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
     if (facts.device_id && !facts.device_id->empty()) set_clean(fields, policy.device_header, *facts.device_id);
     set_clean(fields, "X-Intune-Outcome", to_string(facts.outcome));
     if (facts.verdict) {
@@ -135,10 +150,21 @@ void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const
                                        : std::string_view(v.reason).substr(0, max_reason_bytes));
     }
     set_clean(fields, "X-Request-Id", facts.request_id);
-    set_clean(fields, "X-Forwarded-For", facts.client_address);
-    fields.set("X-Forwarded-Proto", "https");
     for (const auto& [name, value] : policy.outcome_headers[static_cast<std::size_t>(facts.outcome)])
         fields.set(name, value);
+}
+
+}  // namespace
+
+void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+    set_fact_headers(fields, policy, facts);
+    set_clean(fields, "X-Forwarded-For", facts.client_address);
+    fields.set("X-Forwarded-Proto", "https");
+}
+
+void set_answer_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+    for (const auto& name : policy.answer_names) fields.set(name, "");
+    set_fact_headers(fields, policy, facts);
 }
 
 }  // namespace ig

@@ -21,6 +21,9 @@ struct HeaderPolicy {
     std::string device_header;             // device_id.header as configured
     // Outcome headers with sanitised values, indexed by Outcome.
     std::array<std::vector<std::pair<std::string, std::string>>, outcome_count> outcome_headers;
+    // Every header a forwarding answer of the authorization endpoint can carry under this config
+    // (the fact headers that can occur and the union of the forwarding outcomes' headers).
+    std::vector<std::string> answer_names;
 };
 
 HeaderPolicy make_header_policy(const Config& config);
@@ -45,7 +48,13 @@ void strip_hop_by_hop(http::fields& fields);
 // Removes hop-by-hop headers and everything a client must not be able to set (SPEC §6).
 void strip_client_headers(http::fields& fields, const HeaderPolicy& policy);
 
-// Sets the SPEC §6 headers. Call after strip_client_headers().
+// Sets the device-fact headers for the upstream, plus X-Forwarded-For/-Proto. Call after
+// strip_client_headers().
 void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
+
+// The same facts on an authorization endpoint's "allow" answer: every name of
+// policy.answer_names is present, empty when it has no value (a proxy copying a header that is
+// missing may pass its own placeholder text on); no X-Forwarded-* (the proxy sets those).
+void set_answer_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
 
 }  // namespace ig

@@ -79,6 +79,15 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.scalar("intune_gate_requests_rejected_total", "counter",
              "Requests refused before any decision (400, 413, 431).", proxy.rejected_requests.get());
 
+    w.family("intune_gate_authz_checks_total", "counter",
+             "Checks answered by the authorization endpoint, by result (no_certificate: none or an unreadable "
+             "one; the outcome NoId's action applied).");
+    for (std::size_t r = 0; r < authz_result_count; ++r)
+        w.sample("intune_gate_authz_checks_total", "{result=\"" + std::string(authz_result_names[r]) + "\"}",
+                 proxy.authz_checks[r].get());
+    w.family("intune_gate_authz_open_connections", "gauge", "Connections open on the authorization endpoint.");
+    w.sample("intune_gate_authz_open_connections", "", proxy.authz_open_connections.get());
+
     w.family("intune_gate_graph_calls_total", "counter",
              "HTTP calls to Microsoft Graph by response status; status=\"none\" when no HTTP answer came.");
     for (std::size_t s = 0; s < core.graph_calls_by_status.size(); ++s) {

@@ -11,6 +11,13 @@ inline constexpr std::size_t handshake_failure_count = 6;
 inline constexpr std::array<std::string_view, handshake_failure_count> handshake_failure_names{
     "no_certificate", "unknown_ca", "expired", "revoked", "weak_signature", "other"};
 
+// What one check of the authorization endpoint ended in; each check counts once.
+enum class AuthzResult { Allowed, Rejected, Redirected, UntrustedPeer, CertificateNotVerified, NoCertificate, AmbiguousCertificate };
+inline constexpr std::size_t authz_result_count = 7;
+inline constexpr std::array<std::string_view, authz_result_count> authz_result_names{
+    "allowed", "rejected", "redirected", "untrusted_peer", "certificate_not_verified", "no_certificate",
+    "ambiguous_certificate"};
+
 struct ProxyMetrics {
     std::array<std::array<Counter, action_count>, outcome_count> requests{};  // [outcome][action]
     std::array<Counter, handshake_failure_count> handshake_failures{};
@@ -18,10 +25,13 @@ struct ProxyMetrics {
     Gauge open_connections;
     Counter upstream_errors;  // connect/read/write failures and timeouts towards the upstream
     Counter rejected_requests;  // 400/413/431 answered by the gateway before any decision
+    std::array<Counter, authz_result_count> authz_checks{};  // the authorization endpoint, by result
+    Gauge authz_open_connections;
 
     void count_request(Outcome o, Action a) noexcept {
         requests[static_cast<std::size_t>(o)][static_cast<std::size_t>(a)].inc();
     }
+    void count_authz(AuthzResult r) noexcept { authz_checks[static_cast<std::size_t>(r)].inc(); }
 };
 
 }  // namespace ig

@@ -2,6 +2,7 @@
 // An immutable snapshot of everything a connection needs. Each connection takes the current one at
 // accept; a reload builds a new one and swaps it in for new connections (Server::swap_runtime).
 #include "core/config.hpp"
+#include "proxy/cert_verify.hpp"
 #include "proxy/headers.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -15,14 +16,15 @@ namespace ig {
 
 struct Runtime {
     Config config;
-    std::unique_ptr<boost::asio::ssl::context> server_tls;
+    std::unique_ptr<boost::asio::ssl::context> server_tls;    // only with the front end on (listen)
+    std::unique_ptr<CertVerifier> authz_verifier;              // only with the authz endpoint on
     std::unique_ptr<boost::asio::ssl::context> upstream_tls;  // only for an https upstream
     HeaderPolicy headers;
     std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // resolved once
     std::uint64_t generation = 0;  // pooled upstream connections of another generation are dropped
 };
 
-// Builds the TLS contexts and resolves the upstream. Throws std::runtime_error on failure.
+// Builds the TLS contexts (and the authz certificate verifier) and resolves the upstream. Throws std::runtime_error on failure.
 std::shared_ptr<const Runtime> make_runtime(Config config);
 
 }  // namespace ig

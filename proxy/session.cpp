@@ -4,7 +4,10 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/answer.hpp"
 #include "proxy/headers.hpp"
+#include "proxy/peer_match.hpp"
+#include "proxy/request_id.hpp"
 #include "proxy/tls_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -56,40 +59,6 @@ struct RelayResult {
     error_code ec;
     Side side = Side::None;
 };
-
-// 128 random bits as hex. A request id needs to be unique, not secret: a per-thread generator
-// seeded from OpenSSL avoids RAND_bytes' per-call fork check (a getpid syscall per request).
-std::string new_request_id() {
-    thread_local std::mt19937_64 rng = [] {
-        std::uint64_t seed[4] = {};
-        if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof seed) != 1) seed[0] = std::random_device{}();
-        std::seed_seq seq{seed[0], seed[1], seed[2], seed[3]};
-        return std::mt19937_64(seq);
-    }();
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id(32, '0');
-    for (std::size_t half = 0; half < 2; ++half) {
-        std::uint64_t v = rng();
-        for (std::size_t i = 0; i < 16; ++i, v >>= 4) id[half * 16 + i] = hex[v & 0xf];
-    }
-    return id;
-}
-
-std::array<std::uint8_t, 16> mapped_bytes(const net::ip::address& a) {
-    if (a.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()).to_bytes();
-    return a.to_v6().to_bytes();
-}
-
-bool in_cidr(const std::array<std::uint8_t, 16>& addr, const Cidr& net) {
-    unsigned bits = std::min(net.prefix, 128u);
-    for (std::size_t i = 0; bits > 0; ++i) {
-        const unsigned take = std::min(bits, 8u);
-        const std::uint8_t mask = static_cast<std::uint8_t>(0xff00u >> take);
-        if ((addr[i] & mask) != (net.address[i] & mask)) return false;
-        bits -= take;
-    }
-    return true;
-}
 
 const boost::system::error_category& http_category() {
     return http::make_error_code(http::error::bad_target).category();
@@ -441,11 +410,7 @@ public:
         auto peer = lowest(stream_).socket().remote_endpoint(ec).address();
         if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = net::ip::make_address_v4(net::ip::v4_mapped, peer.to_v6());
         client_address_ = ec ? std::string() : peer.to_string();
-        if (!ec) {
-            const auto bytes = mapped_bytes(peer);
-            peer_trusted_ = std::any_of(cfg_.device_id.trusted_peers.begin(), cfg_.device_id.trusted_peers.end(),
-                                        [&](const Cidr& c) { return in_cidr(bytes, c); });
-        }
+        if (!ec) peer_trusted_ = peer_in(peer, cfg_.device_id.trusted_peers);
         lowest(stream_).socket().set_option(tcp::no_delay(true), ec);
         w_.sessions.insert(this);
     }
@@ -649,22 +614,16 @@ net::awaitable<bool> Session::serve_request() {
 
     // Without reading an unwanted body we cannot keep the connection.
     const bool keep = client_keep_alive && parser.is_done() && keep_going();
-    switch (action.action) {
+    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
+    switch (plan.action) {
     case Action::Reject: {
-        // An Error's reason names backend details (AADSTS codes, the app's client id, Graph
-        // request ids): those are for the log and the upstream, not for an unauthenticated client.
-        const std::string reason = verdict.outcome == Outcome::Error
-                                       ? std::string("no usable answer from the compliance service; see the log for this request_id")
-                                       : one_line(verdict.reason, 300);
-        nlohmann::json body = {{"outcome", rec.outcome}, {"request_id", rec.request_id}, {"reason", reason}};
-        rec.status = action.status;
-        auto wec = co_await respond(action.status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                    rec.request_id, keep);
+        rec.status = plan.status;
+        auto wec = co_await respond(plan.status, plan.body, rec.request_id, keep);
         co_return finish(keep && !wec);
     }
     case Action::Redirect: {
-        rec.status = 302;
-        auto wec = co_await respond(302, {}, rec.request_id, keep, sanitize_header_value(action.location));
+        rec.status = plan.status;
+        auto wec = co_await respond(plan.status, {}, rec.request_id, keep, plan.location);
         co_return finish(keep && !wec);
     }
     case Action::Forward:

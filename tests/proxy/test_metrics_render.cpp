@@ -161,6 +161,25 @@ BOOST_AUTO_TEST_CASE(values_match_the_counters) {
     BOOST_TEST(e.at("intune_gate_start_time_seconds") == 1790000000.5);
 }
 
+BOOST_AUTO_TEST_CASE(authz_checks_by_result) {
+    ig::CoreMetrics core;
+    ig::ProxyMetrics proxy;
+    proxy.count_authz(ig::AuthzResult::Allowed);
+    proxy.count_authz(ig::AuthzResult::Allowed);
+    proxy.count_authz(ig::AuthzResult::UntrustedPeer);
+    proxy.count_authz(ig::AuthzResult::CertificateNotVerified);
+    proxy.authz_open_connections.set(3);
+    Exposition e(ig::render_metrics(core, proxy, ig::MetricsExtra{}));
+    BOOST_TEST(e.at("intune_gate_authz_checks_total{result=\"allowed\"}") == 2);
+    BOOST_TEST(e.at("intune_gate_authz_checks_total{result=\"untrusted_peer\"}") == 1);
+    BOOST_TEST(e.at("intune_gate_authz_checks_total{result=\"certificate_not_verified\"}") == 1);
+    // Every result is there from the start, zeros included.
+    for (auto name : ig::authz_result_names)
+        BOOST_TEST(e.has("intune_gate_authz_checks_total{result=\"" + std::string(name) + "\"}"));
+    BOOST_TEST(e.at("intune_gate_authz_checks_total{result=\"no_certificate\"}") == 0);
+    BOOST_TEST(e.at("intune_gate_authz_open_connections") == 3);
+}
+
 BOOST_AUTO_TEST_CASE(histogram_is_cumulative) {
     ig::CoreMetrics core;
     ig::ProxyMetrics proxy;

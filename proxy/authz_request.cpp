@@ -1,0 +1,57 @@
+#include "proxy/authz_request.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <algorithm>
+
+namespace ig {
+
+using boost::beast::iequals;
+
+namespace {
+
+// `path` is `prefix` or continues it with '/'.
+bool under(std::string_view path, std::string_view prefix) {
+    return path.size() >= prefix.size() && path.substr(0, prefix.size()) == prefix &&
+           (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+bool blank(std::string_view v) {
+    return std::all_of(v.begin(), v.end(), [](char c) { return c == ' ' || c == '\t'; });
+}
+
+}  // namespace
+
+std::optional<Dialect> authz_dialect(std::string_view target) {
+    const auto path = target.substr(0, target.find('?'));
+    if (under(path, "/authz/nginx")) return Dialect::AuthzNginx;
+    if (under(path, "/authz")) return Dialect::Authz;
+    return std::nullopt;
+}
+
+CertHeaderPick pick_certificate_header(const boost::beast::http::fields& fields, const std::vector<std::string>& names) {
+    CertHeaderPick pick;
+    for (const auto& f : fields) {
+        const auto name = f.name_string();
+        if (blank(f.value())) continue;
+        if (!std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); })) continue;
+        if (pick.kind == CertHeaderPick::One) return {CertHeaderPick::Ambiguous, {}, {}};
+        pick = {CertHeaderPick::One, name, f.value()};
+    }
+    return pick;
+}
+
+bool verify_header_ok(const boost::beast::http::fields& fields, const AuthzConfig& config) {
+    if (!config.verify_header) return true;
+    const auto& [name, value] = *config.verify_header;
+    std::size_t seen = 0;
+    bool match = false;
+    for (const auto& f : fields) {
+        if (!iequals(f.name_string(), name)) continue;
+        ++seen;
+        match = f.value() == value;
+    }
+    return seen == 1 && match;
+}
+
+}  // namespace ig

@@ -1,0 +1,442 @@
+#include "proxy/authz_server.hpp"
+
+#include "core/cert_header.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/answer.hpp"
+#include "proxy/authz_request.hpp"
+#include "proxy/headers.hpp"
+#include "proxy/peer_match.hpp"
+#include "proxy/request_id.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace ig {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t linger_bytes = 1 << 20;
+constexpr std::size_t max_logged_path = 512;
+constexpr auto untrusted_log_interval = std::chrono::minutes(1);
+constexpr std::size_t max_tracked_peers = 4096;
+
+// Once per peer per minute at most: an unknown host knocking must not flood the log.
+class UntrustedLog {
+public:
+    void note(const std::string& peer) {
+        std::uint64_t suppressed = 0;
+        {
+            std::lock_guard lock(mutex_);
+            const auto now = clock_type::now();
+            if (seen_.size() >= max_tracked_peers) {
+                for (auto it = seen_.begin(); it != seen_.end();)
+                    it = now - it->second.last >= untrusted_log_interval ? seen_.erase(it) : std::next(it);
+                if (seen_.size() >= max_tracked_peers) seen_.clear();
+            }
+            auto [it, fresh] = seen_.try_emplace(peer, Entry{now, 0});
+            if (!fresh && now - it->second.last < untrusted_log_interval) {
+                ++it->second.suppressed;
+                return;
+            }
+            suppressed = fresh ? 0 : it->second.suppressed;
+            it->second = Entry{now, 0};
+        }
+        log::warn("authz: request from an untrusted peer refused (logged once per peer per minute)",
+                  {{"client", peer}, {"refused_since_last_line", suppressed}});
+    }
+
+private:
+    struct Entry {
+        clock_type::time_point last;
+        std::uint64_t suppressed;
+    };
+    std::mutex mutex_;
+    std::unordered_map<std::string, Entry> seen_;
+};
+
+}  // namespace
+
+struct AuthzServer::Impl {
+    // One open connection, as drain() sees it; touched on the connection's strand only, except
+    // through the registry's mutex.
+    struct Conn {
+        net::any_io_executor strand;  // the connection's strand
+        beast::tcp_stream* stream = nullptr;
+        bool idle = false;
+    };
+
+    Impl(std::shared_ptr<const Runtime> rt, ComplianceService& c, ProxyMetrics& m)
+        : runtime(std::move(rt)), compliance(c), metrics(m) {}
+
+    mutable std::mutex runtime_mutex;
+    std::shared_ptr<const Runtime> runtime;
+    ComplianceService& compliance;
+    ProxyMetrics& metrics;
+    net::io_context io;
+    tcp::acceptor acceptor{io};
+    std::vector<std::thread> threads;
+    std::atomic<bool> listening{false};
+    std::atomic<bool> draining{false};
+    std::atomic<std::size_t> connections{0};
+    std::mutex conns_mutex;
+    std::unordered_set<Conn*> conns;
+    UntrustedLog untrusted_log;
+    std::uint16_t port = 0;
+    bool stopped = false;
+
+    std::shared_ptr<const Runtime> current() const {
+        std::lock_guard lock(runtime_mutex);
+        return runtime;
+    }
+
+    net::awaitable<void> accept_loop();
+    net::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const Runtime> rt);
+    // One check; false when the connection must close after it.
+    net::awaitable<bool> check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
+                               const std::string& client, bool trusted, Conn& conn);
+};
+
+namespace {
+
+bool is_parse_failure(const error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_buffer;
+}
+
+// Sends our half-close, then reads (and drops) what the client is still sending for a moment, so
+// that the answer is not lost to a reset when unread request bytes remain (nginx's lingering close).
+net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> sink(16 * 1024);
+    std::size_t total = 0;
+    stream.expires_after(linger_time);
+    while (total < linger_bytes) {
+        auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), nothrow);
+        if (rec) break;
+        total += n;
+    }
+    stream.socket().close(ec);
+}
+
+}  // namespace
+
+net::awaitable<void> AuthzServer::Impl::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(io), nothrow);
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+            net::steady_timer pause(io, std::chrono::milliseconds(100));
+            co_await pause.async_wait(nothrow);
+            continue;
+        }
+        auto rt = current();
+        if (connections.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
+            error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        connections.fetch_add(1, std::memory_order_relaxed);
+        metrics.authz_open_connections.add(1);
+        auto ex = socket.get_executor();
+        net::co_spawn(ex, serve(std::move(socket), std::move(rt)), [this](std::exception_ptr e) {
+            connections.fetch_sub(1, std::memory_order_relaxed);
+            metrics.authz_open_connections.add(-1);
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::error("authz connection failed", {{"error", ex.what()}});
+            } catch (...) {
+                log::error("authz connection failed");
+            }
+        });
+    }
+}
+
+net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::shared_ptr<const Runtime> rt) {
+    Conn conn{socket.get_executor(), nullptr, false};
+    beast::tcp_stream stream(std::move(socket));
+    conn.stream = &stream;
+    {
+        std::lock_guard lock(conns_mutex);
+        conns.insert(&conn);
+    }
+    struct Unregister {
+        Impl& impl;
+        Conn* conn;
+        ~Unregister() {
+            std::lock_guard lock(impl.conns_mutex);
+            impl.conns.erase(conn);
+        }
+    } unregister{*this, &conn};
+
+    error_code ec;
+    const auto peer = stream.socket().remote_endpoint(ec).address();
+    const bool trusted = !ec && peer_in(peer, rt->config.authz.trusted_peers);
+    const std::string client = ec ? std::string() : unmapped(peer).to_string();
+    stream.socket().set_option(tcp::no_delay(true), ec);
+
+    beast::flat_buffer buffer;
+    while (!draining.load(std::memory_order_relaxed)) {
+        if (!co_await check(stream, buffer, *rt, client, trusted, conn)) co_return;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
+                                              const std::string& client, bool trusted, Conn& conn) {
+    const Config& cfg = rt.config;
+    // A fresh parser per request, with explicit limits; the body is never read.
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg.limits.max_header_bytes, UINT32_MAX)));
+    conn.idle = true;
+    stream.expires_after(cfg.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+    conn.idle = false;
+
+    const auto start = clock_type::now();
+    AccessRecord rec;
+    rec.request_id = new_request_id();
+    rec.client_address = client;
+
+    http::response<http::string_body> res;
+    res.version(11);
+    res.set("X-Request-Id", rec.request_id);
+    auto json_answer = [&](unsigned status, std::string body) {
+        res.result(status);
+        res.set(http::field::content_type, "application/json");
+        res.body() = std::move(body);
+    };
+    auto send = [&](bool keep, bool head) -> net::awaitable<bool> {
+        rec.status = res.result_int();
+        res.keep_alive(keep);
+        res.prepare_payload();
+        stream.expires_after(cfg.limits.idle_timeout);
+        error_code wec;
+        if (head) {
+            http::response_serializer<http::string_body> sr{res};
+            auto [e, w] = co_await http::async_write_header(stream, sr, nothrow);
+            wec = e;
+        } else {
+            auto [e, w] = co_await http::async_write(stream, res, nothrow);
+            wec = e;
+        }
+        rec.latency_ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+        if (!wec && !keep) co_await linger_close(stream);
+        co_return keep && !wec;
+    };
+
+    if (ec) {
+        const unsigned status = ec == http::error::header_limit ? 431 : is_parse_failure(ec) ? 400 : 0;
+        if (!status) co_return false;  // closed, idle timeout, or cut off mid-header
+        metrics.rejected_requests.inc();
+        json_answer(status, refusal_body(rec.request_id, status == 431 ? "request header too large" : "bad request"));
+        rec.error = one_line(ec.message(), 200);
+        co_await send(false, false);
+        log_access(rec);
+        co_return false;
+    }
+
+    auto& req = parser.get();
+    rec.method = sanitize_header_value(req.method_string().substr(0, 32));
+    rec.path = sanitize_header_value(req.target().substr(0, req.target().find('?')).substr(0, max_logged_path));
+    const bool head = req.method() == http::verb::head;
+    // A check that announces a body is answered, but its body is never read: the connection closes.
+    const bool keep = req.keep_alive() && parser.is_done() && !draining.load(std::memory_order_relaxed);
+
+    if (!trusted) {
+        metrics.count_authz(AuthzResult::UntrustedPeer);
+        untrusted_log.note(client);
+        json_answer(403, refusal_body(rec.request_id, "untrusted peer"));
+        co_await send(false, head);
+        co_return false;
+    }
+    const auto dialect = authz_dialect(req.target());
+    if (!dialect) {
+        json_answer(404, refusal_body(rec.request_id, "not found: checks are under /authz"));
+        const bool again = co_await send(keep, head);
+        log_access(rec);
+        co_return again;
+    }
+
+    auto refuse = [&](AuthzResult result, std::string_view reason, std::string detail) -> net::awaitable<bool> {
+        metrics.count_authz(result);
+        rec.error = detail.empty() ? std::string(reason) : std::string(reason) + ": " + detail;
+        json_answer(403, refusal_body(rec.request_id, reason));
+        const bool again = co_await send(keep, head);
+        log_access(rec);
+        co_return again;
+    };
+
+    const auto pick = pick_certificate_header(req, cfg.authz.certificate_headers);
+    if (pick.kind == CertHeaderPick::Ambiguous)
+        co_return co_await refuse(AuthzResult::AmbiguousCertificate, "ambiguous client certificate", {});
+
+    std::optional<std::string> id;
+    Verdict verdict;
+    bool no_certificate = false;
+    if (pick.kind == CertHeaderPick::One) {
+        if (!verify_header_ok(req, cfg.authz))
+            co_return co_await refuse(AuthzResult::CertificateNotVerified, "certificate not verified",
+                                      "the proxy's verify header is missing or not the configured value");
+        auto parsed = certificate_from_header(pick.value);
+        if (!parsed) {
+            no_certificate = true;
+            verdict.outcome = Outcome::NoId;
+            verdict.reason = "unreadable client certificate header";
+        } else {
+            auto checked = rt.authz_verifier->check(parsed->der, cfg.device_id);
+            if (checked.status == CertCheck::NotCertificate) {
+                no_certificate = true;
+                verdict.outcome = Outcome::NoId;
+                verdict.reason = "unreadable client certificate header";
+            } else if (checked.status == CertCheck::NotVerified) {
+                co_return co_await refuse(AuthzResult::CertificateNotVerified, "certificate not verified",
+                                          one_line(checked.error, 200));
+            } else {
+                id = std::move(checked.device_id);
+                if (!id) {
+                    verdict.outcome = Outcome::NoId;
+                    verdict.reason = "no valid device id in the client certificate";
+                }
+            }
+        }
+    } else {
+        no_certificate = true;
+        verdict.outcome = Outcome::NoId;
+        verdict.reason = "no client certificate";
+    }
+    if (id) {
+        if (auto hit = compliance.cached(*id)) verdict = std::move(*hit);
+        else verdict = co_await compliance.async_check(*id, net::use_awaitable);
+    }
+
+    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg, *dialect);
+    metrics.count_request(verdict.outcome, plan.action);
+    metrics.count_authz(no_certificate                        ? AuthzResult::NoCertificate
+                        : plan.action == Action::Forward      ? AuthzResult::Allowed
+                        : plan.action == Action::Redirect     ? AuthzResult::Redirected
+                                                              : AuthzResult::Rejected);
+    rec.device_id = id.value_or(std::string());
+    rec.outcome = std::string(to_string(verdict.outcome));
+    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
+    rec.action = std::string(to_string(plan.action));
+    rec.graph_ms = verdict.graph_ms;
+    rec.cache_hit = verdict.cache_hit;
+    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
+
+    res.result(plan.status);
+    switch (plan.action) {
+    case Action::Forward:
+        set_answer_headers(res, rt.headers, plan.facts);
+        break;
+    case Action::Reject:
+        json_answer(plan.status, plan.body);
+        res.set("X-Intune-Outcome", to_string(verdict.outcome));
+        if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+        break;
+    case Action::Redirect:
+        res.set(http::field::location, plan.location);
+        res.set("X-Intune-Outcome", to_string(verdict.outcome));
+        if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+        break;
+    }
+    const bool again = co_await send(keep, head);
+    log_access(rec);
+    co_return again;
+}
+
+AuthzServer::AuthzServer(std::shared_ptr<const Runtime> runtime, ComplianceService& compliance, ProxyMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(runtime), compliance, metrics)) {}
+
+AuthzServer::~AuthzServer() { stop(); }
+
+void AuthzServer::start() {
+    const auto rt = impl_->current();
+    const auto& a = rt->config.authz;
+    const tcp::endpoint endpoint{net::ip::make_address(a.address), a.port};
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(net::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(net::socket_base::max_listen_connections);
+    impl_->port = acceptor.local_endpoint().port();
+    net::co_spawn(impl_->io, impl_->accept_loop(), net::detached);
+    unsigned n = rt->config.workers ? rt->config.workers : std::thread::hardware_concurrency();
+    if (n == 0) n = 1;
+    for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+    impl_->listening = true;
+}
+
+std::uint16_t AuthzServer::port() const { return impl_->port; }
+bool AuthzServer::listening() const { return impl_->listening.load(); }
+
+void AuthzServer::swap_runtime(std::shared_ptr<const Runtime> runtime) {
+    std::lock_guard lock(impl_->runtime_mutex);
+    impl_->runtime = std::move(runtime);
+}
+
+bool AuthzServer::drain(std::chrono::steady_clock::time_point deadline) {
+    impl_->listening = false;
+    impl_->draining = true;
+    net::post(impl_->io, [impl = impl_.get()] {
+        error_code ignored;
+        impl->acceptor.close(ignored);
+    });
+    {
+        std::lock_guard lock(impl_->conns_mutex);
+        for (Impl::Conn* c : impl_->conns)
+            net::post(c->strand, [impl = impl_.get(), c] {
+                std::lock_guard inner(impl->conns_mutex);
+                if (impl->conns.count(c) && c->idle) c->stream->cancel();
+            });
+    }
+    while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return impl_->connections.load() == 0;
+}
+
+void AuthzServer::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->listening = false;
+    impl_->io.stop();
+    for (auto& t : impl_->threads)
+        if (t.joinable()) t.join();
+    impl_->threads.clear();
+}
+
+}  // namespace ig

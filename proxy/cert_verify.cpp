@@ -1,0 +1,110 @@
+#include "proxy/cert_verify.hpp"
+
+#include "core/device_id.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace ig {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
+    unsigned long err = ERR_get_error();
+    char buf[256] = "unknown error";
+    if (err) ERR_error_string_n(err, buf, sizeof buf);
+    ERR_clear_error();
+    throw std::runtime_error(what + " '" + file.string() + "': " + buf);
+}
+
+}  // namespace
+
+CertVerifier::CertVerifier(const TlsConfig& tls) : store_(X509_STORE_new()) {
+    if (!store_) throw std::bad_alloc();
+    if (X509_STORE_load_file(store_, tls.client_ca.c_str()) != 1) {
+        X509_STORE_free(store_);
+        fail("cannot load client CA", tls.client_ca);
+    }
+    if (tls.crl) {
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store_, X509_LOOKUP_file());
+        if (!lookup || X509_load_crl_file(lookup, tls.crl->c_str(), X509_FILETYPE_PEM) <= 0) {
+            X509_STORE_free(store_);
+            fail("cannot load CRL", *tls.crl);
+        }
+        X509_STORE_set_flags(store_, X509_V_FLAG_CRL_CHECK);
+    }
+    // The same purpose check as a TLS server applies to its client's certificate.
+    X509_STORE_set_purpose(store_, X509_PURPOSE_SSL_CLIENT);
+    X509_STORE_set_depth(store_, 8);
+}
+
+CertVerifier::~CertVerifier() { X509_STORE_free(store_); }
+
+CertVerifyResult CertVerifier::verify(std::string_view der) const {
+    CertVerifyResult out;
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    out.cert.reset(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!out.cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+        ERR_clear_error();
+        out.cert.reset();
+        out.error = "not a DER certificate";
+        return out;
+    }
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), &X509_STORE_CTX_free);
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_, out.cert.get(), nullptr) != 1) {
+        ERR_clear_error();
+        out.error = "cannot set up the verification";
+        return out;
+    }
+    // Time is checked against now (X509_V_FLAG_USE_CHECK_TIME is not set).
+    out.verified = X509_verify_cert(ctx.get()) == 1;
+    if (!out.verified) out.error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    ERR_clear_error();
+    return out;
+}
+
+}  // namespace ig
+
+namespace ig {
+
+CertCheck CertVerifier::check(std::string_view der, const DeviceIdConfig& device_id) const {
+    const auto now = std::chrono::system_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = remembered_.find(std::string(der)); it != remembered_.end()) {
+            if (now < it->second.until) return it->second.result;
+            remembered_.erase(it);
+        }
+    }
+    CertVerifyResult v = verify(der);
+    CertCheck out;
+    auto until = now + std::chrono::seconds(30);
+    if (!v.cert) {
+        out.status = CertCheck::NotCertificate;
+        out.error = v.error;
+    } else if (!v.verified) {
+        out.status = CertCheck::NotVerified;
+        out.error = v.error;
+    } else {
+        out.status = CertCheck::Verified;
+        out.device_id = device_id_from_certificate(v.cert.get(), device_id);
+        until = now + std::chrono::minutes(5);
+        time_t not_after = 0;
+        if (const ASN1_TIME* na = X509_get0_notAfter(v.cert.get())) {
+            std::tm tm{};
+            if (ASN1_TIME_to_tm(na, &tm) == 1) {
+                not_after = timegm(&tm);
+                until = std::min(until, std::chrono::system_clock::from_time_t(not_after));
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    if (remembered_.size() >= max_remembered) remembered_.clear();  // a flood of distinct ones
+    remembered_.insert_or_assign(std::string(der), Remembered{out, until});
+    return out;
+}
+
+}  // namespace ig
