@@ -197,6 +197,12 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     return v;
 }
 
+std::optional<CachedVerdict> ComplianceService::inspect(std::string_view device_id) const {
+    return impl_->cache.inspect(device_id);
+}
+
+void ComplianceService::invalidate(std::string_view device_id) { impl_->cache.invalidate(device_id); }
+
 void ComplianceService::check(std::string device_id, Callback done, std::string request_id) {
     auto id = normalize_guid(device_id);
     net::post(impl_->strand, [impl = impl_, id = std::move(id), done = std::move(done),

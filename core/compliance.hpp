@@ -9,6 +9,8 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +18,12 @@
 #include <string_view>
 
 namespace ig {
+
+// Where a verdict came from: Graph asked for this device, the background sync, the cache shared
+// between instances, or an old Graph answer used while Graph fails.
+enum class VerdictSource { Graph, Sync, Shared, Stale };
+inline constexpr std::array<std::string_view, 4> verdict_source_names{"graph", "sync", "shared", "stale"};
+constexpr std::string_view to_string(VerdictSource s) { return verdict_source_names[static_cast<std::size_t>(s)]; }
 
 struct Verdict {
     Outcome outcome = Outcome::Error;
@@ -25,8 +33,16 @@ struct Verdict {
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
     // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.
     std::optional<std::size_t> device_truncated, apps_truncated;
+    VerdictSource source = VerdictSource::Graph;
     bool cache_hit = false;
     double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
+};
+
+// A cached verdict as the help desk sees it.
+struct CachedVerdict {
+    Verdict verdict;
+    std::chrono::seconds age{0};  // since it was stored
+    std::chrono::seconds ttl{0};  // what it was stored for
 };
 
 class ComplianceService {
@@ -41,6 +57,12 @@ public:
 
     // Fast path, any thread: a fresh cached verdict, or nothing.
     std::optional<Verdict> cached(std::string_view device_id);
+
+    // The cached verdict of a device without using it (no hit counted, LRU order kept), or nothing.
+    std::optional<CachedVerdict> inspect(std::string_view device_id) const;
+
+    // Drops the device's cached verdict, so the next lookup asks again. Any thread.
+    void invalidate(std::string_view device_id);
 
     // Looks the device up (cache, single-flight, Graph). `done` runs on the core's executor.
     // device_id must already be a validated, lower-case GUID. request_id (the gateway's X-Request-Id)

@@ -28,14 +28,33 @@ void VerdictCache::put(const std::string& device_id, Verdict verdict, std::chron
     verdict.cache_hit = false;
     if (auto it = index_.find(device_id); it != index_.end()) {
         it->second->verdict = std::move(verdict);
+        it->second->stored = now;
         it->second->expires = now + ttl;
         lru_.splice(lru_.begin(), lru_, it->second);
         return;
     }
     evict_to(max_entries_ - 1);
-    lru_.push_front(Entry{device_id, std::move(verdict), now + ttl});
+    lru_.push_front(Entry{device_id, std::move(verdict), now, now + ttl});
     index_.emplace(lru_.front().id, lru_.begin());
     if (size_gauge_) size_gauge_->set(static_cast<std::int64_t>(lru_.size()));
+}
+
+std::optional<CachedVerdict> VerdictCache::inspect(std::string_view device_id, Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(device_id);
+    if (it == index_.end() || it->second->expires <= now) return std::nullopt;
+    const Entry& e = *it->second;
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    return CachedVerdict{e.verdict, duration_cast<seconds>(now - e.stored), duration_cast<seconds>(e.expires - e.stored)};
+}
+
+bool VerdictCache::invalidate(std::string_view device_id) {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(device_id);
+    if (it == index_.end()) return false;
+    erase(it->second);
+    return true;
 }
 
 void VerdictCache::erase(List::iterator it) {

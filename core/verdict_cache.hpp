@@ -26,6 +26,13 @@ public:
     void put(const std::string& device_id, Verdict verdict, std::chrono::milliseconds ttl,
              Clock::time_point now = Clock::now());
 
+    // The entry as it is, fresh or not yet dropped, without touching the LRU order; nothing when
+    // absent or expired.
+    std::optional<CachedVerdict> inspect(std::string_view device_id, Clock::time_point now = Clock::now()) const;
+
+    // Drops the entry; true when there was one.
+    bool invalidate(std::string_view device_id);
+
     void clear();
     void set_max_entries(std::size_t max_entries);
     std::size_t size() const;
@@ -34,6 +41,7 @@ private:
     struct Entry {
         std::string id;
         Verdict verdict;
+        Clock::time_point stored;
         Clock::time_point expires;
     };
     using List = std::list<Entry>;  // front = most recently used

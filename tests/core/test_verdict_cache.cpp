@@ -82,3 +82,38 @@ BOOST_AUTO_TEST_CASE(concurrent_use_is_safe) {
     BOOST_TEST(wrong.load() == 0);
     BOOST_TEST(cache.size() <= 64u);
 }
+
+BOOST_AUTO_TEST_CASE(inspect_shows_age_ttl_and_source_without_using_the_entry) {
+    VerdictCache cache(2);
+    const auto t0 = VerdictCache::Clock::now();
+    auto v = verdict(Outcome::NotCompliant, "noncompliant");
+    v.source = VerdictSource::Graph;
+    cache.put("a", v, 30s, t0);
+    cache.put("b", verdict(Outcome::Compliant, "compliant"), 300s, t0);
+    auto seen = cache.inspect("a", t0 + 12500ms);
+    BOOST_REQUIRE(seen.has_value());
+    BOOST_TEST(seen->age.count() == 12);
+    BOOST_TEST(seen->ttl.count() == 30);
+    BOOST_TEST(seen->verdict.compliance_state == "noncompliant");
+    BOOST_TEST(to_string(seen->verdict.source) == "graph");
+    BOOST_TEST(!seen->verdict.cache_hit);
+    // inspect() did not make "a" the most recently used: a third entry evicts it.
+    cache.put("c", verdict(Outcome::Compliant, "compliant"), 300s, t0);
+    BOOST_TEST(!cache.inspect("a", t0).has_value());
+    BOOST_TEST(cache.inspect("b", t0).has_value());
+    // Expired: nothing.
+    BOOST_TEST(!cache.inspect("b", t0 + 300s).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(invalidate_drops_one_entry) {
+    Gauge size;
+    VerdictCache cache(10, &size);
+    const auto t0 = VerdictCache::Clock::now();
+    cache.put("a", verdict(Outcome::NotCompliant, "noncompliant"), 30s, t0);
+    cache.put("b", verdict(Outcome::Compliant, "compliant"), 30s, t0);
+    BOOST_TEST(cache.invalidate("a"));
+    BOOST_TEST(!cache.invalidate("a"));
+    BOOST_TEST(!cache.get("a", t0).has_value());
+    BOOST_TEST(cache.get("b", t0).has_value());
+    BOOST_TEST(size.get() == 1);
+}
