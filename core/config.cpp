@@ -31,6 +31,8 @@ using namespace std::string_literals;
 
 constexpr std::size_t max_config_bytes = 4 << 20;
 constexpr std::size_t max_secret_bytes = 64 << 10;
+constexpr std::size_t max_help_bytes = 2000;
+constexpr std::size_t max_page_bytes = 256 << 10;
 
 // Untrusted text (keys, values, paths) made safe for a one-line message: no control characters.
 std::string printable(std::string_view s) {
@@ -164,6 +166,29 @@ ParsedUrl parse_url(std::string_view text, bool https_only, bool origin_only) {
     if (u.has_fragment()) return fail("must not have a fragment");
     out.origin = (out.https ? "https://"s : "http://"s) + std::string(u.encoded_host());
     if (u.has_port()) out.origin += ":" + std::to_string(out.port);
+    return out;
+}
+
+// A redirect location with {request_id} and {return_url} replaced by sample values (the form
+// the check sees); any other {name} is a problem.
+std::string fill_location_placeholders(std::string_view location, std::string& problem) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < location.size()) {
+        const auto open = location.find('{', pos);
+        out.append(location.substr(pos, open == std::string_view::npos ? std::string_view::npos : open - pos));
+        if (open == std::string_view::npos) break;
+        const auto close = location.find('}', open);
+        const auto name = close == std::string_view::npos ? std::string_view() : location.substr(open + 1, close - open - 1);
+        if (name == "request_id") out += "0123456789abcdef0123456789abcdef";
+        else if (name == "return_url") out += "https%3A%2F%2Fexample.com%2F";
+        else {
+            problem = "unknown placeholder " + in_quotes(location.substr(open, close == std::string_view::npos ? 20 : close - open + 1)) +
+                      " (the placeholders are {request_id} and {return_url})";
+            return out;
+        }
+        pos = close + 1;
+    }
     return out;
 }
 
@@ -317,6 +342,7 @@ public:
     std::optional<Secret> secret(const Obj& o, std::string_view key);
 
     void listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port);
+    void address_port(const Obj& o, std::string& address, std::uint16_t& port);
     void tls(const json* v, TlsConfig& out, bool front_end);
     void authz(const json* v, AuthzConfig& out);
     void device_id(const json* v, DeviceIdConfig& out);
@@ -324,6 +350,8 @@ public:
     void upstream(const json* v, UpstreamConfig& out);
     void outcomes(const json* v, const std::string& device_id_header, std::array<OutcomeAction, outcome_count>& out);
     void limits(const json* v, LimitsConfig& out);
+    void admin(const json* v, Config& out);
+    void pages(const json* v, Config& out);
     void root(const json& doc, Config& out);
 
 private:
@@ -406,13 +434,17 @@ std::optional<Secret> Loader::secret(const Obj& o, std::string_view key) {
 void Loader::listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port) {
     auto o = object(v, ptr, {"address", "port"});
     if (!o) return;
-    if (auto* a = o->get("address")) {
-        if (auto s = string(*a, o->at("address"))) {
+    address_port(*o, address, port);
+}
+
+void Loader::address_port(const Obj& o, std::string& address, std::uint16_t& port) {
+    if (auto* a = o.get("address")) {
+        if (auto s = string(*a, o.at("address"))) {
             if (is_ip_address(*s)) address = *s;
-            else error(o->at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
+            else error(o.at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
         }
     }
-    number(*o, "port", port, 1, 65535);
+    number(o, "port", port, 1, 65535);
 }
 
 // Without the front end (listen: null) there is no TLS server: certificate and key may be left out.
@@ -825,16 +857,34 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
     } else if (*name == "reject") {
         out.action = Action::Reject;
         out.status = 403;
-        Obj o(*this, v, ptr, {"action", "status"});
+        Obj o(*this, v, ptr, {"action", "status", "help", "help_url"});
         number(o, "status", out.status, 400, 599);
+        if (auto* h = o.get("help")) {
+            if (auto s = string(*h, o.at("help"))) {
+                if (s->size() > max_help_bytes) error(o.at("help"), "is longer than " + std::to_string(max_help_bytes) + " bytes");
+                else if (std::any_of(s->begin(), s->end(), [](char c) { return c != '\n' && has_control({&c, 1}); }))
+                    error(o.at("help"), "must not contain control characters other than a line break");
+                else out.help = *s;
+            }
+        }
+        if (auto* u = o.get("help_url")) {
+            if (auto s = string(*u, o.at("help_url"))) {
+                auto parsed = parse_url(*s, true, false);
+                if (!parsed.error.empty()) error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
+                else out.help_url = *s;
+            }
+        }
     } else if (*name == "redirect") {
         out.action = Action::Redirect;
         out.status = 302;
         Obj o(*this, v, ptr, {"action", "location", "status"});
         if (auto* l = o.get("location")) {
             if (auto s = string(*l, o.at("location"))) {
-                auto parsed = parse_url(*s, false, false);
-                if (!parsed.error.empty()) error(o.at("location"), parsed.error);
+                // Checked as it will be sent: with its placeholders filled in.
+                std::string problem;
+                const auto sample = fill_location_placeholders(*s, problem);
+                if (problem.empty()) problem = parse_url(sample, false, false).error;
+                if (!problem.empty()) error(o.at("location"), problem);
                 else out.location = *s;
             }
         } else {
@@ -890,7 +940,8 @@ void Loader::limits(const json* v, LimitsConfig& out) {
 void Loader::root(const json& doc, Config& out) {
     if (!doc.is_object()) return type_error("/", "object", doc);
     Obj o(*this, doc, "",
-          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz"});
+          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz",
+           "pages_dir"});
     if (auto* l = o.get("listen"); l && l->is_null()) out.listen.enabled = false;
     else listen(l, "/listen", out.listen.address, out.listen.port);
     number(o, "workers", out.workers, 0, 256);
@@ -903,16 +954,8 @@ void Loader::root(const json& doc, Config& out) {
     upstream(o.get("upstream"), out.upstream);
     outcomes(o.get("outcomes"), out.device_id.header, out.outcomes);
     limits(o.get("limits"), out.limits);
-    if (auto* a = o.get("admin"); a && a->is_null()) {
-        out.admin.enabled = false;
-    } else if (a) {
-        listen(a, "/admin", out.admin.address, out.admin.port);
-        auto wildcard = [](const std::string& s) { return s == "0.0.0.0" || s == "::"; };
-        bool overlap = out.admin.address == out.listen.address || wildcard(out.admin.address) ||
-                       wildcard(out.listen.address);
-        if (out.listen.enabled && overlap && out.admin.port == out.listen.port)
-            error("/admin/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
-    }
+    admin(o.get("admin"), out);
+    pages(o.get("pages_dir"), out);
     if (out.authz.enabled) {
         auto same = [](const std::string& a, const std::string& b) {
             return a == b || a == "0.0.0.0" || a == "::" || b == "0.0.0.0" || b == "::";
@@ -921,6 +964,72 @@ void Loader::root(const json& doc, Config& out) {
             error("/authz/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
         if (out.admin.enabled && same(out.authz.address, out.admin.address) && out.authz.port == out.admin.port)
             error("/authz/port", "is the same as /admin/port (" + std::to_string(out.admin.port) + ")");
+    }
+}
+
+void Loader::admin(const json* a, Config& out) {
+    if (a && a->is_null()) {
+        out.admin.enabled = false;
+        return;
+    }
+    if (!a) return;
+    auto o = object(a, "/admin", {"address", "port", "token"});
+    if (!o) return;
+    address_port(*o, out.admin.address, out.admin.port);
+    if (auto* t = o->get("token"); t && !t->is_null()) {
+        if (auto s = secret(*o, "token")) {
+            if (!is_field_value(s->value) || s->value.find_first_of(" \t") != std::string::npos)
+                error(o->at("token"), "must not contain spaces or control characters");
+            else out.admin.token = std::move(*s);
+        }
+    }
+    auto wildcard = [](const std::string& s) { return s == "0.0.0.0" || s == "::"; };
+    bool overlap = out.admin.address == out.listen.address || wildcard(out.admin.address) ||
+                   wildcard(out.listen.address);
+    if (out.listen.enabled && overlap && out.admin.port == out.listen.port)
+        error("/admin/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
+}
+
+// pages_dir: <Outcome>.html per outcome that has its own page, read and checked now (a reload
+// reads them again), never per request. Every .html file there must name an outcome.
+void Loader::pages(const json* v, Config& out) {
+    if (!v || v->is_null()) return;
+    const std::string ptr = "/pages_dir";
+    auto dir = file(*v, ptr);
+    if (!dir) return;
+    std::error_code ec;
+    if (!fs::is_directory(dir->path, ec)) return error(ptr, "'" + dir->shown + "' is not a readable folder");
+    out.pages_dir = dir->path;
+    fs::directory_iterator it(dir->path, ec), end;
+    if (ec) return error(ptr, "cannot read folder '" + dir->shown + "': " + ec.message());
+    std::vector<fs::path> files;
+    for (; it != end; it.increment(ec)) {
+        if (it->path().extension() == ".html") files.push_back(it->path());
+    }
+    if (ec) return error(ptr, "cannot read folder '" + dir->shown + "': " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        const std::string name = f.stem().string();
+        const std::string shown = printable(f.filename().string());
+        auto which = outcome_from_name(name);
+        if (!which) {
+            error(ptr, "'" + shown + "' does not name an outcome (pages are <Outcome>.html, e.g. NotCompliant.html)");
+            continue;
+        }
+        std::string problem;
+        auto text = config_pem::read_file(f, shown, problem, max_page_bytes);
+        if (!text) {
+            error(ptr, problem);
+            continue;
+        }
+        auto parsed = parse_page_template(*text);
+        if (!parsed.error.empty()) {
+            error(ptr, "'" + shown + "': " + parsed.error);
+            continue;
+        }
+        auto& action = out.outcomes[static_cast<std::size_t>(*which)];
+        if (action.action != Action::Reject) warn(ptr, "'" + shown + "' is not used: the outcome's action is not \"reject\"");
+        action.page = std::make_shared<const PageTemplate>(std::move(parsed.page));
     }
 }
 

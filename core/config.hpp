@@ -3,6 +3,7 @@
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
 #include "core/outcome.hpp"
+#include "core/page_template.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -104,8 +106,11 @@ struct UpstreamConfig {
 struct OutcomeAction {
     Action action = Action::Reject;
     unsigned status = 403;                                     // reject: status; redirect: 302
-    std::string location;                                      // redirect
+    std::string location;                                      // redirect; may hold {request_id}, {return_url}
     std::vector<std::pair<std::string, std::string>> headers;  // forward
+    std::string help;                                          // reject: what to do, shown on the deny page
+    std::string help_url;                                      // reject: an https URL, linked from the deny page
+    std::shared_ptr<const PageTemplate> page;                  // reject: <pages_dir>/<Outcome>.html, when given
 };
 
 struct LimitsConfig {
@@ -120,6 +125,7 @@ struct AdminConfig {
     bool enabled = true;  // "admin": null disables the listener
     std::string address = "127.0.0.1";
     std::uint16_t port = 9901;
+    std::optional<Secret> token;  // when set: "Authorization: Bearer <token>" on all but /healthz, /readyz
 };
 
 // The authorization endpoint for reverse proxies (plugin mode); plain HTTP.
@@ -145,6 +151,7 @@ struct Config {
     LimitsConfig limits;
     AdminConfig admin;
     AuthzConfig authz;
+    std::optional<std::filesystem::path> pages_dir;  // operator deny pages, read into outcomes[].page
     std::vector<std::string> warnings;  // e.g. literal secrets; printed by the caller
 
     const OutcomeAction& action_for(Outcome o) const { return outcomes[static_cast<std::size_t>(o)]; }

@@ -871,3 +871,88 @@ BOOST_AUTO_TEST_CASE(left_out_outcomes_get_defaults) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(deny_page_help_and_help_url) {
+    auto reject = [](json extra) {
+        json o{{"action", "reject"}, {"status", 403}};
+        o.update(extra);
+        return with(minimal(), "/outcomes/NotCompliant", o);
+    };
+    auto r = parse(reject({{"help", "Open Company Portal.\nThen try again."},
+                           {"help_url", "https://portal.manage.microsoft.com/devices?x=1"}}));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).help == "Open Company Portal.\nThen try again.");
+        BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).help_url == "https://portal.manage.microsoft.com/devices?x=1");
+    }
+    expect_error(parse(reject({{"help_url", "http://portal.example/"}})),
+                 "config error: /outcomes/NotCompliant/help_url: must be an https URL: \"http://portal.example/\"");
+    expect_error(parse(reject({{"help_url", "javascript:alert(1)"}})),
+                 "config error: /outcomes/NotCompliant/help_url: must be an https URL: \"javascript:alert(1)\"");
+    expect_error(parse(reject({{"help", "a\rb"}})),
+                 "config error: /outcomes/NotCompliant/help: must not contain control characters other than a line break");
+    expect_error(parse(reject({{"help", std::string(2001, 'x')}})),
+                 "config error: /outcomes/NotCompliant/help: is longer than 2000 bytes");
+    // help belongs to the deny page of a reject.
+    expect_error(parse(with(minimal(), "/outcomes/NotCompliant",
+                            json{{"action", "redirect"}, {"location", "https://a.example/"}, {"help", "x"}})),
+                 "config error: /outcomes/NotCompliant/help: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(redirect_location_placeholders) {
+    auto redirect = [](std::string location) {
+        return parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}, {"location", location}}));
+    };
+    auto r = redirect("https://portal.example/blocked?id={request_id}&return={return_url}");
+    expect_ok(r);
+    if (r.config)
+        BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).location ==
+                   "https://portal.example/blocked?id={request_id}&return={return_url}");
+    expect_error(redirect("https://portal.example/?u={user}"),
+                 "config error: /outcomes/NotCompliant/location: unknown placeholder \"{user}\" (the placeholders are "
+                 "{request_id} and {return_url})");
+}
+
+BOOST_AUTO_TEST_CASE(admin_token) {
+    auto doc = with(minimal(), "/admin", json{{"address", "127.0.0.1"}, {"port", 9901}, {"token", {{"env", "IG_TEST_SECRET"}}}});
+    auto r = parse(doc);
+    expect_ok(r);
+    if (r.config) {
+        BOOST_REQUIRE(r.config->admin.token.has_value());
+        BOOST_TEST(r.config->admin.token->value == "env-s3cret-value");
+    }
+    auto none = parse(with(minimal(), "/admin", json{{"port", 9901}}));
+    expect_ok(none);
+    if (none.config) BOOST_TEST(!none.config->admin.token.has_value());
+    expect_error(parse(with(minimal(), "/admin", json{{"token", {{"env", "IG_TEST_UNSET_TOKEN"}}}})),
+                 "config error: /admin/token: environment variable IG_TEST_UNSET_TOKEN is not set");
+    expect_error(parse(with(minimal(), "/admin", json{{"tokn", "x"}})), "config error: /admin/tokn: unknown key");
+    expect_error(parse(with(minimal(), "/admin", json{{"token", "two words"}})),
+                 "config error: /admin/token: must not contain spaces or control characters");
+}
+
+BOOST_AUTO_TEST_CASE(pages_dir_reads_pages_once_and_checks_them) {
+    const auto dir = pki().dir / "pages";
+    fs::remove_all(dir);
+    write(dir / "NotCompliant.html", "<p>{{outcome}} {{request_id}} {{reason}} {{help}} {{help_url}} {{time}}</p>");
+    auto r = parse(with(minimal(), "/pages_dir", "pages"));
+    expect_ok(r);
+    if (r.config) {
+        BOOST_TEST(r.config->pages_dir.value() == dir);
+        const auto& page = r.config->action_for(ig::Outcome::NotCompliant).page;
+        BOOST_REQUIRE(page != nullptr);
+        BOOST_TEST(page->pieces.size() == 13u);  // 6 fields, 7 literals
+        BOOST_TEST(r.config->action_for(ig::Outcome::NoId).page == nullptr);
+    }
+    write(dir / "Noncompliant.html", "x");
+    expect_error(parse(with(minimal(), "/pages_dir", "pages")),
+                 "config error: /pages_dir: 'Noncompliant.html' does not name an outcome (pages are <Outcome>.html, e.g. "
+                 "NotCompliant.html)");
+    fs::remove(dir / "Noncompliant.html");
+    write(dir / "NoId.html", "<p>{{ request_id }}</p>");
+    expect_error_like(parse(with(minimal(), "/pages_dir", "pages")), "/pages_dir",
+                      "'NoId.html': unknown placeholder at byte 3");
+    fs::remove(dir / "NoId.html");
+    expect_error_like(parse(with(minimal(), "/pages_dir", "missing-pages")), "/pages_dir", "is not a readable folder");
+    fs::remove_all(dir);
+}
