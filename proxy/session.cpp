@@ -5,6 +5,7 @@
 #include "core/text.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/answer.hpp"
+#include "proxy/deny_page.hpp"
 #include "proxy/headers.hpp"
 #include "proxy/peer_match.hpp"
 #include "proxy/request_id.hpp"
@@ -437,6 +438,7 @@ private:
                                  AccessRecord& rec, bool client_keep_alive);
     net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive,
                                        std::string_view location = {});
+    net::awaitable<error_code> respond(RejectReply reply, std::string_view request_id, bool keep_alive);
     net::awaitable<bool> refuse(unsigned status, std::string reason, AccessRecord& rec);
     std::optional<std::string> device_id_for(const http::fields& req) const;
 
@@ -536,6 +538,21 @@ net::awaitable<error_code> Session::respond(unsigned status, std::string body, s
     co_return ec;
 }
 
+net::awaitable<error_code> Session::respond(RejectReply reply, std::string_view request_id, bool keep_alive) {
+    http::response<http::string_body> res;
+    res.version(11);
+    res.result(reply.status);
+    res.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
+    res.set("X-Request-Id", request_id);
+    res.body() = std::move(reply.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    client_tcp().expires_after(cfg_.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
+    co_return ec;
+}
+
 // Answers an error the gateway decided itself and closes the connection.
 net::awaitable<bool> Session::refuse(unsigned status, std::string reason, AccessRecord& rec) {
     nlohmann::json body = {{"request_id", rec.request_id}, {"reason", reason}};
@@ -617,13 +634,17 @@ net::awaitable<bool> Session::serve_request() {
     const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
     switch (plan.action) {
     case Action::Reject: {
+        auto reply = render_reject(cfg_.action_for(verdict.outcome), verdict, rec.request_id, req[http::field::accept]);
+        reply.status = plan.status;
         rec.status = plan.status;
-        auto wec = co_await respond(plan.status, plan.body, rec.request_id, keep);
+        auto wec = co_await respond(std::move(reply), rec.request_id, keep);
         co_return finish(keep && !wec);
     }
     case Action::Redirect: {
         rec.status = plan.status;
-        auto wec = co_await respond(plan.status, {}, rec.request_id, keep, plan.location);
+        const auto location = redirect_location(plan.location, rec.request_id,
+                                                original_url(req[http::field::host], req.target()));
+        auto wec = co_await respond(plan.status, {}, rec.request_id, keep, sanitize_header_value(location));
         co_return finish(keep && !wec);
     }
     case Action::Forward:
