@@ -72,15 +72,21 @@ std::optional<std::string> normalize_guid(std::string_view text) {
     return out;
 }
 
-std::optional<std::string> device_id_from_certificate(X509* cert, const DeviceIdConfig& config) {
+std::optional<FoundDeviceId> find_device_id(X509* cert, const DeviceIdConfig& config) {
     if (!cert) return std::nullopt;
     for (const IdSource source : config.sources) {
         std::optional<std::string> id;
         if (source == IdSource::SanUri) id = from_san_uri(cert, config.san_uri_scheme);
         else if (source == IdSource::SubjectCn) id = from_subject_cn(cert);
-        if (id) return id;
+        if (id) return FoundDeviceId{std::move(*id), source};
     }
     return std::nullopt;
+}
+
+std::optional<std::string> device_id_from_certificate(X509* cert, const DeviceIdConfig& config) {
+    auto found = find_device_id(cert, config);
+    if (!found) return std::nullopt;
+    return std::move(found->id);
 }
 
 }  // namespace ig

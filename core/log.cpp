@@ -12,6 +12,9 @@
 namespace ig::log {
 namespace {
 
+std::atomic<std::FILE*> output_stream{stdout};
+std::FILE* output() { return output_stream.load(); }
+
 constexpr std::size_t max_queued = 65536;
 constexpr std::chrono::milliseconds linger{5};
 
@@ -71,9 +74,9 @@ private:
             }
             for (auto& line : batch) {
                 line.push_back('\n');
-                std::fwrite(line.data(), 1, line.size(), stdout);
+                std::fwrite(line.data(), 1, line.size(), output());
             }
-            std::fflush(stdout);
+            std::fflush(output());
             batch.clear();
             {
                 std::lock_guard lock(mutex_);
@@ -135,5 +138,6 @@ void event(std::string_view level, std::string_view msg, nlohmann::json fields) 
 
 std::uint64_t dropped() { return writer().dropped(); }
 void flush() { writer().flush(); }
+void to_stderr() { output_stream = stderr; }
 
 }  // namespace ig::log

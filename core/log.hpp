@@ -25,6 +25,9 @@ std::uint64_t dropped();
 // Writes out everything queued so far (at shutdown, and in tests).
 void flush();
 
+// Sends the lines to stderr instead (for a command whose stdout is its report, such as --explain).
+void to_stderr();
+
 // ISO 8601 UTC with milliseconds, e.g. 2026-11-26T10:12:15.123Z
 std::string now_iso8601();
 

@@ -4,7 +4,11 @@
 //   GET /healthz -> 200 "ok"
 //   GET /readyz  -> 503 until ready() says true, then 200; the JSON body tells the token state
 //   GET /metrics -> 200, metrics() in Prometheus text format
-// Anything else is 404 (405 for another method on a known path).
+//   GET /devices/{id}          -> 200 the cached verdict as JSON, 404 when none; 400 for an id that is not a GUID
+//   POST /devices/{id}/refresh -> drops the cached verdict, looks the device up now, 200 the new verdict
+// Anything else is 404 (405 for another method on a known path). When token() gives a token, every
+// path but /healthz and /readyz needs "Authorization: Bearer <token>" (401 otherwise).
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,10 +18,26 @@
 
 namespace ig {
 
+// A device's verdict for the help desk.
+struct DeviceView {
+    std::string device_id;
+    std::string outcome;
+    std::string compliance_state;
+    std::string source;  // graph, sync, shared, stale
+    std::string reason;
+    long long age_s = 0;
+    long long ttl_s = 0;  // 0: not cached (an Error is never cached)
+};
+
 struct AdminHandlers {
     std::function<bool()> ready;                     // the gateway listens and is configured
     std::function<std::optional<bool>()> token_ok;   // ComplianceService::token_ok(); may be empty
     std::function<std::string()> metrics;            // the /metrics body; may be empty
+    std::function<std::string()> token;              // the admin token now (empty: none); may be empty
+    // The cached verdict of a device (a lower-case GUID), or nothing.
+    std::function<std::optional<DeviceView>(const std::string& id)> device;
+    // Drops the cached verdict and looks the device up; `done` may run on any thread.
+    std::function<void(const std::string& id, std::function<void(DeviceView)> done)> refresh;
 };
 
 struct AdminLimits {

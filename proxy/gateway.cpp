@@ -2,6 +2,7 @@
 
 #include "core/compliance.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "proxy/admin.hpp"
 #include "proxy/authz_server.hpp"
 #include "proxy/metrics_render.hpp"
@@ -24,6 +25,21 @@ namespace net = boost::asio;
 namespace {
 
 constexpr auto drain_time = std::chrono::seconds(10);
+
+// What the help desk sees of a verdict; age and TTL from the cache entry when there is one.
+DeviceView device_view(const std::string& id, const Verdict& v, const std::optional<CachedVerdict>& cached) {
+    DeviceView view;
+    view.device_id = id;
+    view.outcome = std::string(to_string(v.outcome));
+    view.compliance_state = printable_ascii(v.compliance_state, 64);
+    view.source = std::string(to_string(v.source));
+    view.reason = one_line(v.reason, 300);
+    if (cached) {
+        view.age_s = cached->age.count();
+        view.ttl_s = cached->ttl.count();
+    }
+    return view;
+}
 
 struct Gateway {
     std::filesystem::path config_file;
@@ -117,6 +133,22 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
             };
             handlers.token_ok = [&g] { return g.compliance->token_ok(); };
             handlers.metrics = [&g] { return g.metrics_text(); };
+            handlers.token = [&g] {
+                const auto rt = g.server->runtime();
+                return rt->config.admin.token ? rt->config.admin.token->value : std::string();
+            };
+            handlers.device = [&g](const std::string& id) -> std::optional<DeviceView> {
+                auto cached = g.compliance->inspect(id);
+                if (!cached) return std::nullopt;
+                return device_view(id, cached->verdict, cached);
+            };
+            handlers.refresh = [&g](const std::string& id, std::function<void(DeviceView)> done) {
+                g.compliance->invalidate(id);
+                log::info("device refresh requested on the admin listener", {{"device_id", id}});
+                g.compliance->check(id, [&g, id, done = std::move(done)](Verdict v) {
+                    done(device_view(id, v, g.compliance->inspect(id)));
+                });
+            };
             g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
         }
         if (g.authz)

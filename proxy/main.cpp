@@ -1,5 +1,6 @@
 // intune-gate: the command line (SPEC §3).
 #include "core/config.hpp"
+#include "proxy/explain.hpp"
 #include "proxy/gateway.hpp"
 
 #include <cstdio>
@@ -11,6 +12,9 @@ namespace {
 constexpr std::string_view usage =
     "usage: intune-gate --config FILE        run the gateway (logs to stdout)\n"
     "       intune-gate --check-config FILE  validate the file, its certificates, keys and secrets\n"
+    "       intune-gate --explain CERT.pem --config FILE\n"
+    "                                        what the gateway makes of a device certificate: device ID,\n"
+    "                                        verification, outcome and action (exit 0: forwarded)\n"
     "       intune-gate --version | --help\n";
 
 // Prints warnings and errors; returns the config only when it is valid.
@@ -39,6 +43,18 @@ int main(int argc, char** argv) {
         if (!config) return 2;
         std::cout << "config ok: " << config->file.string() << '\n';
         return 0;
+    }
+    if (argc == 5 && (std::string_view(argv[1]) == "--explain" || std::string_view(argv[3]) == "--explain")) {
+        const bool explain_first = std::string_view(argv[1]) == "--explain";
+        const char* cert = explain_first ? argv[2] : argv[4];
+        const char* file = explain_first ? argv[4] : argv[2];
+        if (std::string_view(explain_first ? argv[3] : argv[1]) != "--config") {
+            std::cerr << usage;
+            return 2;
+        }
+        auto config = load_or_report(file);
+        if (!config) return 2;
+        return ig::explain_certificate(*config, cert, std::cout);
     }
     if (argc == 3 && std::string_view(argv[1]) == "--config") {
         auto config = load_or_report(argv[2]);
