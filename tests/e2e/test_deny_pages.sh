@@ -177,6 +177,20 @@ grep -qE '<p id="id">[0-9a-f]{32}</p>' "$f" || fail "custom page: no request id"
 shot "$ART/ConfigManager-custom-page.png" 1280 600 "$RELAY/configmanager/portal/login"
 ok "pages_dir page filled in"
 
+# Pages are read at load: an edited page shows after SIGHUP, a broken one is refused and the old kept.
+sed -i 's|<h1>Contoso: device check</h1>|<h1>Contoso: device check, v2</h1>|' "$T/pages/ConfigManager.html"
+text_in "$f" "<h1>Contoso: device check</h1>"
+kill -HUP "$GW_PID"
+wait_for_line "$T/gate.log" '"msg":"config reloaded"' 20 "$GW_PID" >/dev/null
+dom "$RELAY/configmanager/portal/login" "$f"
+text_in "$f" "<h1>Contoso: device check, v2</h1>"
+echo '<p>{{request-id}}</p>' >"$T/pages/ConfigManager.html"
+kill -HUP "$GW_PID"
+wait_for_line "$T/gate.log" '/pages_dir: .ConfigManager.html.: unknown placeholder.*reload refused' 20 "$GW_PID" >/dev/null
+dom "$RELAY/configmanager/portal/login" "$f"
+text_in "$f" "<h1>Contoso: device check, v2</h1>"
+ok "pages re-read on SIGHUP; a broken page is refused with its JSON path and the old one keeps serving"
+
 # Phone size, and dark mode.
 shot "$ART/NotCompliant-phone.png" 390 1100 "$RELAY/noncompliant/portal/login"
 shot "$ART/NotCompliant-dark.png" 1280 1000 "$RELAY/noncompliant/portal/login" --force-dark-mode
