@@ -9,6 +9,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,13 @@
 #include <string_view>
 
 namespace ig {
+
+// Where a cached verdict came from (the help desk shows it).
+enum class VerdictSource { Graph, Sync, Shared, Stale };
+constexpr std::string_view to_string(VerdictSource s) {
+    constexpr std::string_view names[] = {"graph", "sync", "shared", "stale"};
+    return names[static_cast<int>(s)];
+}
 
 struct Verdict {
     Outcome outcome = Outcome::Error;
@@ -27,6 +35,16 @@ struct Verdict {
     std::optional<std::size_t> device_truncated, apps_truncated;
     bool cache_hit = false;
     double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
+    VerdictSource source = VerdictSource::Graph;
+    std::int64_t fetched_at_ms = 0;          // Unix time (ms) Graph gave this answer; 0 for Error
+    std::optional<std::int64_t> stale_age_s;  // set when Graph failed and this older answer stands in
+};
+
+// What the cache holds for one device (the help desk's view).
+struct CacheEntryInfo {
+    Verdict verdict;
+    std::int64_t age_s = 0;  // since Graph gave the answer
+    std::int64_t ttl_s = 0;  // until it expires here; <= 0 when only kept for stale-if-error
 };
 
 class ComplianceService {
@@ -68,6 +86,13 @@ public:
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
     // the identity platform (and /readyz knows early whether the credentials work).
     void start_token_refresh();
+
+    // The help desk: what is cached for a device (any thread), nothing when nothing is.
+    std::optional<CacheEntryInfo> inspect(std::string_view device_id) const;
+
+    // Drops the device's verdict here and in the shared cache; `done` runs on the core's executor
+    // once both are gone (or the shared cache did not answer in time).
+    void invalidate(std::string device_id, std::function<void()> done);
 
     // Replaces the Intune settings (on reload). Keeps token and cache when they did not change.
     void reconfigure(const IntuneConfig& config);

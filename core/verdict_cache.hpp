@@ -2,6 +2,7 @@
 // Verdicts per device ID with a TTL each, bounded (LRU), safe from any thread.
 #include "core/compliance.hpp"
 #include "core/metrics.hpp"
+#include "core/shared_value.hpp"
 
 #include <chrono>
 #include <list>
@@ -21,6 +22,20 @@ public:
 
     // A fresh entry (marked cache_hit, graph_ms 0), or nothing; an expired one is dropped.
     std::optional<Verdict> get(std::string_view device_id, Clock::time_point now = Clock::now());
+
+    // The entry as it is, fresh only: for the help desk.
+    std::optional<CacheEntryInfo> inspect(std::string_view device_id, Clock::time_point now = Clock::now(),
+                                          std::int64_t now_ms = unix_ms()) const;
+
+    // The last answer for the device, expired or not, when Graph gave it at most max_age_ms ago
+    // (stale-if-error): marked source Stale with its age.
+    std::optional<Verdict> get_stale(std::string_view device_id, std::int64_t max_age_ms,
+                                     std::int64_t now_ms = unix_ms());
+
+    // How long expired entries are kept for get_stale() (0: dropped when they expire).
+    void set_retain_expired(std::chrono::milliseconds retain);
+
+    bool erase(std::string_view device_id);
 
     // ttl <= 0 stores nothing.
     void put(const std::string& device_id, Verdict verdict, std::chrono::milliseconds ttl,
@@ -44,6 +59,7 @@ private:
     mutable std::mutex mutex_;
     std::size_t max_entries_;
     Gauge* size_gauge_;
+    std::int64_t retain_ms_ = 0;
     List lru_;
     std::unordered_map<std::string_view, List::iterator> index_;  // keys view into Entry::id
 };
