@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/redis_client.hpp"
+#include "tests/core/core_env.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -40,18 +41,24 @@ std::uint16_t free_port() {
 struct RedisServer {
     std::uint16_t port = free_port();
     pid_t pid = -1;
-    explicit RedisServer(std::string extra = {}) { start(std::move(extra)); }
-    void start(std::string extra = {}) {
+    std::vector<std::string> extra;
+    RedisServer() { start(); }
+    explicit RedisServer(std::vector<std::string> args) : extra(std::move(args)) { start(); }
+    void start() {
         pid = ::fork();
         if (pid == 0) {
-            std::string p = std::to_string(port);
-            if (extra.empty())
-                ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", nullptr);
-            else
-                ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--requirepass",
-                         extra.c_str(), nullptr);
+            std::vector<std::string> args{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                                          "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                          "--loglevel", "warning"};
+            // With TLS the port given is the TLS one and plain TCP is off.
+            if (!extra.empty() && extra.front() == "--tls-port") args[2] = "0";
+            args.insert(args.end(), extra.begin(), extra.end());
+            for (auto& a : args)
+                if (a == "PORT") a = std::to_string(port);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execvp("redis-server", argv.data());
             std::_Exit(127);
         }
         // Ready when it accepts connections.
@@ -84,13 +91,15 @@ struct Client {
     std::shared_ptr<RedisClient> client;
     std::thread thread{[this] { io.run(); }};
 
-    explicit Client(std::uint16_t port, std::string password = {}) {
+    explicit Client(std::uint16_t port, std::string password = {}, bool tls = false,
+                    std::optional<std::filesystem::path> ca = std::nullopt) {
         config.enabled = true;
         config.host = "127.0.0.1";
         config.port = port;
         config.url = "redis://127.0.0.1:" + std::to_string(port);
         config.password.value = std::move(password);
-        client = std::make_shared<RedisClient>(strand, config, std::nullopt, metrics);
+        config.tls = tls;
+        client = std::make_shared<RedisClient>(strand, config, std::move(ca), metrics);
         client->start();
     }
     ~Client() {
@@ -193,7 +202,7 @@ BOOST_AUTO_TEST_CASE(down_fails_at_once_and_comes_back) {
 }
 
 BOOST_AUTO_TEST_CASE(password_is_sent_and_a_wrong_one_keeps_it_down) {
-    RedisServer server("s3cret-pw");
+    RedisServer server({"--requirepass", "s3cret-pw"});
     Client good(server.port, "s3cret-pw");
     BOOST_TEST_REQUIRE(good.wait_connected());
     BOOST_TEST(good.run({"SET", "k", "v"}).ok_status());
@@ -227,4 +236,22 @@ BOOST_AUTO_TEST_CASE(a_silent_server_costs_one_deadline_per_command) {
     BOOST_TEST(r.str == "timed out");
     BOOST_TEST((took >= 50ms));
     BOOST_TEST((took < 5s));  // generous on a loaded machine; the deadline is what stops it
+}
+
+BOOST_AUTO_TEST_CASE(rediss_is_verified_tls) {
+    const auto pki = ig::test::core::pki_dir();
+    RedisServer server({"--tls-port", "PORT", "--tls-cert-file", (pki / "server.crt").string(), "--tls-key-file",
+                        (pki / "server.key").string(), "--tls-ca-cert-file", (pki / "server-ca.crt").string(),
+                        "--tls-auth-clients", "no"});
+    // Trusted through the extra CA (intune.ca_file): works, host name (IP SAN) checked.
+    Client trusted(server.port, {}, true, pki / "server-ca.crt");
+    BOOST_TEST_REQUIRE(trusted.wait_connected());
+    BOOST_TEST(trusted.run({"SET", "k", "over tls"}).ok_status());
+    BOOST_TEST(trusted.run({"GET", "k"}).str == "over tls");
+    // The system store alone does not know the test CA: never connected, commands fail at once.
+    Client untrusted(server.port, {}, true);
+    std::this_thread::sleep_for(500ms);
+    BOOST_TEST(!untrusted.client->connected());
+    BOOST_TEST(untrusted.run({"GET", "k"}).failed());
+    BOOST_TEST(untrusted.metrics.connect_failures.get() >= 1u);
 }
