@@ -420,11 +420,13 @@ net::awaitable<void> ComplianceService::Impl::keep_synced(std::shared_ptr<Impl> 
     }
     while (!self->stopped) {
         const auto interval = self->backend->config.sync.interval;
+        const auto began = Clock::now();
         if (interval.count() > 0) co_await sync_once(self);
         if (self->stopped) break;
-        // A reload cancels the wait, so a new interval applies at once.
-        self->sync_timer->expires_after(interval.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(interval)
-                                                             : std::chrono::milliseconds(std::chrono::hours(24)));
+        // Interval from start to start (a sync longer than that is followed by the next at once);
+        // a reload cancels the wait, so a new interval applies at once.
+        if (interval.count() > 0) self->sync_timer->expires_at(began + interval);
+        else self->sync_timer->expires_after(std::chrono::hours(24));
         co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
     }
 }
