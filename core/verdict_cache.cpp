@@ -45,10 +45,18 @@ std::optional<CacheEntryInfo> VerdictCache::inspect(std::string_view device_id, 
                                                    std::int64_t now_ms) const {
     std::lock_guard lock(mutex_);
     auto it = index_.find(device_id);
-    if (it == index_.end() || it->second->expires <= now) return std::nullopt;
+    if (it == index_.end()) return std::nullopt;
     CacheEntryInfo info;
     info.verdict = it->second->verdict;
     info.age_s = info.verdict.fetched_at_ms > 0 ? std::max<std::int64_t>(0, (now_ms - info.verdict.fetched_at_ms) / 1000) : 0;
+    if (it->second->expires <= now) {
+        // Expired but kept for stale-if-error: shown as what it is now, a stale answer.
+        if (retain_ms_ <= 0 || info.verdict.fetched_at_ms <= 0 || now_ms - info.verdict.fetched_at_ms > retain_ms_)
+            return std::nullopt;
+        info.verdict.source = VerdictSource::Stale;
+        info.ttl_s = 0;
+        return info;
+    }
     info.ttl_s = std::chrono::duration_cast<std::chrono::seconds>(it->second->expires - now).count();
     return info;
 }

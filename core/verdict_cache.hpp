@@ -23,7 +23,8 @@ public:
     // A fresh entry (marked cache_hit, graph_ms 0), or nothing; an expired one is dropped.
     std::optional<Verdict> get(std::string_view device_id, Clock::time_point now = Clock::now());
 
-    // The entry as it is, fresh only: for the help desk.
+    // The entry as it is, for the help desk: fresh, or expired but kept for stale-if-error (then
+    // source Stale and ttl_s 0).
     std::optional<CacheEntryInfo> inspect(std::string_view device_id, Clock::time_point now = Clock::now(),
                                           std::int64_t now_ms = unix_ms()) const;
 

@@ -114,6 +114,10 @@ BOOST_AUTO_TEST_CASE(stale_if_error_serves_the_last_answer_marked_with_its_age) 
     BOOST_TEST_REQUIRE(v.stale_age_s.has_value());
     BOOST_TEST(*v.stale_age_s >= 1);
     BOOST_TEST(env.metrics.stale_served.get() == 1u);
+    auto kept = env.svc().inspect(guid("3301"));  // the help desk sees it as stale
+    BOOST_TEST_REQUIRE(kept.has_value());
+    BOOST_TEST(to_string(kept->verdict.source) == "stale");
+    BOOST_TEST(kept->ttl_s == 0);
     // Never without it: a device Graph never answered for is Error.
     env.emulator.set_fault(guid("3302"), {{"status", 503}});
     BOOST_TEST(to_string(env.check(guid("3302")).outcome) == "Error");
