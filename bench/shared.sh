@@ -101,7 +101,7 @@ log() { echo "$*" | tee -a "$OUT"; }
 log "# bench/shared.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [[ " $PARTS " == *" path "* ]]; then
-  start_emulator 100; start_upstream; start_redis
+  start_emulator 1000; start_upstream; start_redis
   gateway local '{}'
   gateway shared "{\"intune\": {\"cache\": {\"max_entries\": 0}, \"shared_cache\": {\"redis\": \"redis://127.0.0.1:$REDIS_PORT\", \"timeout_ms\": 50}}}"
   wait_line "$RUN/shared.log" '"msg":"shared cache connected"'
@@ -118,7 +118,7 @@ if [[ " $PARTS " == *" path "* ]]; then
   for name in local shared; do
     gw=GW_$name; adm=ADM_$name
     for k in $(seq "$CONNECTIONS"); do  # warm: every device once (Graph, then Redis)
-      curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -H "X-Intune-Device-Id: $(printf '5e000000-0000-4000-8000-%012x' "$k")" "${!gw}/"
+      curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -H "X-Intune-Device-Id: $(printf '5e000000-0000-4000-8000-%012x' "$((k * 10))")" "${!gw}/"
     done
     sleep 0.5
     emu POST /_emulator/reset >/dev/null
@@ -127,7 +127,7 @@ if [[ " $PARTS " == *" path "* ]]; then
     for k in $(seq "$CONNECTIONS"); do
       "$BIN/intune-loadgen" --url "${!gw}/" --cacert "$PKI/server-ca.crt" --cert "$PKI/device-compliant.crt" \
         --key "$PKI/device-compliant.key" --mode keepalive --connections 1 --duration "$DURATION" --warmup 1 \
-        --header "X-Intune-Device-Id: $(printf '5e000000-0000-4000-8000-%012x' "$k")" --label "$name-$k" \
+        --header "X-Intune-Device-Id: $(printf '5e000000-0000-4000-8000-%012x' "$((k * 10))")" --label "$name-$k" \
         >"$RUN/load-$name-$k.txt" 2>&1 & lg+=($!)
     done
     for p in "${lg[@]}"; do wait "$p" || { cat "$RUN"/load-$name-*.txt >&2; exit 1; }; done
