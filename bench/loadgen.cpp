@@ -54,6 +54,7 @@ constexpr std::string_view usage =
     "usage: intune-loadgen --url https://127.0.0.1:PORT/path --cert CRT --key KEY --cacert CA\n"
     "         [--mode keepalive|handshake] [--connections N] [--threads T]\n"
     "         [--duration S] [--warmup S] [--timeout S] [--label NAME] [--watch-pid PID]...\n"
+    "         [--header 'Name: value']...\n"
     "       intune-loadgen --idle N --url ... --cert ... --key ... --cacert ... [--duration S]\n"
     "  keepalive: many requests per connection; handshake: a new TLS connection (full handshake,\n"
     "  no resumption) per request. --idle N opens N keep-alive connections, does one request on\n"
@@ -74,6 +75,7 @@ struct options {
     double warmup = 2;
     double timeout = 5;
     std::vector<int> watch_pids;
+    std::vector<std::string> headers;  // --header "Name: value", added to every request
 };
 
 template <class T>
@@ -108,6 +110,10 @@ std::optional<options> parse_args(int argc, char** argv) {
         else if (flag == "--warmup") ok = parse_number(v, o.warmup) && o.warmup >= 0;
         else if (flag == "--timeout") ok = parse_number(v, o.timeout) && o.timeout > 0;
         else if (flag == "--watch-pid") { ok = parse_number(v, pid) && pid > 0; o.watch_pids.push_back(pid); }
+        else if (flag == "--header") {
+            ok = v.find(':') != std::string_view::npos && v.find_first_of("\r\n") == std::string_view::npos;
+            o.headers.emplace_back(v);
+        }
         else {
             std::cerr << "intune-loadgen: unknown option " << flag << '\n';
             return std::nullopt;
@@ -502,7 +508,9 @@ target make_target(const options& o) {
     t.request = "GET " + path + " HTTP/1.1\r\nHost: " + std::string(url->encoded_host_and_port()) +
                 "\r\nUser-Agent: intune-loadgen\r\nAccept: */*\r\n" +
                 (t.handshake_mode ? "Connection: close\r\n" : "") +
-                (plain ? o.cert_header + ": " + rfc9440_value(o.cert) + "\r\n" : std::string()) + "\r\n";
+                (plain ? o.cert_header + ": " + rfc9440_value(o.cert) + "\r\n" : std::string());
+    for (auto& h : o.headers) t.request += h + "\r\n";
+    t.request += "\r\n";
     t.timeout = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout));
     return t;
 }

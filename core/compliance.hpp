@@ -9,8 +9,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 
-#include <array>
-#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,11 +18,12 @@
 
 namespace ig {
 
-// Where a verdict came from: Graph asked for this device, the background sync, the cache shared
-// between instances, or an old Graph answer used while Graph fails.
+// Where a cached verdict came from (the help desk shows it).
 enum class VerdictSource { Graph, Sync, Shared, Stale };
-inline constexpr std::array<std::string_view, 4> verdict_source_names{"graph", "sync", "shared", "stale"};
-constexpr std::string_view to_string(VerdictSource s) { return verdict_source_names[static_cast<std::size_t>(s)]; }
+constexpr std::string_view to_string(VerdictSource s) {
+    constexpr std::string_view names[] = {"graph", "sync", "shared", "stale"};
+    return names[static_cast<int>(s)];
+}
 
 struct Verdict {
     Outcome outcome = Outcome::Error;
@@ -33,16 +33,18 @@ struct Verdict {
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
     // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.
     std::optional<std::size_t> device_truncated, apps_truncated;
-    VerdictSource source = VerdictSource::Graph;
     bool cache_hit = false;
     double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
+    VerdictSource source = VerdictSource::Graph;
+    std::int64_t fetched_at_ms = 0;          // Unix time (ms) Graph gave this answer; 0 for Error
+    std::optional<std::int64_t> stale_age_s;  // set when Graph failed and this older answer stands in
 };
 
-// A cached verdict as the help desk sees it.
-struct CachedVerdict {
+// What the cache holds for one device (the help desk's view).
+struct CacheEntryInfo {
     Verdict verdict;
-    std::chrono::seconds age{0};  // since it was stored
-    std::chrono::seconds ttl{0};  // what it was stored for
+    std::int64_t age_s = 0;  // since Graph gave the answer
+    std::int64_t ttl_s = 0;  // until it expires here; <= 0 when only kept for stale-if-error
 };
 
 class ComplianceService {
@@ -57,12 +59,6 @@ public:
 
     // Fast path, any thread: a fresh cached verdict, or nothing.
     std::optional<Verdict> cached(std::string_view device_id);
-
-    // The cached verdict of a device without using it (no hit counted, LRU order kept), or nothing.
-    std::optional<CachedVerdict> inspect(std::string_view device_id) const;
-
-    // Drops the device's cached verdict, so the next lookup asks again. Any thread.
-    void invalidate(std::string_view device_id);
 
     // Looks the device up (cache, single-flight, Graph). `done` runs on the core's executor.
     // device_id must already be a validated, lower-case GUID. request_id (the gateway's X-Request-Id)
@@ -90,6 +86,13 @@ public:
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
     // the identity platform (and /readyz knows early whether the credentials work).
     void start_token_refresh();
+
+    // The help desk: what is cached for a device (any thread), nothing when nothing is.
+    std::optional<CacheEntryInfo> inspect(std::string_view device_id) const;
+
+    // Drops the device's verdict here and in the shared cache; `done` runs on the core's executor
+    // once both are gone (or the shared cache did not answer in time).
+    void invalidate(std::string device_id, std::function<void()> done);
 
     // Replaces the Intune settings (on reload). Keeps token and cache when they did not change.
     void reconfigure(const IntuneConfig& config);

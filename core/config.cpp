@@ -192,6 +192,39 @@ std::string fill_location_placeholders(std::string_view location, std::string& p
     return out;
 }
 
+// redis://host[:port][/db] or rediss://...; nullopt when fine. The password never goes in the URL.
+std::optional<std::string> parse_redis_url(std::string_view text, SharedCacheConfig& out) {
+    if (has_control(text)) return "must not contain control characters";
+    auto parsed = urls::parse_absolute_uri(text);
+    if (!parsed) return "is not a URL";
+    urls::url_view u = *parsed;
+    const auto scheme = lower(u.scheme());
+    if (scheme != "redis" && scheme != "rediss") return "must be a redis:// or rediss:// URL";
+    if (!u.has_authority() || u.encoded_host().empty() || u.host_type() == urls::host_type::ipvfuture)
+        return "needs a host";
+    if (u.has_userinfo()) return "must not contain user info (give the password as \"password\", a secret)";
+    if (u.has_query() || u.has_fragment()) return "must not have a query or fragment";
+    out.host = u.host_address();
+    out.port = 6379;
+    if (u.has_port()) {
+        auto port = parse_port(u.port());
+        if (!port) return "has an invalid port (1-65535)";
+        out.port = *port;
+    }
+    std::string_view path = u.encoded_path();
+    if (!path.empty() && path != "/") {
+        path.remove_prefix(1);
+        unsigned db = 0;
+        auto [end, ec] = std::from_chars(path.data(), path.data() + path.size(), db);
+        if (ec != std::errc() || end != path.data() + path.size() || db > 1000)
+            return "has a path that is not a database number (0-1000)";
+        out.database = db;
+    }
+    out.tls = scheme == "rediss";
+    out.url = std::string(text);
+    return std::nullopt;
+}
+
 class Loader;
 
 // One JSON object of the document: typed access to its keys, and unknown-key reporting.
@@ -352,6 +385,7 @@ public:
     void limits(const json* v, LimitsConfig& out);
     void admin(const json* v, Config& out);
     void pages(const json* v, Config& out);
+    void shared_cache(const json* v, const std::string& ptr, SharedCacheConfig& out);
     void root(const json& doc, Config& out);
 
 private:
@@ -622,7 +656,7 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
         if (auto name = string(*h, o->at("header"))) {
             static const std::set<std::string, std::less<>> own{"x-intune-outcome", "x-intune-compliance-state",
                                                                 "x-intune-device", "x-intune-installed-apps",
-                                                                "x-intune-error"};
+                                                                "x-intune-error", "x-intune-stale"};
             if (!is_token(*name)) error(o->at("header"), "is not a valid header name: " + in_quotes(*name));
             else if (own.count(lower(*name)) || (reserved_header(*name, "") && !starts_with_ci(*name, "x-intune-")))
                 error(o->at("header"), in_quotes(*name) + " is a header the gateway or HTTP itself sets");
@@ -648,7 +682,8 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                     {"tenant_id", "client_id", "auth", "client_secret", "client_certificate", "client_private_key",
                      "assertion_algorithm", "username", "password", "login_url", "graph_url", "ca_file", "timeout_ms",
                      "cache", "device_not_found", "save_device_properties", "device_properties", "save_installed_apps",
-                     "max_device_header_bytes", "max_apps_header_bytes"});
+                     "max_device_header_bytes", "max_apps_header_bytes", "shared_cache", "sync",
+                     "stale_if_error_s"});
     if (!o) return;
 
     if (auto* t = o->get("tenant_id")) {
@@ -792,6 +827,41 @@ void Loader::intune(const json* v, IntuneConfig& out) {
     // At least room for the header name and a few entries; at most what any server would take.
     number(*o, "max_device_header_bytes", out.max_device_header_bytes, 256, 65536);
     number(*o, "max_apps_header_bytes", out.max_apps_header_bytes, 256, 65536);
+    shared_cache(o->get("shared_cache"), o->at("shared_cache"), out.shared_cache);
+    if (auto s = object(o->get("sync"), o->at("sync"), {"interval_s", "page_size"})) {
+        duration(*s, "interval_s", out.sync.interval, 0, 86400);
+        number(*s, "page_size", out.sync.page_size, 1, 1000);
+    }
+    duration(*o, "stale_if_error_s", out.stale_if_error, 0, 7 * 86400);
+}
+
+void Loader::shared_cache(const json* v, const std::string& ptr, SharedCacheConfig& out) {
+    if (!v || v->is_null()) return;
+    auto o = object(v, ptr, {"redis", "password", "key_prefix", "timeout_ms"});
+    if (!o) return;
+    out.enabled = true;
+    if (auto* r = o->get("redis")) {
+        if (auto s = string(*r, o->at("redis"))) {
+            // A URL with user info may hold a password: it is not echoed.
+            if (auto problem = parse_redis_url(*s, out))
+                error(o->at("redis"), *problem + (s->find('@') == std::string::npos ? ": " + in_quotes(*s) : ""));
+        }
+    } else {
+        error(o->at("redis"), "is required (redis://host:port/db or rediss://...)");
+    }
+    if (auto* p = o->get("password"); p && !p->is_null()) {
+        if (auto s = secret(*o, "password")) out.password = std::move(*s);
+    }
+    if (auto* k = o->get("key_prefix")) {
+        if (auto s = string(*k, o->at("key_prefix"), true)) {
+            bool ok = s->size() <= 100 && std::all_of(s->begin(), s->end(), [](char c) {
+                          return c > 0x20 && c < 0x7f;
+                      });
+            if (ok) out.key_prefix = *s;
+            else error(o->at("key_prefix"), "must be at most 100 visible ASCII characters, got " + in_quotes(*s));
+        }
+    }
+    duration(*o, "timeout_ms", out.timeout, 1, 10000);
 }
 
 void Loader::upstream(const json* v, UpstreamConfig& out) {

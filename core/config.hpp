@@ -69,6 +69,24 @@ struct CacheConfig {
     std::size_t max_entries = 100000;
 };
 
+// A Redis server shared by the instances of a site (verdicts, the single-flight lock, the sync lease).
+struct SharedCacheConfig {
+    bool enabled = false;                 // "shared_cache" given
+    std::string url;                      // as written, for messages
+    bool tls = false;                     // rediss://
+    std::string host;
+    std::uint16_t port = 6379;
+    unsigned database = 0;                // the URL's path, /0 by default
+    Secret password;                      // value empty when none
+    std::string key_prefix = "intune-gate:";
+    std::chrono::milliseconds timeout{10};  // per Redis operation
+};
+
+struct SyncConfig {
+    std::chrono::seconds interval{0};  // 0 = no bulk sync
+    std::size_t page_size = 1000;      // $top
+};
+
 struct IntuneConfig {
     std::string tenant_id;
     std::string client_id;
@@ -91,6 +109,9 @@ struct IntuneConfig {
     // Caps on the header line (name, value, CRLF) of X-Intune-Device and X-Intune-Installed-Apps.
     std::size_t max_device_header_bytes = 8192;
     std::size_t max_apps_header_bytes = 8192;
+    SharedCacheConfig shared_cache;
+    SyncConfig sync;
+    std::chrono::seconds stale_if_error{0};  // 0 = fail closed
 };
 
 // An upstream origin, parsed from "http(s)://host[:port][/base]".

@@ -100,17 +100,37 @@ std::string GraphClient::device_url(const std::string& device_id) const {
     urls::url u = urls::parse_uri(trim_slash(config_.graph_url)).value();
     u.set_encoded_path(std::string(u.encoded_path()) + "/v1.0/deviceManagement/managedDevices");
     u.segments().push_back(device_id);  // percent-encodes anything unexpected
-    std::vector<std::string> select{"id", "complianceState", "managementAgent"};
-    const bool all = config_.save_device_properties && config_.device_properties.empty();
-    if (config_.save_device_properties)
-        for (auto& p : config_.device_properties)
-            if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
-    if (!all) {
+    if (auto select = selected(); !select.empty()) {
         std::string list;
         for (auto& s : select) list += (list.empty() ? "" : ",") + s;
         u.params().append({"$select", list});
     }
     return std::string(u.buffer());
+}
+
+std::vector<std::string> GraphClient::selected() const {
+    std::vector<std::string> select{"id", "complianceState", "managementAgent"};
+    if (config_.save_device_properties && config_.device_properties.empty()) return {};
+    if (config_.save_device_properties)
+        for (auto& p : config_.device_properties)
+            if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
+    return select;
+}
+
+std::string GraphClient::list_url(std::size_t page_size) const {
+    urls::url u = urls::parse_uri(trim_slash(config_.graph_url)).value();
+    u.set_encoded_path(std::string(u.encoded_path()) + "/v1.0/deviceManagement/managedDevices");
+    if (auto select = selected(); !select.empty()) {
+        std::string list;
+        for (auto& s : select) list += (list.empty() ? "" : ",") + s;
+        u.params().append({"$select", list});
+    }
+    u.params().append({"$top", std::to_string(page_size)});
+    return std::string(u.buffer());
+}
+
+net::awaitable<GraphReply> GraphClient::get_page(const std::string& url, Clock::time_point deadline) {
+    co_return co_await get(url, deadline, {});
 }
 
 std::string GraphClient::apps_url(const std::string& device_id) const {

@@ -59,12 +59,16 @@ public:
 
     std::string device_url(const std::string& device_id) const;
     std::string apps_url(const std::string& device_id) const;
+    // The first page of the device list: $select as for one device, $top=page_size.
+    std::string list_url(std::size_t page_size) const;
 
     // request_id: the gateway request's X-Request-Id, sent as client-request-id (may be empty).
     boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline,
                                                   const std::string& request_id = {});
     boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline,
                                                const std::string& request_id = {});
+    // One page of a collection (a list_url() or an @odata.nextLink already checked with same_origin()).
+    boost::asio::awaitable<GraphReply> get_page(const std::string& url, Clock::time_point deadline);
 
     // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed).
     bool same_origin(const std::string& url) const;
@@ -72,6 +76,7 @@ public:
     void count_apps_failure() { metrics_.apps_failures.inc(); }
 
 private:
+    std::vector<std::string> selected() const;  // empty: all properties
     boost::asio::awaitable<GraphReply> get(const std::string& url, Clock::time_point deadline,
                                            const std::string& client_request_id);
 

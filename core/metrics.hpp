@@ -50,6 +50,32 @@ private:
     Counter sum_micros_;
 };
 
+// What the shared cache (Redis) counts.
+struct RedisMetrics {
+    Counter commands;          // commands answered
+    Counter failures;          // commands with no usable reply (down, timed out, error reply, garbage)
+    Counter connects;          // connections established
+    Counter connect_failures;  // connection attempts that failed
+    Gauge up;                  // 1 while connected
+};
+
+struct SharedCacheMetrics {
+    RedisMetrics redis;
+    Counter hits;        // local miss answered by the shared cache
+    Counter misses;      // nothing there
+    Counter fallbacks;   // the shared cache did not answer (in time): local cache and Graph instead
+    Counter ignored;     // values read back that were not ours / another device's / inconsistent
+    Counter lock_waits;  // lookups that waited for another instance's Graph call
+    Counter writes;      // verdicts written
+};
+
+struct SyncMetrics {
+    Counter runs_ok, runs_failed, runs_skipped;  // skipped: another instance held the lease
+    Counter pages;                               // pages read, all runs
+    Counter devices;                             // verdicts refreshed, all runs
+    Gauge last_duration_ms, last_pages, last_devices, last_end_unix;
+};
+
 // What the compliance core counts.
 struct CoreMetrics {
     std::array<Counter, 600> graph_calls_by_status{};  // index = HTTP status; 0 = no HTTP answer
@@ -60,6 +86,9 @@ struct CoreMetrics {
     Counter cache_misses;
     Gauge cache_size;
     Counter apps_failures;                              // installed-apps reads that failed
+    Counter stale_served;                               // Graph failed; an older answer stood in
+    SharedCacheMetrics shared;
+    SyncMetrics sync;
 
     void count_graph_call(unsigned status) noexcept {
         graph_calls_by_status[status < graph_calls_by_status.size() ? status : 0].inc();

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace ig {
@@ -27,7 +28,7 @@ namespace {
 constexpr auto drain_time = std::chrono::seconds(10);
 
 // What the help desk sees of a verdict; age and TTL from the cache entry when there is one.
-DeviceView device_view(const std::string& id, const Verdict& v, const std::optional<CachedVerdict>& cached) {
+DeviceView device_view(const std::string& id, const Verdict& v, const std::optional<CacheEntryInfo>& cached) {
     DeviceView view;
     view.device_id = id;
     view.outcome = std::string(to_string(v.outcome));
@@ -35,8 +36,8 @@ DeviceView device_view(const std::string& id, const Verdict& v, const std::optio
     view.source = std::string(to_string(v.source));
     view.reason = one_line(v.reason, 300);
     if (cached) {
-        view.age_s = cached->age.count();
-        view.ttl_s = cached->ttl.count();
+        view.age_s = cached->age_s;
+        view.ttl_s = cached->ttl_s;
     }
     return view;
 }
@@ -53,6 +54,19 @@ struct Gateway {
     std::atomic<std::uint64_t> reloads{0};          // atomic: /metrics reads them on the admin thread
     std::atomic<std::uint64_t> reload_failures{0};
     double start_time = 0;
+    // The admin token, read on the admin thread, replaced by a reload (no front end may exist to
+    // hold the runtime: plugin-only deployments).
+    mutable std::mutex admin_token_mutex;
+    std::string admin_token;
+
+    void set_admin_token(const Config& c) {
+        std::lock_guard lock(admin_token_mutex);
+        admin_token = c.admin.token ? c.admin.token->value : std::string();
+    }
+    std::string current_admin_token() const {
+        std::lock_guard lock(admin_token_mutex);
+        return admin_token;
+    }
 
     // SIGHUP: a new config and new certificates for new connections; a bad one is refused and the
     // old one keeps serving. The listen and admin addresses are not re-bound.
@@ -76,6 +90,7 @@ struct Gateway {
             compliance->reconfigure(runtime->config.intune);
             if (server) server->swap_runtime(runtime);
             if (authz) authz->swap_runtime(runtime);
+            set_admin_token(runtime->config);
             ++reloads;
             log::info("config reloaded", {{"file", config_file.string()}});
         } catch (const std::exception& e) {
@@ -133,20 +148,20 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
             };
             handlers.token_ok = [&g] { return g.compliance->token_ok(); };
             handlers.metrics = [&g] { return g.metrics_text(); };
-            handlers.token = [&g] {
-                const auto rt = g.server->runtime();
-                return rt->config.admin.token ? rt->config.admin.token->value : std::string();
-            };
+            g.set_admin_token(cfg);
+            handlers.token = [&g] { return g.current_admin_token(); };
             handlers.device = [&g](const std::string& id) -> std::optional<DeviceView> {
                 auto cached = g.compliance->inspect(id);
                 if (!cached) return std::nullopt;
                 return device_view(id, cached->verdict, cached);
             };
             handlers.refresh = [&g](const std::string& id, std::function<void(DeviceView)> done) {
-                g.compliance->invalidate(id);
                 log::info("device refresh requested on the admin listener", {{"device_id", id}});
-                g.compliance->check(id, [&g, id, done = std::move(done)](Verdict v) {
-                    done(device_view(id, v, g.compliance->inspect(id)));
+                // Dropped here and in the shared cache first, so the lookup below asks Graph.
+                g.compliance->invalidate(id, [&g, id, done = std::move(done)]() mutable {
+                    g.compliance->check(id, [&g, id, done = std::move(done)](Verdict v) {
+                        done(device_view(id, v, g.compliance->inspect(id)));
+                    });
                 });
             };
             g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));

@@ -144,6 +144,8 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
             fields.set(device_truncated_header, std::to_string(*v.device_truncated));
         if (v.apps_json) set_clean(fields, apps_header, base64url_encode(*v.apps_json));
         if (v.apps_json && v.apps_truncated) fields.set(apps_truncated_header, std::to_string(*v.apps_truncated));
+        // Graph failed and an older answer stands in (stale-if-error): its age in whole seconds.
+        if (v.stale_age_s) fields.set("X-Intune-Stale", std::to_string(*v.stale_age_s));
         if (facts.outcome == Outcome::Error)
             set_clean(fields, "X-Intune-Error",
                       v.reason.empty() ? std::string_view("compliance check failed")

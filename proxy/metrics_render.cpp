@@ -111,6 +111,49 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.scalar("intune_gate_installed_apps_failures_total", "counter", "Installed-apps reads that failed.",
              core.apps_failures.get());
 
+    w.scalar("intune_gate_stale_verdicts_total", "counter",
+             "Graph failed and the device's last known answer was used (stale_if_error_s).", core.stale_served.get());
+
+    const auto& sh = core.shared;
+    w.family("intune_gate_shared_cache_up", "gauge", "1 while connected to the shared cache (Redis).");
+    w.sample("intune_gate_shared_cache_up", "", sh.redis.up.get());
+    w.family("intune_gate_shared_cache_lookups_total", "counter",
+             "Local misses looked up in the shared cache, by result.");
+    w.sample("intune_gate_shared_cache_lookups_total", "{result=\"hit\"}", sh.hits.get());
+    w.sample("intune_gate_shared_cache_lookups_total", "{result=\"miss\"}", sh.misses.get());
+    w.sample("intune_gate_shared_cache_lookups_total", "{result=\"ignored\"}", sh.ignored.get());
+    w.scalar("intune_gate_shared_cache_fallbacks_total", "counter",
+             "Shared-cache operations that got no usable answer in time (the local cache and Graph were used).",
+             sh.fallbacks.get());
+    w.scalar("intune_gate_shared_cache_lock_waits_total", "counter",
+             "Lookups that waited for another instance's Graph call.", sh.lock_waits.get());
+    w.scalar("intune_gate_shared_cache_writes_total", "counter", "Verdicts written to the shared cache.",
+             sh.writes.get());
+    w.scalar("intune_gate_shared_cache_commands_total", "counter", "Redis commands answered.", sh.redis.commands.get());
+    w.scalar("intune_gate_shared_cache_command_failures_total", "counter",
+             "Redis commands with no usable reply (down, timed out, error reply, protocol garbage).",
+             sh.redis.failures.get());
+    w.scalar("intune_gate_shared_cache_connects_total", "counter", "Connections made to Redis.", sh.redis.connects.get());
+    w.scalar("intune_gate_shared_cache_connect_failures_total", "counter", "Failed connection attempts to Redis.",
+             sh.redis.connect_failures.get());
+
+    const auto& sy = core.sync;
+    w.family("intune_gate_sync_runs_total", "counter",
+             "Bulk device syncs by result (skipped: another instance held the lease).");
+    w.sample("intune_gate_sync_runs_total", "{result=\"ok\"}", sy.runs_ok.get());
+    w.sample("intune_gate_sync_runs_total", "{result=\"failed\"}", sy.runs_failed.get());
+    w.sample("intune_gate_sync_runs_total", "{result=\"skipped\"}", sy.runs_skipped.get());
+    w.scalar("intune_gate_sync_pages_total", "counter", "Device-list pages read by the sync.", sy.pages.get());
+    w.scalar("intune_gate_sync_devices_total", "counter", "Verdicts refreshed by the sync.", sy.devices.get());
+    w.family("intune_gate_sync_last_duration_seconds", "gauge", "Duration of the last sync run here.");
+    w.sample("intune_gate_sync_last_duration_seconds", "", number(static_cast<double>(sy.last_duration_ms.get()) / 1000.0));
+    w.family("intune_gate_sync_last_pages", "gauge", "Pages read by the last sync run here.");
+    w.sample("intune_gate_sync_last_pages", "", sy.last_pages.get());
+    w.family("intune_gate_sync_last_devices", "gauge", "Devices refreshed by the last sync run here.");
+    w.sample("intune_gate_sync_last_devices", "", sy.last_devices.get());
+    w.family("intune_gate_sync_last_end_time_seconds", "gauge", "Unix time the last sync run here ended.");
+    w.sample("intune_gate_sync_last_end_time_seconds", "", sy.last_end_unix.get());
+
     w.family("intune_gate_open_connections", "gauge", "Client connections currently open.");
     w.sample("intune_gate_open_connections", "", proxy.open_connections.get());
     w.scalar("intune_gate_tls_handshakes_total", "counter", "Completed client TLS handshakes.", proxy.handshakes.get());

@@ -956,3 +956,82 @@ BOOST_AUTO_TEST_CASE(pages_dir_reads_pages_once_and_checks_them) {
     expect_error_like(parse(with(minimal(), "/pages_dir", "missing-pages")), "/pages_dir", "is not a readable folder");
     fs::remove_all(dir);
 }
+// intune.shared_cache, intune.sync and intune.stale_if_error_s (shared state across instances).
+BOOST_AUTO_TEST_SUITE(shared_state)
+
+BOOST_AUTO_TEST_CASE(defaults_are_off) {
+    auto r = parse(minimal());
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& c = r.config->intune;
+    BOOST_TEST(!c.shared_cache.enabled);
+    BOOST_TEST(c.sync.interval.count() == 0);
+    BOOST_TEST(c.sync.page_size == 1000u);
+    BOOST_TEST(c.stale_if_error.count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(every_key_is_read) {
+    ::setenv("IG_TEST_REDIS_PASSWORD", "redis-s3cret", 1);
+    auto doc = with(minimal(), "/intune/shared_cache",
+                    {{"redis", "rediss://cache.example:6380/3"},
+                     {"password", {{"env", "IG_TEST_REDIS_PASSWORD"}}},
+                     {"key_prefix", "site-a:"},
+                     {"timeout_ms", 25}});
+    doc = with(doc, "/intune/sync", {{"interval_s", 600}, {"page_size", 500}});
+    doc = with(doc, "/intune/stale_if_error_s", 3600);
+    auto r = parse(doc);
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& c = r.config->intune;
+    BOOST_TEST(c.shared_cache.enabled);
+    BOOST_TEST(c.shared_cache.tls);
+    BOOST_TEST(c.shared_cache.host == "cache.example");
+    BOOST_TEST(c.shared_cache.port == 6380);
+    BOOST_TEST(c.shared_cache.database == 3u);
+    BOOST_TEST(c.shared_cache.password.value == "redis-s3cret");
+    BOOST_TEST(c.shared_cache.key_prefix == "site-a:");
+    BOOST_TEST(c.shared_cache.timeout.count() == 25);
+    BOOST_TEST(c.sync.interval.count() == 600);
+    BOOST_TEST(c.sync.page_size == 500u);
+    BOOST_TEST(c.stale_if_error.count() == 3600);
+}
+
+BOOST_AUTO_TEST_CASE(plain_redis_url_defaults) {
+    auto r = parse(with(minimal(), "/intune/shared_cache", {{"redis", "redis://127.0.0.1"}, {"password", nullptr}}));
+    expect_ok(r);
+    if (!r.config) return;
+    const auto& s = r.config->intune.shared_cache;
+    BOOST_TEST(!s.tls);
+    BOOST_TEST(s.port == 6379);
+    BOOST_TEST(s.database == 0u);
+    BOOST_TEST(s.password.value.empty());
+    BOOST_TEST(s.key_prefix == "intune-gate:");
+    BOOST_TEST(s.timeout.count() == 10);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
+    auto sc = [](json v) { return parse(with(minimal(), "/intune/shared_cache", std::move(v))); };
+    expect_error_like(sc({{"redis", "http://cache:6379"}}), "/intune/shared_cache/redis", "redis:// or rediss://");
+    expect_error_like(sc({{"redis", "redis://:hunter2@cache:6379"}}), "/intune/shared_cache/redis", "must not contain user info");
+    auto r = sc({{"redis", "redis://:hunter2@cache:6379"}});
+    BOOST_TEST(all(r).find("hunter2") == std::string::npos);  // a password in the URL is not echoed
+    expect_error_like(sc({{"redis", "redis://cache:0"}}), "/intune/shared_cache/redis", "invalid port");
+    expect_error_like(sc({{"redis", "redis://cache/x"}}), "/intune/shared_cache/redis", "database number");
+    expect_error(sc(json::object()), "config error: /intune/shared_cache/redis: is required (redis://host:port/db or rediss://...)");
+    expect_error(sc({{"redis", "redis://c"}, {"pasword", "x"}}), "config error: /intune/shared_cache/pasword: unknown key");
+    expect_error_like(sc({{"redis", "redis://c"}, {"key_prefix", "a b"}}), "/intune/shared_cache/key_prefix", "visible ASCII");
+    expect_error(sc({{"redis", "redis://c"}, {"timeout_ms", 0}}),
+                 "config error: /intune/shared_cache/timeout_ms: must be between 1 and 10000, got 0");
+    expect_error_like(sc({{"redis", "redis://c"}, {"password", {{"env", "IG_TEST_NOT_SET_ANYWHERE"}}}}),
+                      "/intune/shared_cache/password", "is not set");
+    expect_error(sc("redis://c"), "config error: /intune/shared_cache: expected an object, got string");
+    expect_error(parse(with(minimal(), "/intune/sync", {{"page_size", 0}})),
+                 "config error: /intune/sync/page_size: must be between 1 and 1000, got 0");
+    expect_error(parse(with(minimal(), "/intune/sync", {{"interval_s", -1}})),
+                 "config error: /intune/sync/interval_s: must be between 0 and 86400, got -1");
+    expect_error(parse(with(minimal(), "/intune/sync", {{"every", 1}})), "config error: /intune/sync/every: unknown key");
+    expect_error(parse(with(minimal(), "/intune/stale_if_error_s", "1h")),
+                 "config error: /intune/stale_if_error_s: expected an integer, got string");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

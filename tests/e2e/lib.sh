@@ -63,8 +63,9 @@ for tenant in doc.get("tenants", {}).values():
             client["certificate"] = sys.argv[3] + "/intune-app.crt"
 json.dump(doc, open(sys.argv[2], "w"), indent=1)
 PY
+  # EMU_ARGS: extra emulator options, e.g. "--synthetic-devices 200".
   "$BIN/intune-graph-emulator" --devices "$T/devices.json" --cert "$PKI/server.crt" --key "$PKI/server.key" \
-    --port 0 >"$T/emulator.log" 2>&1 &
+    --port 0 ${EMU_ARGS:-} >"$T/emulator.log" 2>&1 &
   PIDS+=($!); EMU_PID=$!
   EMU=$(wait_for_line "$T/emulator.log" '^listening on https://' 20 "$EMU_PID" | sed 's/^listening on //')
 }

@@ -1,5 +1,6 @@
 #include "tests/emulator/emulator_state.hpp"
 
+#include "tests/emulator/device_list.hpp"
 #include "tests/emulator/wire.hpp"
 
 #include <fstream>
@@ -63,7 +64,10 @@ bool emulator_state::tenant_known(std::string_view tenant) const { return tenant
 std::optional<nlohmann::json> emulator_state::device(std::string_view id) const {
   std::lock_guard lock(m_);
   auto it = devices_.find(to_lower(id));
-  if (it == devices_.end()) return std::nullopt;
+  if (it == devices_.end()) {
+    if (auto i = synthetic_device_index(id); i && *i < synthetic_devices_) return synthetic_device(*i);
+    return std::nullopt;
+  }
   return it->second;
 }
 
@@ -179,6 +183,39 @@ void emulator_state::count_device_request(std::string_view device_id) {
 void emulator_state::count_connection() {
   std::lock_guard lock(m_);
   stats_["connections"] = stats_["connections"].get<int>() + 1;
+}
+
+void emulator_state::set_synthetic_devices(std::size_t n) {
+  std::lock_guard lock(m_);
+  synthetic_devices_ = n;
+}
+
+std::size_t emulator_state::device_count() const {
+  std::lock_guard lock(m_);
+  return devices_.size() + synthetic_devices_;
+}
+
+std::vector<nlohmann::json> emulator_state::devices_page(std::size_t offset, std::size_t count) const {
+  std::lock_guard lock(m_);
+  std::vector<nlohmann::json> out;
+  auto it = devices_.begin();
+  for (std::size_t i = 0; i < offset && it != devices_.end(); ++i) ++it;
+  for (; it != devices_.end() && out.size() < count; ++it) out.push_back(it->second);
+  std::size_t next = offset > devices_.size() ? offset - devices_.size() : 0;
+  for (; next < synthetic_devices_ && out.size() < count; ++next) out.push_back(synthetic_device(next));
+  return out;
+}
+
+void emulator_state::count_list_request() {
+  std::lock_guard lock(m_);
+  auto& n = stats_["list_requests"];
+  n = n.is_number() ? n.get<int>() + 1 : 1;
+}
+
+void emulator_state::count_listed_devices(std::size_t count) {
+  std::lock_guard lock(m_);
+  auto& n = stats_["listed_devices"];
+  n = (n.is_number() ? n.get<std::size_t>() : 0) + count;
 }
 
 void emulator_state::count_app_request() {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace ig::test::emu {
 
@@ -66,6 +67,14 @@ class emulator_state {
   nlohmann::json stats() const;
   void reset_stats();
 
+  // The device list (GET /v1.0/deviceManagement/managedDevices, device_list.cpp): the file's
+  // devices in id order, then `synthetic_devices` generated ones (ids synthetic_device_id(i)).
+  void set_synthetic_devices(std::size_t n);
+  std::size_t device_count() const;
+  std::vector<nlohmann::json> devices_page(std::size_t offset, std::size_t count) const;
+  void count_list_request();
+  void count_listed_devices(std::size_t n);
+
  private:
   struct armed_fault {
     fault f;
@@ -82,6 +91,7 @@ class emulator_state {
   std::map<std::string, armed_fault> faults_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
   int token_lifetime_s_ = 3600;
+  std::size_t synthetic_devices_ = 0;
   nlohmann::json stats_;
 };
 

@@ -74,6 +74,7 @@ struct GraphEmulator::impl {
   std::vector<std::thread> threads;
 
   explicit impl(EmulatorOptions o) : opts(std::move(o)), state(opts.devices_file) {
+    state.set_synthetic_devices(opts.synthetic_devices);
     ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ssl_ctx.use_certificate_chain_file(opts.cert.string());

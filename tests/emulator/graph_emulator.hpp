@@ -16,6 +16,7 @@ struct EmulatorOptions {
   std::filesystem::path cert, key;
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;
+  std::size_t synthetic_devices = 0;  // generated devices served besides the file's (device_list.hpp)
 };
 
 class GraphEmulator {  // runs on its own thread(s); thread-safe accessors

@@ -1,6 +1,7 @@
 #include "tests/emulator/graph_endpoints.hpp"
 
 #include "core/managed_device_properties.hpp"
+#include "tests/emulator/device_list.hpp"
 
 #include <openssl/evp.h>
 
@@ -268,12 +269,14 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
   const bool device_route = (v1 || (seg.size() == 4 && seg[0] == "beta")) && iequals(seg[1], "deviceManagement") &&
                             iequals(seg[2], "managedDevices");
   const bool apps_route = apps && iequals(seg[1], "deviceManagement") && iequals(seg[2], "managedDevices");
-  if (!device_route && !apps_route) {
+  const bool list_route = is_device_list_route(seg);
+  if (!device_route && !apps_route && !list_route) {
     auto last = seg.empty() ? std::string() : seg.back().substr(0, 64);
     return reply{odata_error(req, st::bad_request, "BadRequest", "Resource not found for the segment '" + last + "'.")};
   }
-  const std::string id = seg[3];
-  if (apps_route) state.count_app_request();
+  const std::string id = list_route ? std::string("list") : seg[3];  // a fault keyed "list" hits the list only
+  if (list_route) state.count_list_request();
+  else if (apps_route) state.count_app_request();
   else state.count_device_request(is_guid(id) ? to_lower(id) : std::string("(invalid)"));
 
   if (req.method() != http::verb::get)
@@ -281,7 +284,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
                              "The request method is not supported for this resource.")};
 
   reply r;
-  std::optional<fault> f = is_guid(id) ? state.take_fault(id) : state.take_fault("*");
+  std::optional<fault> f = is_guid(id) || list_route ? state.take_fault(id) : state.take_fault("*");
   if (f) {
     r.delay = std::chrono::milliseconds(f->latency_ms);
     if (f->drop) {
@@ -295,6 +298,10 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
   }
   if (auto unauthorized = check_bearer(req, state)) {
     r.res = std::move(*unauthorized);
+    return r;
+  }
+  if (list_route) {
+    r.res = device_list_page(req, target, link_origin, state);
     return r;
   }
   if (!is_guid(id)) {

@@ -1,4 +1,4 @@
-// intune-graph-emulator --devices FILE --cert CRT --key KEY [--address A] [--port P]
+// intune-graph-emulator --devices FILE --cert CRT --key KEY [--address A] [--port P] [--synthetic-devices N]
 // Serves the Graph emulator until SIGTERM/SIGINT; prints "listening on <origin>" once ready.
 #include "tests/emulator/graph_emulator.hpp"
 #include "tests/emulator/request_log.hpp"
@@ -17,7 +17,7 @@ namespace {
 
 int usage(std::string_view problem) {
   if (!problem.empty()) std::cerr << "intune-graph-emulator: " << problem << "\n";
-  std::cerr << "usage: intune-graph-emulator --devices FILE --cert CRT --key KEY [--address A] [--port P]\n";
+  std::cerr << "usage: intune-graph-emulator --devices FILE --cert CRT --key KEY [--address A] [--port P] [--synthetic-devices N]\n";
   return 2;
 }
 
@@ -37,6 +37,12 @@ int main(int argc, char** argv) {
     else if (arg == "--cert") opts.cert = value;
     else if (arg == "--key") opts.key = value;
     else if (arg == "--address") opts.address = value;
+    else if (arg == "--synthetic-devices") {
+      std::size_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size() || n > 10000000) return usage("bad --synthetic-devices");
+      opts.synthetic_devices = n;
+    }
     else if (arg == "--port") {
       unsigned port = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), port);

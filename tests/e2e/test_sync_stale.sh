@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The bulk sync (one instance holds the lease; a first login then costs no Graph call on either)
+# and stale-if-error (Graph failing: the last known answer with X-Intune-Stale, or Error when off).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/redis_lib.sh"
+
+make_pki
+EMU_ARGS="--synthetic-devices 200" start_emulator
+start_upstream
+start_redis
+
+# 1. Sync on, two instances on one Redis, 50 devices a page.
+SYNC="{$HEADER_IDS, \"intune\": {\"save_installed_apps\": false,
+  \"cache\": {\"compliant_ttl_s\": 600, \"other_ttl_s\": 600, \"max_entries\": 1000},
+  \"sync\": {\"interval_s\": 3600, \"page_size\": 50},
+  \"shared_cache\": {\"redis\": \"redis://127.0.0.1:$REDIS_PORT\", \"timeout_ms\": 250}}}"
+start_instance A "$SYNC"
+start_instance B "$SYNC"
+for _ in $(seq 300); do
+  grep -q '"msg":"device sync done"' "$T/gate-A.log" "$T/gate-B.log" && break; sleep 0.1
+done
+done_count=$(cat "$T/gate-A.log" "$T/gate-B.log" | grep -c '"msg":"device sync done"' || true)
+expect_eq "one instance synced" "$done_count" 1
+for _ in $(seq 100); do
+  grep -q '"msg":"device sync skipped' "$T/gate-A.log" "$T/gate-B.log" && break; sleep 0.1
+done
+expect_eq "the other skipped (lease held)" "$(cat "$T/gate-A.log" "$T/gate-B.log" | grep -c '"msg":"device sync skipped' || true)" 1
+emu_ctl GET /_emulator/stats >"$T/stats.json"
+devices_total=$(( 200 + $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["devices"]))' "$T/devices.json") ))
+pages=$(( (devices_total + 49) / 50 ))
+expect_eq "list pages read, once for both instances" "$(json_get "$T/stats.json" 'd.get("list_requests", 0)')" "$pages"
+expect_eq "devices listed" "$(json_get "$T/stats.json" 'd.get("listed_devices", 0)')" "$devices_total"
+line=$(cat "$T/gate-A.log" "$T/gate-B.log" | grep '"msg":"device sync done"')
+expect_eq "sync log: pages" "$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pages"])')" "$pages"
+synced_on=A; grep -q '"msg":"device sync done"' "$T/gate-B.log" && synced_on=B
+expect_eq "sync metrics: last pages" "$(metric "$(eval echo "\$ADMIN_$synced_on")" intune_gate_sync_last_pages)" "$pages"
+
+emu_ctl POST /_emulator/reset >/dev/null
+expect_eq "first login via A" "$(dev_curl "$GW_A" "$(syn_id 3)" -o "$T/body" -w '%{http_code}')" 200
+expect_eq "first login via B" "$(dev_curl "$GW_B" "$(syn_id 4)" -o "$T/body" -w '%{http_code}')" 200
+expect_eq "first login via B: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Compliant
+expect_eq "noncompliant device via A" "$(dev_curl "$GW_A" "$(syn_id 9)" -o /dev/null -w '%{http_code}')" 302
+expect_eq "file device via B" "$(dev_curl "$GW_B" 3f2504e0-4f89-41d3-9a0c-0305e82c3304 -o "$T/body" -w '%{http_code}')" 200
+expect_eq "file device via B: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" ConfigManager
+expect_eq "first logins after the sync: Graph device calls" "$(total_device_calls)" 0
+
+# The emulator's list page has the shape of Graph's (tests/fixtures/graph-managed-devices-page.json).
+token=$(curl -sS --max-time 10 --cacert "$PKI/server-ca.crt" --data-urlencode grant_type=client_credentials \
+  --data-urlencode client_id=66666666-7777-4888-8999-000000000000 --data-urlencode 'client_secret=demo-s3cret+/=&~ x' \
+  --data-urlencode scope=https://graph.microsoft.com/.default \
+  "$EMU/11111111-2222-4333-8444-555555555555/oauth2/v2.0/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -sS --max-time 10 --cacert "$PKI/server-ca.crt" -H "Authorization: Bearer $token" \
+  "$EMU/v1.0/deviceManagement/managedDevices?\$select=id,complianceState,managementAgent,deviceName&\$top=3" >"$T/page.json"
+python3 - "$T/page.json" "$TOP/tests/fixtures/graph-managed-devices-page.json" "$EMU" <<'PY' || fail "list page differs from Graph's shape"
+import json, sys, urllib.parse
+page, fixture, emu = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+assert set(page) == set(fixture), (set(page), set(fixture))
+assert page["@odata.context"] == fixture["@odata.context"], page["@odata.context"]
+assert len(page["value"]) == 3 and all(set(v) == set(fixture["value"][0]) for v in page["value"]), page["value"]
+mine, theirs = urllib.parse.urlsplit(page["@odata.nextLink"]), urllib.parse.urlsplit(fixture["@odata.nextLink"])
+assert emu.endswith(mine.netloc) and mine.path == theirs.path, mine
+q, fq = urllib.parse.parse_qs(mine.query), urllib.parse.parse_qs(theirs.query)
+assert set(q) == set(fq) and q["$select"] == fq["$select"] and q["$top"] == fq["$top"], q
+PY
+ok "emulator list page matches the fixture's shape"
+
+# 2. stale-if-error: C keeps answers for an hour after Graph fails, D fails closed.
+STALE="{$HEADER_IDS, \"intune\": {\"save_installed_apps\": false, \"timeout_ms\": 1000,
+  \"cache\": {\"compliant_ttl_s\": 1, \"other_ttl_s\": 1, \"max_entries\": 1000}"
+start_instance C "$STALE, \"stale_if_error_s\": 3600}}"
+start_instance D "$STALE}}"
+dev=3f2504e0-4f89-41d3-9a0c-0305e82c3301
+expect_eq "C: Graph up" "$(dev_curl "$GW_C" "$dev" -o /dev/null -w '%{http_code}')" 200
+expect_eq "D: Graph up" "$(dev_curl "$GW_D" "$dev" -o /dev/null -w '%{http_code}')" 200
+sleep 2  # both cache entries expire (TTL 1 s)
+emu_ctl POST "/_emulator/fault/$dev" '{"status": 503}' >/dev/null
+expect_eq "C: Graph failing, stale on: forwarded" "$(dev_curl "$GW_C" "$dev" -o "$T/body" -w '%{http_code}')" 200
+expect_eq "C: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Compliant
+age=$(json_get "$T/body" 'h("X-Intune-Stale")')
+[[ "$age" =~ ^[0-9]+$ ]] && [ "$age" -ge 1 ] && [ "$age" -lt 600 ] || fail "X-Intune-Stale is '$age'"
+ok "X-Intune-Stale: $age"
+expect_eq "C: stale answers counted" "$(metric "$ADMIN_C" intune_gate_stale_verdicts_total)" 1
+expect_eq "D: Graph failing, stale off: Error" "$(dev_curl "$GW_D" "$dev" -o "$T/body" -w '%{http_code}')" 503
+expect_eq "D: reject body outcome" "$(json_get "$T/body" 'd["outcome"]')" Error
+emu_ctl DELETE /_emulator/fault >/dev/null
+expect_eq "C: Graph back: fresh answer, no stale mark" "$(dev_curl "$GW_C" "$dev" -o "$T/body" -w '%{http_code}')" 200
+expect_eq "C: no X-Intune-Stale" "$(json_get "$T/body" 'h("X-Intune-Stale")')" ""
+
+for n in A B C D; do
+  GW_PID=$(eval echo "\$PID_$n"); cp "$T/gate-$n.log" "$T/gate.log"
+  stop_gateway_and_check_log
+done
