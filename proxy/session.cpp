@@ -10,6 +10,7 @@
 #include "proxy/request_id.hpp"
 #include "proxy/request_framing.hpp"
 #include "proxy/tls_context.hpp"
+#include "proxy/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -55,6 +56,7 @@ constexpr std::size_t relay_buffer_size = 32 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_logged_path = 512;
 constexpr std::size_t idle_buffer_capacity = 4096;
+constexpr auto shutdown_timeout = std::chrono::seconds(1);  // for close_notify to go out
 
 enum class Side { None, Client, Upstream };
 
@@ -136,260 +138,6 @@ net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer,
     }
     co_return RelayResult{};
 }
-
-// A TLS stream straight on the socket: OpenSSL reads and writes the file descriptor itself
-// (SSL_set_fd), so there is no BIO pair, no Asio record buffers and no extra copy of every byte.
-// An idle keep-alive connection holds the SSL object only (its record buffers are released when
-// empty, SSL_MODE_RELEASE_BUFFERS). One operation at a time (a session never reads and writes at
-// once). Timeouts as beast::tcp_stream: expires_after() covers the operations that follow; the
-// timer is armed only when an operation has to wait, and is not re-armed when the deadline only
-// moved later (it re-checks when it fires).
-class TlsSocket {
-public:
-    using executor_type = tcp::socket::executor_type;
-
-    TlsSocket(tcp::socket socket, SSL_CTX* ctx)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), guard_(std::make_shared<TlsSocket*>(this)) {
-        ssl_ = SSL_new(ctx);
-        if (!ssl_) throw std::bad_alloc();
-        error_code ec;
-        socket_.non_blocking(true, ec);
-        SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-        // One read() per record batch instead of one for the header and one for the body.
-        SSL_set_read_ahead(ssl_, 1);
-        SSL_set_accept_state(ssl_);
-    }
-    ~TlsSocket() {
-        *guard_ = nullptr;
-        SSL_free(ssl_);  // the socket BIO does not own the descriptor; socket_ closes it
-    }
-    TlsSocket(const TlsSocket&) = delete;
-    TlsSocket& operator=(const TlsSocket&) = delete;
-
-    executor_type get_executor() noexcept { return socket_.get_executor(); }
-    SSL* native_handle() const { return ssl_; }
-    tcp::socket& socket() { return socket_; }
-
-    void expires_after(clock_type::duration d) { deadline_ = clock_type::now() + d; }
-    void expires_never() { deadline_ = clock_type::time_point::max(); }
-    void cancel() {
-        error_code ec;
-        socket_.cancel(ec);
-    }
-
-    template <class MutableBuffers, class Token>
-    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const MutableBuffers& b) {
-                net::mutable_buffer first;
-                for (auto it = net::buffer_sequence_begin(b); it != net::buffer_sequence_end(b); ++it)
-                    if (net::mutable_buffer m(*it); m.size()) {
-                        first = m;
-                        break;
-                    }
-                IoOp<std::decay_t<decltype(handler)>, Kind::Read, net::const_buffer>(std::move(handler), *this, first);
-            },
-            token, buffers);
-    }
-
-    template <class ConstBuffers, class Token>
-    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const ConstBuffers& b) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Write, ConstBuffers>(std::move(handler), *this, b);
-            },
-            token, buffers);
-    }
-
-    template <class Token>
-    auto async_handshake(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-    // Completes when a read would find data (or EOF): OpenSSL holds bytes or the socket is
-    // readable. Lets an idle connection wait without a request parser or buffer.
-    template <class Token>
-    auto async_wait_readable(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-    template <class Token>
-    auto async_shutdown(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Shutdown, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-private:
-    enum class Kind { Handshake, Read, Write, Shutdown, WaitReadable };
-    enum class Step { Done, WaitRead, WaitWrite };
-
-    static constexpr std::size_t max_coalesced = 16 * 1024;
-
-    // One SSL call. n: bytes moved. A Done with ec set is an error.
-    template <class Buffers>
-    Step perform(Kind kind, const Buffers& buffers, error_code& ec, std::size_t& n) {
-        ERR_clear_error();
-        int r = 0;
-        n = 0;
-        switch (kind) {
-        case Kind::Handshake:
-            r = SSL_do_handshake(ssl_);
-            break;
-        case Kind::WaitReadable:
-            return Step::Done;
-        case Kind::Shutdown:
-            r = SSL_shutdown(ssl_);
-            if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
-            break;
-        case Kind::Read: {
-            const net::const_buffer b(*net::buffer_sequence_begin(buffers));
-            if (b.size() == 0) return Step::Done;
-            r = SSL_read_ex(ssl_, const_cast<void*>(b.data()), b.size(), &n) ? 1 : 0;
-            break;
-        }
-        case Kind::Write: {
-            // A header and a small body go out as one record (one syscall), as beast::flat_stream does.
-            const std::size_t total = net::buffer_size(buffers);
-            if (total == 0) return Step::Done;
-            const void* data;
-            std::size_t size;
-            if (net::buffer_sequence_end(buffers) == std::next(net::buffer_sequence_begin(buffers)) ||
-                net::const_buffer(*net::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
-                net::const_buffer first(*net::buffer_sequence_begin(buffers));
-                for (auto it = net::buffer_sequence_begin(buffers); first.size() == 0 && it != net::buffer_sequence_end(buffers); ++it)
-                    first = *it;
-                data = first.data();
-                size = first.size();
-            } else {
-                thread_local std::unique_ptr<char[]> scratch(new char[max_coalesced]);
-                size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
-                data = scratch.get();
-            }
-            r = SSL_write_ex(ssl_, data, size, &n) ? 1 : 0;
-            break;
-        }
-        }
-        if (r == 1) return Step::Done;
-        const int err = SSL_get_error(ssl_, r);
-        const int saved_errno = errno;
-        switch (err) {
-        case SSL_ERROR_WANT_READ:
-            return Step::WaitRead;
-        case SSL_ERROR_WANT_WRITE:
-            return Step::WaitWrite;
-        case SSL_ERROR_ZERO_RETURN:
-            ec = net::error::eof;
-            break;
-        case SSL_ERROR_SYSCALL:
-        case SSL_ERROR_SSL: {
-            const unsigned long e = ERR_get_error();
-            if (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ec = ssl::error::stream_truncated;
-            else if (e && ERR_GET_LIB(e) == ERR_LIB_SYS) ec = error_code(ERR_GET_REASON(e), boost::system::system_category());
-            else if (e) ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
-            else if (err == SSL_ERROR_SYSCALL && saved_errno) ec = error_code(saved_errno, boost::system::system_category());
-            else ec = ssl::error::stream_truncated;
-            ERR_clear_error();
-            break;
-        }
-        default:
-            ec = ssl::error::unexpected_result;
-        }
-        return Step::Done;
-    }
-
-    void arm_timer() {
-        if (deadline_ == clock_type::time_point::max()) return;
-        if (timer_armed_ && timer_expiry_ <= deadline_) return;  // fires first, then re-checks
-        timer_armed_ = true;
-        timer_expiry_ = deadline_;
-        timer_.expires_at(deadline_);
-        timer_.async_wait([guard = guard_](const error_code& ec) {
-            TlsSocket* self = *guard;
-            if (ec == net::error::operation_aborted || !self) return;
-            self->timer_armed_ = false;
-            if (!self->waiting_) return;
-            if (clock_type::now() < self->deadline_) return self->arm_timer();
-            self->timed_out_ = true;
-            self->cancel();
-        });
-    }
-
-    template <class Handler, Kind kind, class Buffers>
-    class IoOp : public beast::async_base<Handler, executor_type> {
-    public:
-        IoOp(Handler&& h, TlsSocket& s, const Buffers& b)
-            : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
-            if (s_.timed_out_) finish(false, beast::error::timeout, 0);
-            else if (kind == Kind::WaitReadable) {
-                if (SSL_has_pending(s_.ssl_)) finish(false, {}, 0);
-                else wait(Step::WaitRead);
-            }
-            // A read right after a response usually finds nothing yet: wait for the socket
-            // first, unless OpenSSL already holds bytes.
-            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_)) wait(Step::WaitRead);
-            else step(false);
-        }
-
-        void operator()(error_code ec) {
-            s_.waiting_ = false;
-            if (ec) {
-                if (s_.timed_out_ || (ec == net::error::operation_aborted && clock_type::now() >= s_.deadline_)) {
-                    s_.timed_out_ = true;
-                    ec = beast::error::timeout;
-                }
-                return finish(true, ec, 0);
-            }
-            if (kind == Kind::WaitReadable) return finish(true, ec, 0);
-            step(true);
-        }
-
-    private:
-        void step(bool cont) {
-            error_code ec;
-            std::size_t n = 0;
-            const Step st = s_.perform(kind, b_, ec, n);
-            if (st != Step::Done) return wait(st);
-            finish(cont, ec, n);
-        }
-        void wait(Step st) {
-            s_.waiting_ = true;
-            s_.arm_timer();
-            s_.socket_.async_wait(st == Step::WaitRead ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(*this));
-        }
-        void finish(bool cont, error_code ec, std::size_t n) {
-            if constexpr (kind == Kind::Read || kind == Kind::WaitReadable) s_.fresh_read_ = false;
-            if constexpr (kind == Kind::Write) s_.fresh_read_ = true;
-            if constexpr (kind == Kind::Read || kind == Kind::Write) this->complete(cont, ec, n);
-            else this->complete(cont, ec);
-        }
-
-        TlsSocket& s_;
-        Buffers b_;
-    };
-
-    tcp::socket socket_;
-    net::steady_timer timer_;
-    std::shared_ptr<TlsSocket*> guard_;  // lets a late timer handler see that the stream is gone
-    SSL* ssl_ = nullptr;
-    clock_type::time_point deadline_ = clock_type::time_point::max();
-    clock_type::time_point timer_expiry_{};
-    bool timer_armed_ = false;
-    bool waiting_ = false;
-    bool timed_out_ = false;
-    bool fresh_read_ = false;  // the last operation was a write: the peer has probably not answered yet
-};
 
 // A relay buffer lent from the worker for the duration of one forwarded request.
 class RelayBuffer {
@@ -525,9 +273,7 @@ net::awaitable<void> Session::run() {
         if (!co_await serve_request(first)) break;
         first = false;
     }
-    // Send close_notify without waiting for the peer's: most clients just close.
-    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
-    client_tcp().expires_after(std::chrono::seconds(1));
+    client_tcp().expires_after(shutdown_timeout);
     co_await stream_.async_shutdown(nothrow);
     error_code ec;
     client_tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
