@@ -997,14 +997,18 @@ void Loader::outcomes(const json* v, const std::string& device_id_header,
 }
 
 void Loader::limits(const json* v, LimitsConfig& out) {
-    auto o = object(v, "/limits", {"max_header_bytes", "max_body_bytes", "handshake_timeout_s", "idle_timeout_s",
-                                   "max_connections"});
+    auto o = object(v, "/limits", {"max_header_bytes", "max_body_bytes", "handshake_timeout_s", "header_timeout_s",
+                                   "idle_timeout_s", "max_connections", "max_connections_per_address",
+                                   "max_pending_handshakes"});
     if (!o) return;
     number(*o, "max_header_bytes", out.max_header_bytes, 1024, 1 << 20);
     number(*o, "max_body_bytes", out.max_body_bytes, 0, std::uint64_t(1) << 40);
     duration(*o, "handshake_timeout_s", out.handshake_timeout, 1, 3600);
+    duration(*o, "header_timeout_s", out.header_timeout, 1, 3600);
     duration(*o, "idle_timeout_s", out.idle_timeout, 1, 86400);
     number(*o, "max_connections", out.max_connections, 1, 1000000);
+    number(*o, "max_connections_per_address", out.max_connections_per_address, 1, 1000000);
+    number(*o, "max_pending_handshakes", out.max_pending_handshakes, 1, 1000000);
 }
 
 void Loader::root(const json& doc, Config& out) {

@@ -137,9 +137,12 @@ struct OutcomeAction {
 struct LimitsConfig {
     std::size_t max_header_bytes = 16384;
     std::uint64_t max_body_bytes = 10485760;
-    std::chrono::seconds handshake_timeout{10};
+    std::chrono::seconds handshake_timeout{5};
+    std::chrono::seconds header_timeout{10};
     std::chrono::seconds idle_timeout{60};
     std::size_t max_connections = 10000;
+    std::size_t max_connections_per_address = 1000;
+    std::size_t max_pending_handshakes = 1000;
 };
 
 struct AdminConfig {

@@ -27,6 +27,20 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// CGI, WSGI, PHP and Rack turn `-` into `_` (and upper-case): to them `X_Intune_Outcome` is
+// `X-Intune-Outcome`. Names the gateway owns are compared in that normalised form.
+char normalised(char c) {
+    return c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+bool normalised_equal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return normalised(x) == normalised(y); });
+}
+
+bool normalised_starts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && normalised_equal(s.substr(0, prefix.size()), prefix);
+}
+
 bool is_hop_by_hop(std::string_view name) {
     return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
            iequals(name, "trailer") || iequals(name, "upgrade") || starts_with_icase(name, "proxy-");
@@ -50,6 +64,10 @@ void erase_if(http::fields& fields, Predicate drop) {
 
 bool listed(const std::vector<std::string>& names, std::string_view name) {
     return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); });
+}
+
+bool listed_normalised(const std::vector<std::string>& names, std::string_view name) {
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return normalised_equal(n, name); });
 }
 
 // True when sanitize_header_value() would return `value` unchanged.
@@ -90,11 +108,12 @@ HeaderPolicy make_header_policy(const Config& config) {
     policy.device_header = sanitize_header_value(config.device_id.header);
     if (!policy.device_header.empty()) policy.strip_names.push_back(lower(policy.device_header));
     policy.strip_names.push_back("forwarded");
+    policy.strip_names.push_back("x-request-id");  // set by the gateway; X_Request_Id must go too
     for (std::size_t i = 0; i < outcome_count; ++i) {
         for (const auto& [name, value] : config.outcomes[i].headers) {
             const auto clean_name = sanitize_header_value(name);
             if (clean_name.empty()) continue;
-            if (!listed(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name));
+            if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name));
             policy.outcome_headers[i].emplace_back(clean_name, sanitize_header_value(value));
         }
     }
@@ -117,8 +136,9 @@ HeaderPolicy make_header_policy(const Config& config) {
 void strip_hop_by_hop(http::fields& fields) {
     const auto listed_names = connection_tokens(fields);
     erase_if(fields, [&](std::string_view name) {
-        // Never let a Connection token remove the body framing: that would desynchronise the relay.
-        if (iequals(name, "transfer-encoding") || iequals(name, "content-length")) return false;
+        // Never let a Connection token remove the body framing (that would desynchronise the relay)
+        // or Host (the upstream would see a request without one).
+        if (iequals(name, "transfer-encoding") || iequals(name, "content-length") || iequals(name, "host")) return false;
         return is_hop_by_hop(name) || listed(listed_names, name);
     });
 }
@@ -126,8 +146,10 @@ void strip_hop_by_hop(http::fields& fields) {
 void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
     strip_hop_by_hop(fields);
     erase_if(fields, [&](std::string_view name) {
-        return starts_with_icase(name, "x-intune-") || starts_with_icase(name, "x-forwarded-") ||
-               listed(policy.strip_names, name);
+        // The body framing goes too: the gateway writes its own (set_forward_headers).
+        return iequals(name, "transfer-encoding") || iequals(name, "content-length") ||
+               normalised_starts_with(name, "x-intune-") || normalised_starts_with(name, "x-forwarded-") ||
+               listed_normalised(policy.strip_names, name);
     });
 }
 
@@ -159,6 +181,8 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
 }  // namespace
 
 void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+    if (facts.chunked) fields.set(http::field::transfer_encoding, "chunked");
+    else if (facts.content_length) fields.set(http::field::content_length, std::to_string(*facts.content_length));
     set_fact_headers(fields, policy, facts);
     set_clean(fields, "X-Forwarded-For", facts.client_address);
     fields.set("X-Forwarded-Proto", "https");

@@ -1,11 +1,12 @@
 #pragma once
-// THE one header-hygiene step (SPEC §6): what a client sent that must not reach the upstream goes,
+// THE one header-hygiene step: what a client sent that must not reach the upstream goes,
 // then the gateway's own facts are set. Every value set here passes sanitize_header_value().
 #include "core/compliance.hpp"
 #include "core/config.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct ForwardFacts {
     const Verdict* verdict = nullptr;        // when the core was asked
     std::string_view request_id;
     std::string_view client_address;
+    // The body framing the gateway relays: chunked, or this many bytes, or (neither) no body.
+    bool chunked = false;
+    std::optional<std::uint64_t> content_length;
 };
 
 // Drops every control character (CR, LF, NUL, the rest of C0 but HTAB, and DEL); trims blanks at
@@ -42,14 +46,16 @@ struct ForwardFacts {
 std::string sanitize_header_value(std::string_view value);
 
 // Removes Connection, the names it lists, Keep-Alive, Proxy-*, TE, Trailer, Upgrade (both directions).
-// Transfer-Encoding and Content-Length stay: they frame the body that is relayed as it is.
+// Transfer-Encoding, Content-Length and Host stay, whatever Connection lists.
 void strip_hop_by_hop(http::fields& fields);
 
-// Removes hop-by-hop headers and everything a client must not be able to set (SPEC §6).
+// Removes hop-by-hop headers, the client's body framing (Transfer-Encoding, Content-Length) and
+// everything a client must not be able to set. Names the gateway owns match case-insensitively
+// with `_` and `-` taken as the same character (`X_Intune_Outcome` goes too).
 void strip_client_headers(http::fields& fields, const HeaderPolicy& policy);
 
-// Sets the device-fact headers for the upstream, plus X-Forwarded-For/-Proto. Call after
-// strip_client_headers().
+// Sets the body framing, the device-fact headers for the upstream and X-Forwarded-For/-Proto.
+// Call after strip_client_headers().
 void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
 
 // The same facts on an authorization endpoint's "allow" answer: every name of

@@ -163,6 +163,17 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
                  "{reason=\"" + std::string(handshake_failure_names[r]) + "\"}", proxy.handshake_failures[r].get());
     w.scalar("intune_gate_upstream_errors_total", "counter",
              "Connect, read and write failures and timeouts towards the upstream.", proxy.upstream_errors.get());
+    w.family("intune_gate_connections_refused_total", "counter",
+             "Client connections closed right after accept, by the limit that was reached.");
+    w.sample("intune_gate_connections_refused_total", "{limit=\"max_connections\"}", proxy.refused_max_connections.get());
+    w.sample("intune_gate_connections_refused_total", "{limit=\"max_connections_per_address\"}",
+             proxy.refused_per_address.get());
+    w.scalar("intune_gate_handshakes_evicted_total", "counter",
+             "Connections closed in their TLS handshake to stay within max_pending_handshakes or max_connections.",
+             proxy.handshakes_evicted.get());
+    w.scalar("intune_gate_accept_errors_total", "counter",
+             "Failed accept() calls (e.g. out of file descriptors); each is followed by a 100 ms pause.",
+             proxy.accept_errors.get());
 
     w.scalar("intune_gate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.",
              extra.log_lines_dropped);

@@ -27,6 +27,10 @@ struct ProxyMetrics {
     Counter rejected_requests;  // 400/413/431 answered by the gateway before any decision
     std::array<Counter, authz_result_count> authz_checks{};  // the authorization endpoint, by result
     Gauge authz_open_connections;
+    Counter refused_max_connections;  // accepted and closed at once: max_connections reached
+    Counter refused_per_address;      // accepted and closed at once: max_connections_per_address reached
+    Counter handshakes_evicted;       // closed in their handshake to stay within max_pending_handshakes
+    Counter accept_errors;            // accept() failures (e.g. EMFILE), each followed by a pause
 
     void count_request(Outcome o, Action a) noexcept {
         requests[static_cast<std::size_t>(o)][static_cast<std::size_t>(a)].inc();

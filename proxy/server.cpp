@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/socket.h>
@@ -23,7 +24,7 @@ using tcp = net::ip::tcp;
 
 struct Server::Worker {
     Worker(ComplianceService& compliance, ProxyMetrics& metrics, const std::atomic<bool>& draining)
-        : ctx{compliance, metrics, draining, {}, {}, {}}, io(1), acceptor(io) {}
+        : ctx{compliance, metrics, draining, {}, {}, {}, {}, 1}, io(1), acceptor(io) {}
     // Idle upstream sockets go first; the io_context then destroys the suspended sessions, which
     // still unregister from ctx, so ctx is declared before (and outlives) io.
     ~Worker() { ctx.pool.clear(); }
@@ -35,6 +36,19 @@ struct Server::Worker {
 };
 
 namespace {
+
+// After an accept() failure (EMFILE, ENFILE, ENOBUFS: nothing to gain by retrying at once) the
+// worker pauses; the failures are counted and logged at most once per interval.
+constexpr auto accept_pause = std::chrono::milliseconds(100);
+constexpr auto accept_error_log_interval = std::chrono::seconds(10);
+
+std::string address_key(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto peer = socket.remote_endpoint(ec).address();
+    if (ec) return {};
+    if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = net::ip::make_address_v4(net::ip::v4_mapped, peer.to_v6());
+    return peer.to_string();
+}
 
 void open_reuseport(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
     acceptor.open(endpoint.protocol());
@@ -82,21 +96,61 @@ void Server::start() {
     }
     for (auto& w : workers_) {
         Worker* worker = w.get();
+        worker->ctx.worker_count = workers_.size();
         net::co_spawn(worker->io, [this, worker]() -> net::awaitable<void> {
+            std::uint64_t errors_unlogged = 0;
+            auto last_error_log = std::chrono::steady_clock::time_point{};
             for (;;) {
                 auto [ec, socket] = co_await worker->acceptor.async_accept(net::as_tuple(net::use_awaitable));
                 if (ec == net::error::operation_aborted || !worker->acceptor.is_open()) co_return;
-                if (ec) continue;  // e.g. EMFILE: the next accept may succeed
+                if (ec) {
+                    // e.g. EMFILE: the connection stays in the backlog and accept fails again at
+                    // once; retrying without a pause would spin.
+                    metrics_.accept_errors.inc();
+                    ++errors_unlogged;
+                    const auto now = std::chrono::steady_clock::now();
+                    if (now - last_error_log >= accept_error_log_interval) {
+                        log::error("accept failed; pausing before the next accept",
+                                   {{"error", ec.message()}, {"failures", errors_unlogged},
+                                    {"pause_ms", accept_pause.count()}});
+                        errors_unlogged = 0;
+                        last_error_log = now;
+                    }
+                    net::steady_timer pause(worker->io, accept_pause);
+                    co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+                    continue;
+                }
                 auto rt = current();
-                if (connections_.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
-                    boost::system::error_code ignored;
+                const auto& limits = rt->config.limits;
+                boost::system::error_code ignored;
+                if (connections_.load(std::memory_order_relaxed) >= limits.max_connections &&
+                    !evict_oldest_handshake(worker->ctx)) {
+                    // Full, and no connection still in its handshake to give way: refused.
+                    metrics_.refused_max_connections.inc();
                     socket.close(ignored);
                     continue;
+                }
+                std::string address = address_key(socket);
+                {
+                    std::lock_guard lock(addresses_mutex_);
+                    auto& n = connections_per_address_[address];
+                    if (n >= limits.max_connections_per_address) {
+                        metrics_.refused_per_address.inc();
+                        socket.close(ignored);
+                        continue;
+                    }
+                    ++n;
                 }
                 connections_.fetch_add(1, std::memory_order_relaxed);
                 metrics_.open_connections.add(1);
                 net::co_spawn(worker->io, serve_connection(std::move(socket), std::move(rt), worker->ctx),
-                              [this](std::exception_ptr e) {
+                              [this, address = std::move(address)](std::exception_ptr e) {
+                                  {
+                                      std::lock_guard lock(addresses_mutex_);
+                                      auto it = connections_per_address_.find(address);
+                                      if (it != connections_per_address_.end() && --it->second == 0)
+                                          connections_per_address_.erase(it);
+                                  }
                                   connections_.fetch_sub(1, std::memory_order_relaxed);
                                   metrics_.open_connections.add(-1);
                                   if (!e) return;

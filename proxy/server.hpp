@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ig {
@@ -53,6 +55,8 @@ private:
     ProxyMetrics& metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::atomic<std::size_t> connections_{0};
+    std::mutex addresses_mutex_;
+    std::unordered_map<std::string, std::size_t> connections_per_address_;  // open connections by client address
     std::atomic<bool> draining_{false};
     std::atomic<bool> listening_{false};
     std::uint16_t port_ = 0;

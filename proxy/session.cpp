@@ -9,7 +9,9 @@
 #include "proxy/headers.hpp"
 #include "proxy/peer_match.hpp"
 #include "proxy/request_id.hpp"
+#include "proxy/request_framing.hpp"
 #include "proxy/tls_context.hpp"
+#include "proxy/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -32,9 +34,11 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <chrono>
+#include <list>
 #include <random>
 
 namespace ig {
@@ -53,6 +57,7 @@ constexpr std::size_t relay_buffer_size = 32 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_logged_path = 512;
 constexpr std::size_t idle_buffer_capacity = 4096;
+constexpr auto shutdown_timeout = std::chrono::seconds(1);  // for close_notify to go out
 
 enum class Side { None, Client, Upstream };
 
@@ -77,6 +82,13 @@ unsigned parse_error_status(const error_code& ec) {
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
+// True unless the peer's certificate is outside its validity period now.
+bool peer_certificate_current(SSL* ssl) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    if (!cert) return true;
+    return X509_cmp_current_time(X509_get0_notBefore(cert)) < 0 && X509_cmp_current_time(X509_get0_notAfter(cert)) > 0;
+}
+
 std::string path_of(std::string_view target) {
     target = target.substr(0, target.find('?'));
     return sanitize_header_value(target.substr(0, max_logged_path));
@@ -90,24 +102,29 @@ auto& lowest(Stream& s) {
 // Moves one message from `in` to `out` piece by piece (Beast's relay example, asynchronous).
 // p's header must be read and the message ready to serialise. The header goes out with the first
 // piece of the body in one write (one TLS record, one syscall for a small message).
+// What is serialised is a copy of p's header taken here: Beast merges the fields of a chunked
+// trailer into p's header, and when the body is only the last chunk that happens before the first
+// write. Trailers are thus dropped, never sent on as header fields.
 template <bool isRequest, class In, class Out>
 net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
                                           Out& out, clock_type::duration in_timeout, clock_type::duration out_timeout,
                                           Side in_side, Side out_side, char* buf, std::size_t buf_size) {
-    auto& body = p.get().body();
+    auto& in_body = p.get().body();
+    http::message<isRequest, http::buffer_body> msg{p.get().base()};
+    auto& body = msg.body();
     body.data = nullptr;
     body.size = 0;
     body.more = !p.is_done();
-    http::serializer<isRequest, http::buffer_body> sr{p.get()};
+    http::serializer<isRequest, http::buffer_body> sr{msg};
     while (!sr.is_done()) {
         if (!p.is_done()) {
-            body.data = buf;
-            body.size = buf_size;
+            in_body.data = buf;
+            in_body.size = buf_size;
             lowest(in).expires_after(in_timeout);
             auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, nothrow);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) co_return RelayResult{ec, in_side};
-            body.size = buf_size - body.size;
+            body.size = buf_size - in_body.size;
             body.data = body.size ? buf : nullptr;
             body.more = !p.is_done();
         } else {
@@ -122,260 +139,6 @@ net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer,
     }
     co_return RelayResult{};
 }
-
-// A TLS stream straight on the socket: OpenSSL reads and writes the file descriptor itself
-// (SSL_set_fd), so there is no BIO pair, no Asio record buffers and no extra copy of every byte.
-// An idle keep-alive connection holds the SSL object only (its record buffers are released when
-// empty, SSL_MODE_RELEASE_BUFFERS). One operation at a time (a session never reads and writes at
-// once). Timeouts as beast::tcp_stream: expires_after() covers the operations that follow; the
-// timer is armed only when an operation has to wait, and is not re-armed when the deadline only
-// moved later (it re-checks when it fires).
-class TlsSocket {
-public:
-    using executor_type = tcp::socket::executor_type;
-
-    TlsSocket(tcp::socket socket, SSL_CTX* ctx)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), guard_(std::make_shared<TlsSocket*>(this)) {
-        ssl_ = SSL_new(ctx);
-        if (!ssl_) throw std::bad_alloc();
-        error_code ec;
-        socket_.non_blocking(true, ec);
-        SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-        // One read() per record batch instead of one for the header and one for the body.
-        SSL_set_read_ahead(ssl_, 1);
-        SSL_set_accept_state(ssl_);
-    }
-    ~TlsSocket() {
-        *guard_ = nullptr;
-        SSL_free(ssl_);  // the socket BIO does not own the descriptor; socket_ closes it
-    }
-    TlsSocket(const TlsSocket&) = delete;
-    TlsSocket& operator=(const TlsSocket&) = delete;
-
-    executor_type get_executor() noexcept { return socket_.get_executor(); }
-    SSL* native_handle() const { return ssl_; }
-    tcp::socket& socket() { return socket_; }
-
-    void expires_after(clock_type::duration d) { deadline_ = clock_type::now() + d; }
-    void expires_never() { deadline_ = clock_type::time_point::max(); }
-    void cancel() {
-        error_code ec;
-        socket_.cancel(ec);
-    }
-
-    template <class MutableBuffers, class Token>
-    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const MutableBuffers& b) {
-                net::mutable_buffer first;
-                for (auto it = net::buffer_sequence_begin(b); it != net::buffer_sequence_end(b); ++it)
-                    if (net::mutable_buffer m(*it); m.size()) {
-                        first = m;
-                        break;
-                    }
-                IoOp<std::decay_t<decltype(handler)>, Kind::Read, net::const_buffer>(std::move(handler), *this, first);
-            },
-            token, buffers);
-    }
-
-    template <class ConstBuffers, class Token>
-    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
-            [this](auto handler, const ConstBuffers& b) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Write, ConstBuffers>(std::move(handler), *this, b);
-            },
-            token, buffers);
-    }
-
-    template <class Token>
-    auto async_handshake(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-    // Completes when a read would find data (or EOF): OpenSSL holds bytes or the socket is
-    // readable. Lets an idle connection wait without a request parser or buffer.
-    template <class Token>
-    auto async_wait_readable(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-    template <class Token>
-    auto async_shutdown(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
-            [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Shutdown, net::const_buffer>(std::move(handler), *this, {});
-            },
-            token);
-    }
-
-private:
-    enum class Kind { Handshake, Read, Write, Shutdown, WaitReadable };
-    enum class Step { Done, WaitRead, WaitWrite };
-
-    static constexpr std::size_t max_coalesced = 16 * 1024;
-
-    // One SSL call. n: bytes moved. A Done with ec set is an error.
-    template <class Buffers>
-    Step perform(Kind kind, const Buffers& buffers, error_code& ec, std::size_t& n) {
-        ERR_clear_error();
-        int r = 0;
-        n = 0;
-        switch (kind) {
-        case Kind::Handshake:
-            r = SSL_do_handshake(ssl_);
-            break;
-        case Kind::WaitReadable:
-            return Step::Done;
-        case Kind::Shutdown:
-            r = SSL_shutdown(ssl_);
-            if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
-            break;
-        case Kind::Read: {
-            const net::const_buffer b(*net::buffer_sequence_begin(buffers));
-            if (b.size() == 0) return Step::Done;
-            r = SSL_read_ex(ssl_, const_cast<void*>(b.data()), b.size(), &n) ? 1 : 0;
-            break;
-        }
-        case Kind::Write: {
-            // A header and a small body go out as one record (one syscall), as beast::flat_stream does.
-            const std::size_t total = net::buffer_size(buffers);
-            if (total == 0) return Step::Done;
-            const void* data;
-            std::size_t size;
-            if (net::buffer_sequence_end(buffers) == std::next(net::buffer_sequence_begin(buffers)) ||
-                net::const_buffer(*net::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
-                net::const_buffer first(*net::buffer_sequence_begin(buffers));
-                for (auto it = net::buffer_sequence_begin(buffers); first.size() == 0 && it != net::buffer_sequence_end(buffers); ++it)
-                    first = *it;
-                data = first.data();
-                size = first.size();
-            } else {
-                thread_local std::unique_ptr<char[]> scratch(new char[max_coalesced]);
-                size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
-                data = scratch.get();
-            }
-            r = SSL_write_ex(ssl_, data, size, &n) ? 1 : 0;
-            break;
-        }
-        }
-        if (r == 1) return Step::Done;
-        const int err = SSL_get_error(ssl_, r);
-        const int saved_errno = errno;
-        switch (err) {
-        case SSL_ERROR_WANT_READ:
-            return Step::WaitRead;
-        case SSL_ERROR_WANT_WRITE:
-            return Step::WaitWrite;
-        case SSL_ERROR_ZERO_RETURN:
-            ec = net::error::eof;
-            break;
-        case SSL_ERROR_SYSCALL:
-        case SSL_ERROR_SSL: {
-            const unsigned long e = ERR_get_error();
-            if (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ec = ssl::error::stream_truncated;
-            else if (e && ERR_GET_LIB(e) == ERR_LIB_SYS) ec = error_code(ERR_GET_REASON(e), boost::system::system_category());
-            else if (e) ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
-            else if (err == SSL_ERROR_SYSCALL && saved_errno) ec = error_code(saved_errno, boost::system::system_category());
-            else ec = ssl::error::stream_truncated;
-            ERR_clear_error();
-            break;
-        }
-        default:
-            ec = ssl::error::unexpected_result;
-        }
-        return Step::Done;
-    }
-
-    void arm_timer() {
-        if (deadline_ == clock_type::time_point::max()) return;
-        if (timer_armed_ && timer_expiry_ <= deadline_) return;  // fires first, then re-checks
-        timer_armed_ = true;
-        timer_expiry_ = deadline_;
-        timer_.expires_at(deadline_);
-        timer_.async_wait([guard = guard_](const error_code& ec) {
-            TlsSocket* self = *guard;
-            if (ec == net::error::operation_aborted || !self) return;
-            self->timer_armed_ = false;
-            if (!self->waiting_) return;
-            if (clock_type::now() < self->deadline_) return self->arm_timer();
-            self->timed_out_ = true;
-            self->cancel();
-        });
-    }
-
-    template <class Handler, Kind kind, class Buffers>
-    class IoOp : public beast::async_base<Handler, executor_type> {
-    public:
-        IoOp(Handler&& h, TlsSocket& s, const Buffers& b)
-            : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
-            if (s_.timed_out_) finish(false, beast::error::timeout, 0);
-            else if (kind == Kind::WaitReadable) {
-                if (SSL_has_pending(s_.ssl_)) finish(false, {}, 0);
-                else wait(Step::WaitRead);
-            }
-            // A read right after a response usually finds nothing yet: wait for the socket
-            // first, unless OpenSSL already holds bytes.
-            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_)) wait(Step::WaitRead);
-            else step(false);
-        }
-
-        void operator()(error_code ec) {
-            s_.waiting_ = false;
-            if (ec) {
-                if (s_.timed_out_ || (ec == net::error::operation_aborted && clock_type::now() >= s_.deadline_)) {
-                    s_.timed_out_ = true;
-                    ec = beast::error::timeout;
-                }
-                return finish(true, ec, 0);
-            }
-            if (kind == Kind::WaitReadable) return finish(true, ec, 0);
-            step(true);
-        }
-
-    private:
-        void step(bool cont) {
-            error_code ec;
-            std::size_t n = 0;
-            const Step st = s_.perform(kind, b_, ec, n);
-            if (st != Step::Done) return wait(st);
-            finish(cont, ec, n);
-        }
-        void wait(Step st) {
-            s_.waiting_ = true;
-            s_.arm_timer();
-            s_.socket_.async_wait(st == Step::WaitRead ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(*this));
-        }
-        void finish(bool cont, error_code ec, std::size_t n) {
-            if constexpr (kind == Kind::Read || kind == Kind::WaitReadable) s_.fresh_read_ = false;
-            if constexpr (kind == Kind::Write) s_.fresh_read_ = true;
-            if constexpr (kind == Kind::Read || kind == Kind::Write) this->complete(cont, ec, n);
-            else this->complete(cont, ec);
-        }
-
-        TlsSocket& s_;
-        Buffers b_;
-    };
-
-    tcp::socket socket_;
-    net::steady_timer timer_;
-    std::shared_ptr<TlsSocket*> guard_;  // lets a late timer handler see that the stream is gone
-    SSL* ssl_ = nullptr;
-    clock_type::time_point deadline_ = clock_type::time_point::max();
-    clock_type::time_point timer_expiry_{};
-    bool timer_armed_ = false;
-    bool waiting_ = false;
-    bool timed_out_ = false;
-    bool fresh_read_ = false;  // the last operation was a write: the peer has probably not answered yet
-};
 
 // A relay buffer lent from the worker for the duration of one forwarded request.
 class RelayBuffer {
@@ -415,7 +178,10 @@ public:
         lowest(stream_).socket().set_option(tcp::no_delay(true), ec);
         w_.sessions.insert(this);
     }
-    ~Session() { w_.sessions.erase(this); }
+    ~Session() {
+        leave_handshaking();
+        w_.sessions.erase(this);
+    }
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -426,6 +192,13 @@ public:
         if (idle_) lowest(stream_).cancel();
     }
 
+    // Ends a connection that has not finished its TLS handshake, to make room (worker thread).
+    void evict() {
+        evicted_ = true;
+        leave_handshaking();
+        lowest(stream_).cancel();
+    }
+
 private:
     using Parser = http::request_parser<http::buffer_body>;
 
@@ -433,7 +206,7 @@ private:
     bool keep_going() const { return !closing_ && !w_.draining.load(std::memory_order_relaxed); }
 
     net::awaitable<bool> handshake();
-    net::awaitable<bool> serve_request();
+    net::awaitable<bool> serve_request(bool first);
     net::awaitable<bool> forward(Parser& parser, const Verdict& verdict, const std::optional<std::string>& id,
                                  AccessRecord& rec, bool client_keep_alive);
     net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive,
@@ -458,9 +231,24 @@ private:
     std::optional<std::string> cert_id_;
     bool idle_ = false;
     bool closing_ = false;
+    bool evicted_ = false;
+    bool handshaking_ = false;
+    std::list<Session*>::iterator handshaking_at_;
+
+    void leave_handshaking() {
+        if (!handshaking_) return;
+        w_.handshaking.erase(handshaking_at_);
+        handshaking_ = false;
+    }
 };
 
 void close_if_idle(Session& session) { session.close_if_idle(); }
+
+bool evict_oldest_handshake(WorkerContext& worker) {
+    if (worker.handshaking.empty()) return false;
+    worker.handshaking.front()->evict();
+    return true;
+}
 
 net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker) {
     Session session(std::move(socket), std::move(runtime), worker);
@@ -469,36 +257,60 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const 
 
 net::awaitable<void> Session::run() {
     if (!co_await handshake()) co_return;
+    bool first = true;
+    client_tcp().expires_after(cfg_.limits.header_timeout);
     while (keep_going()) {
         // Between requests only this frame waits: serve_request()'s (parser, record) exists only
         // once the next request has begun to arrive.
         if (buffer_.size() == 0) {
             buffer_.shrink_to_fit();  // empty: gives the whole buffer back while idle
             idle_ = true;
-            client_tcp().expires_after(cfg_.limits.idle_timeout);
+            // A new connection gets header_timeout for its whole first request header, a kept-alive
+            // one idle_timeout to start its next request.
+            if (!first) client_tcp().expires_after(cfg_.limits.idle_timeout);
             auto [ec] = co_await stream_.async_wait_readable(nothrow);
             idle_ = false;
             if (ec) break;
         }
-        if (!co_await serve_request()) break;
+        if (!co_await serve_request(first)) break;
+        first = false;
     }
-    // Send close_notify without waiting for the peer's: most clients just close.
-    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
-    client_tcp().expires_after(std::chrono::seconds(1));
+    client_tcp().expires_after(shutdown_timeout);
     co_await stream_.async_shutdown(nothrow);
     error_code ec;
     client_tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
 net::awaitable<bool> Session::handshake() {
+    // Connections still in their handshake share a budget per worker; over it, the oldest one
+    // goes, so a flood of silent connections cannot keep clients that do complete from starting.
+    const std::size_t budget =
+        std::max<std::size_t>(1, cfg_.limits.max_pending_handshakes / std::max<std::size_t>(1, w_.worker_count));
+    handshaking_at_ = w_.handshaking.insert(w_.handshaking.end(), this);
+    handshaking_ = true;
+    if (w_.handshaking.size() > budget) evict_oldest_handshake(w_);
     client_tcp().expires_after(cfg_.limits.handshake_timeout);
     auto [ec] = co_await stream_.async_handshake(nothrow);
+    leave_handshaking();
+    if (evicted_) {
+        w_.metrics.handshakes_evicted.inc();
+        co_return false;
+    }
     if (ec) {
         const auto reason = classify_handshake_failure(stream_.native_handle(), ec);
         w_.metrics.handshake_failures[static_cast<std::size_t>(reason)].inc();
         log::info("tls handshake failed", {{"client", client_address_},
                                            {"reason", handshake_failure_names[static_cast<std::size_t>(reason)]},
                                            {"error", one_line(ec.message(), 200)}});
+        co_return false;
+    }
+    if (SSL_session_reused(stream_.native_handle()) && !peer_certificate_current(stream_.native_handle())) {
+        // A resumed session skips certificate verification: a certificate that has expired since
+        // the session began would otherwise keep working for the session's lifetime.
+        w_.metrics.handshake_failures[static_cast<std::size_t>(HandshakeFailure::Expired)].inc();
+        log::info("tls handshake failed", {{"client", client_address_},
+                                           {"reason", handshake_failure_names[static_cast<std::size_t>(HandshakeFailure::Expired)]},
+                                           {"error", "resumed session of a certificate outside its validity period"}});
         co_return false;
     }
     w_.metrics.handshakes.inc();
@@ -563,14 +375,16 @@ net::awaitable<bool> Session::refuse(unsigned status, std::string reason, Access
     co_return false;
 }
 
-net::awaitable<bool> Session::serve_request() {
+net::awaitable<bool> Session::serve_request(bool first) {
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.limits.max_header_bytes, UINT32_MAX)));
     parser.body_limit(cfg_.limits.max_body_bytes);
 
     if (buffer_.size() == 0 && buffer_.capacity() > idle_buffer_capacity) buffer_.shrink_to_fit();
     idle_ = true;
-    client_tcp().expires_after(cfg_.limits.idle_timeout);
+    // The header must be complete within header_timeout of its first byte (of the handshake, for
+    // the first request): a client sending it a byte at a time cannot hold the connection longer.
+    if (!first) client_tcp().expires_after(cfg_.limits.header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
     idle_ = false;
     if (closing_ && ec) co_return false;
@@ -599,14 +413,17 @@ net::awaitable<bool> Session::serve_request() {
     auto& req = parser.get();
     rec.method = sanitize_header_value(req.method_string().substr(0, 32));
     rec.path = path_of(req.target());
-    // A Transfer-Encoding Beast does not frame (chunked not last) would desynchronise the stream.
-    if (req.count(http::field::transfer_encoding) && !parser.chunked()) {
+    // Anything the gateway and the upstream could frame or route differently is refused here.
+    auto framing = check_request_framing(req);
+    if (!framing.ok()) {
         w_.metrics.rejected_requests.inc();
         co_await refuse(400, "bad request", rec);
-        rec.error = "unsupported transfer-encoding";
+        rec.error = std::string(framing.error);
         co_return finish(false);
     }
-    const bool client_keep_alive = req.keep_alive();
+    if (framing.origin_target) req.target(*framing.origin_target);
+    // The parser reads every Connection field (the message's keep_alive() only the first).
+    const bool client_keep_alive = parser.keep_alive();
 
     const auto id = device_id_for(req);
     Verdict verdict;
@@ -620,7 +437,8 @@ net::awaitable<bool> Session::serve_request() {
     }
 
     const OutcomeAction& action = cfg_.action_for(verdict.outcome);
-    w_.metrics.count_request(verdict.outcome, action.action);
+    // A forward is counted once it is really sent on (forward()).
+    if (action.action != Action::Forward) w_.metrics.count_request(verdict.outcome, action.action);
     rec.device_id = id.value_or(std::string());
     rec.outcome = std::string(to_string(verdict.outcome));
     rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
@@ -661,15 +479,39 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     const bool head = req.method() == http::verb::head;
     const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
     const bool has_body = !parser.is_done();
+    // Only a request that cannot have been half-done can be sent twice: an idempotent method
+    // (RFC 9110 9.2.2) without a body. A POST, even with Content-Length: 0, is sent once.
+    const auto method = req.method();
+    const bool idempotent = method == http::verb::get || method == http::verb::head || method == http::verb::options ||
+                            method == http::verb::trace || method == http::verb::put || method == http::verb::delete_;
+    const bool retryable = idempotent && !has_body;
     req.erase(http::field::expect);
-    strip_client_headers(req, rt_->headers);
     ForwardFacts facts;
     facts.outcome = verdict.outcome;
     facts.device_id = id ? &*id : nullptr;
     facts.verdict = verdict.outcome == Outcome::NoId ? nullptr : &verdict;
     facts.request_id = rec.request_id;
     facts.client_address = client_address_;
-    set_forward_headers(req, rt_->headers, facts);
+    facts.chunked = parser.chunked();
+    if (auto n = parser.content_length()) facts.content_length = *n;
+    std::optional<std::string> too_large;
+    try {
+        strip_client_headers(req, rt_->headers);
+        set_forward_headers(req, rt_->headers, facts);
+    } catch (const std::length_error& e) {
+        // A header value over Beast's per-field limit (64 KiB), e.g. the installed apps of a
+        // device with very many: the upstream cannot get a faithful request.
+        too_large = e.what();
+    }
+    if (too_large) {
+        w_.metrics.count_request(verdict.outcome, Action::Reject);
+        rec.action = std::string(to_string(Action::Reject));
+        rec.error = "forward headers too large: " + *too_large;
+        log::error("request not forwarded: a header is too large",
+                   {{"request_id", rec.request_id}, {"device_id", rec.device_id}, {"error", *too_large}});
+        co_return co_await refuse(502, "the forwarded request would be too large", rec);
+    }
+    w_.metrics.count_request(verdict.outcome, Action::Forward);
     req.version(11);
 
     RelayBuffer relay_buf(w_);
@@ -686,7 +528,7 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     bool sent_continue = false;
     for (int attempt = 0;; ++attempt) {
         // A request without a body can be sent again when a reused connection turns out dead.
-        const bool may_retry = attempt == 0 && !has_body;
+        const bool may_retry = attempt == 0 && retryable;
         up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
         if (!up) {
             up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
@@ -739,6 +581,12 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     auto& res = rp->get();
     const unsigned status = res.result_int();
     rec.upstream_status = status;
+    // The client must frame the response as the gateway's parser did: one field each at most.
+    if (auto bad = check_response_framing(res); !bad.empty()) {
+        w_.metrics.upstream_errors.inc();
+        rec.error = "upstream response: " + std::string(bad);
+        co_return co_await refuse(502, "upstream answered with a malformed response", rec);
+    }
     rec.status = status;
     strip_hop_by_hop(res);
     const bool header_only = head || status == 204 || status == 304 || status / 100 == 1;

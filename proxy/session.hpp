@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <list>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -27,6 +28,9 @@ struct WorkerContext {
     std::unordered_set<Session*> sessions;
     // Relay buffers are lent per forwarded request, so an idle keep-alive connection holds none.
     std::vector<std::unique_ptr<char[]>> spare_buffers;
+    // Connections still in their TLS handshake, oldest first.
+    std::list<Session*> handshaking;
+    std::size_t worker_count = 1;  // limits.max_pending_handshakes is shared among the workers
 };
 
 // Serves one accepted connection to its end. `runtime` is the snapshot taken at accept.
@@ -36,5 +40,9 @@ boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socke
 // Closes the connection if it is waiting for a request (drain); otherwise it closes after the
 // current response. Worker thread only.
 void close_if_idle(Session& session);
+
+// Ends the worker's oldest connection that is still in its TLS handshake; false when there is none.
+// Worker thread only.
+bool evict_oldest_handshake(WorkerContext& worker);
 
 }  // namespace ig

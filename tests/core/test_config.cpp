@@ -153,9 +153,12 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
     }
     BOOST_TEST(c.limits.max_header_bytes == 16384u);
     BOOST_TEST(c.limits.max_body_bytes == 10485760u);
-    BOOST_TEST(c.limits.handshake_timeout.count() == 10);
+    BOOST_TEST(c.limits.handshake_timeout.count() == 5);
+    BOOST_TEST(c.limits.header_timeout.count() == 10);
     BOOST_TEST(c.limits.idle_timeout.count() == 60);
     BOOST_TEST(c.limits.max_connections == 10000u);
+    BOOST_TEST(c.limits.max_connections_per_address == 1000u);
+    BOOST_TEST(c.limits.max_pending_handshakes == 1000u);
     BOOST_TEST(c.admin.enabled);
     BOOST_TEST(c.admin.address == "127.0.0.1");
     BOOST_TEST(c.admin.port == 9901);
@@ -188,8 +191,9 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
         "NoId":          { "action": "reject", "status": 401 },
         "Error":         { "action": "reject" }
       },
-      "limits": { "max_header_bytes": 8192, "max_body_bytes": 0, "handshake_timeout_s": 3,
-                  "idle_timeout_s": 9, "max_connections": 50 },
+      "limits": { "max_header_bytes": 8192, "max_body_bytes": 0, "handshake_timeout_s": 3, "header_timeout_s": 4,
+                  "idle_timeout_s": 9, "max_connections": 50, "max_connections_per_address": 7,
+                  "max_pending_handshakes": 11 },
       "admin": { "address": "127.0.0.1", "port": 19901 }
     })");
     auto r = ig::load_config(conf);
@@ -265,7 +269,10 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
     BOOST_TEST(c.limits.max_body_bytes == 0u);
     BOOST_TEST(c.limits.handshake_timeout.count() == 3);
     BOOST_TEST(c.limits.idle_timeout.count() == 9);
+    BOOST_TEST(c.limits.header_timeout.count() == 4);
     BOOST_TEST(c.limits.max_connections == 50u);
+    BOOST_TEST(c.limits.max_connections_per_address == 7u);
+    BOOST_TEST(c.limits.max_pending_handshakes == 11u);
     BOOST_TEST(c.admin.port == 19901);
     // The literal password is warned about, without its value.
     BOOST_REQUIRE(c.warnings.size() == 1u);
@@ -386,6 +393,19 @@ BOOST_AUTO_TEST_CASE(keys_with_control_characters_are_escaped) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(types_keys_ranges)
+
+BOOST_AUTO_TEST_CASE(connection_limits_are_validated) {
+    expect_error(parse(with(minimal(), "/limits/header_timeout_s", 0)),
+                 "config error: /limits/header_timeout_s: must be between 1 and 3600, got 0");
+    expect_error(parse(with(minimal(), "/limits/header_timeout_s", "10")),
+                 "config error: /limits/header_timeout_s: expected an integer, got string");
+    expect_error(parse(with(minimal(), "/limits/max_connections_per_address", 0)),
+                 "config error: /limits/max_connections_per_address: must be between 1 and 1000000, got 0");
+    expect_error(parse(with(minimal(), "/limits/max_pending_handshakes", -1)),
+                 "config error: /limits/max_pending_handshakes: must be between 1 and 1000000, got -1");
+    expect_error(parse(with(minimal(), "/limits/max_pending_handshake", 5)),
+                 "config error: /limits/max_pending_handshake: unknown key");
+}
 
 BOOST_AUTO_TEST_CASE(unknown_keys) {
     expect_error(parse(with(minimal(), "/tls/clinet_ca", "device-ca.crt")), "config error: /tls/clinet_ca: unknown key");
