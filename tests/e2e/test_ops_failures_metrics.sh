@@ -29,12 +29,19 @@ expect_eq "token state after a refused secret" "$(token_state)" failing
 gw_curl compliant -o "$T/reject.json" "$GW/" || fail "second request failed"
 if grep -qE 'AADSTS|66666666-7777' "$T/reject.json"; then fail "the reject body tells the client backend details: $(cat "$T/reject.json")"; fi
 ok "the reject body keeps the token refusal's details to the log"
+# A refusal is held for 5 s: a burst of lookups does not turn into a burst of token requests. (At
+# most one 5 s hold can end during six quick requests on a slow machine, so at most 2 new requests.)
+TOKENS=$(emu_ctl GET /_emulator/stats | jq .token_requests)
+for i in 1 2 3 4 5 6; do gw_curl compliant -o /dev/null "$GW/burst/$i" || fail "burst request $i"; done
+NEW=$(( $(emu_ctl GET /_emulator/stats | jq .token_requests) - TOKENS ))
+[ "$NEW" -le 2 ] || fail "six lookups with a refused secret sent $NEW token requests: the refusal is not held"
+ok "six lookups with a refused secret sent $NEW token requests"
 expect_eq "readyz is still 200 (listening; the token state is reported, not fatal)" \
   "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/readyz")" 200
 expect_eq "token_ok gauge" "$(metric intune_gate_token_ok)" 0
 F=$(metric intune_gate_token_failures_total)
 [ "$F" != absent ] && [ "$F" -ge 1 ] || fail "token failures not counted: $F"
-expect_eq "Error outcome counted" "$(metric 'intune_gate_requests_total{outcome="Error",action="reject"}')" 2
+expect_eq "Error outcome counted" "$(metric 'intune_gate_requests_total{outcome="Error",action="reject"}')" 8
 kill -TERM "$GW_PID"; wait "$GW_PID" || true
 if grep -qF 'wrong-Secr3t' "$T/gate.log"; then fail "the refused secret is in the log"; fi
 mv "$T/gate.log" "$T/gate-1.log"  # start_gateway reads the port from a fresh gate.log
