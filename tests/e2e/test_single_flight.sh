@@ -25,7 +25,9 @@ emu_ctl POST /_emulator/fault/3f2504e0-4f89-41d3-9a0c-0305e82c3305 '{"latency_ms
 expect_eq "eight concurrent requests, one device: all answered (Conflict -> 409)" "$(parallel conflict 8 /sf)" 409x8
 expect_eq "one Graph call for them all" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3305)" 1
 
-# 2. The token revoked, then lookups of five devices at once: each gets a 401, one new token for all.
+# 2. The token revoked, then lookups of five devices at once: each gets a 401, one new token for all
+# (the token endpoint takes 2 s, so the 401s arrive while the first new token is on its way).
+emu_ctl POST /_emulator/token_latency '{"latency_ms":2000}' >/dev/null
 emu_ctl POST /_emulator/revoke >/dev/null
 emu_ctl POST /_emulator/reset >/dev/null
 pids=()
