@@ -137,9 +137,6 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # start_gateway: runs intune-gate on $T/gate.json (listen port: $GW_PORT); sets GW (https origin).
 start_gateway() {
-  # Emptied here, not only by the background redirection: otherwise a restart can find the previous
-  # run's "listening" line before the new process has truncated the file.
-  : >"$T/gate.log"
   # IG_GATE_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the gateway under a tool.
   # Empty the log first: the background redirect may truncate it only after wait_for_line has
   # seen the previous gateway's "listening" line.
