@@ -3,11 +3,13 @@
 #
 #   device-ca, other-ca, server-ca          CAs (.crt/.key)
 #   server                                  CN=localhost, SAN DNS:localhost + IP:127.0.0.1, by server-ca
+#   server-wrong-name                       by server-ca for wrong-name.example only
 #   intune-app                              self-signed RSA 2048: the app registration's certificate
 #                                           (Entra ID accepts certificate credentials with RSA keys only)
 #   device-<name>                           client certificates, by device-ca unless noted
 #                                           (device-sha1: signed with SHA-1, a weak signature)
 #   device-ca.crl                           the device CA's CRL; it revokes device-revoked
+#   device-expired, device-not-yet-valid    outside their validity period
 #
 # Idempotent: a file that exists is kept, a missing one is made. When a CA has to be (re)made,
 # everything it signed is made again too, so the set always fits together.
@@ -64,11 +66,16 @@ make_ca() {
 make_ca device-ca "/O=intune-gate demo/CN=Demo Intune Device CA" \
   "$dir/device-[!o]*.crt $dir/device-ca.crl"   # every device cert but device-other-ca
 make_ca other-ca "/O=intune-gate demo/CN=Unrelated CA" "$dir/device-other-ca.crt"
-make_ca server-ca "/O=intune-gate demo/CN=Demo Server CA" "$dir/server.crt"
+make_ca server-ca "/O=intune-gate demo/CN=Demo Server CA" "$dir/server.crt $dir/server-wrong-name.crt"
 
 have server || make_cert server "/O=intune-gate demo/CN=localhost" server-ca \
   -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
   -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1"
+
+# From the right CA but for another name: host-name verification must refuse it.
+have server-wrong-name || make_cert server-wrong-name "/O=intune-gate demo/CN=wrong-name.example" server-ca \
+  -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
+  -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=DNS:wrong-name.example"
 
 # An EC app certificate from an older run of this script is replaced: Entra ID would refuse it.
 if have intune-app && ! openssl pkey -in "$dir/intune-app.key" -noout -text 2>/dev/null | grep -q '^modulus'; then
@@ -93,7 +100,7 @@ device unknown       3f2504e0-4f89-41d3-9a0c-0305e82c3306
 device error         3f2504e0-4f89-41d3-9a0c-0305e82c3307
 device notfound      3f2504e0-4f89-41d3-9a0c-0305e82c3308
 device newstate      3f2504e0-4f89-41d3-9a0c-0305e82c330a
-device not-guid      not-a-guid
+device not-guid      3f2504e0-4f89-41d3-9a0c-0305e82c33zz   # GUID-shaped, not hex: reaches the hex check
 device revoked       3f2504e0-4f89-41d3-9a0c-0305e82c3301
 
 have device-noid || make_cert device-noid "/O=intune-gate demo/CN=laptop-without-id" device-ca "${client_ext[@]}"
@@ -137,17 +144,21 @@ extendedKeyUsage = clientAuth
 EOF
 }
 
-if ! have device-expired; then
+# dated NAME START END: a device certificate (SAN of the compliant device) valid only from START to END.
+dated() {
+  have "device-$1" && return 0
   ca_config
-  quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/device-expired.key" \
-    -out "$work/expired.csr" -subj "/O=intune-gate demo/CN=device-expired" \
+  quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/device-$1.key" \
+    -out "$work/$1.csr" -subj "/O=intune-gate demo/CN=device-$1" \
     -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
-  quiet openssl ca -batch -config "$work/ca.cnf" -extensions client -notext -in "$work/expired.csr" \
-    -out "$work/device-expired.crt" -rand_serial -startdate 20200101000000Z -enddate 20210101000000Z
-  chmod 600 "$work/device-expired.key"
-  mv "$work/device-expired.key" "$work/device-expired.crt" "$dir/"
-  echo "made device-expired"
-fi
+  quiet openssl ca -batch -config "$work/ca.cnf" -extensions client -notext -in "$work/$1.csr" \
+    -out "$work/device-$1.crt" -rand_serial -startdate "$2" -enddate "$3"
+  chmod 600 "$work/device-$1.key"
+  mv "$work/device-$1.key" "$work/device-$1.crt" "$dir/"
+  echo "made device-$1"
+}
+dated expired 20200101000000Z 20210101000000Z
+dated not-yet-valid 20990101000000Z 21000101000000Z
 
 # The CRL is rebuilt from device-revoked.crt alone whenever it is missing or older than that cert.
 if [ ! -s "$dir/device-ca.crl" ] || [ "$dir/device-revoked.crt" -nt "$dir/device-ca.crl" ]; then

@@ -68,6 +68,34 @@ BOOST_AUTO_TEST_CASE(token_refused_is_error_without_the_secret) {
     BOOST_TEST(env.stat("token_requests") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(token_refusal_hold_ends) {
+    Env env;
+    env.config.client_secret.value = "wrong-s3cret+/= x";
+    BOOST_TEST(to_string(env.check(guid("3301")).outcome) == "Error");
+    BOOST_TEST(env.stat("token_requests") == 1);
+    // The refusal is held for 5 s; after it, the next lookup asks login again (a fixed secret would
+    // be picked up) instead of refusing forever.
+    std::this_thread::sleep_for(5500ms);
+    BOOST_TEST(to_string(env.check(guid("3302")).outcome) == "Error");
+    BOOST_TEST(env.stat("token_requests") == 2);
+    BOOST_TEST(env.metrics.token_failures.get() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(token_is_refreshed_before_it_expires) {
+    Env env;
+    env.emulator.set_token_lifetime(10);  // refreshed 10% early: after 9 s
+    BOOST_TEST(to_string(env.check(guid("3301")).outcome) == "Compliant");
+    BOOST_TEST(env.stat("token_requests") == 1);
+    env.check(guid("3302"));  // well within the lifetime: the same token
+    BOOST_TEST(env.stat("token_requests") == 1);
+    // Past the refresh point the token is renewed although it is still valid for Graph. (On a machine
+    // so slow that this sleep ends past 10 s the renewal is due anyway: the test cannot fail falsely.)
+    std::this_thread::sleep_for(9200ms);
+    BOOST_TEST(to_string(env.check(guid("3303")).outcome) == "InGracePeriod");
+    BOOST_TEST(env.stat("token_requests") == 2);
+    BOOST_TEST(env.device_requests(guid("3303")) == 1);  // no 401 round trip: the new token was sent
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_is_refused) {
     Env env;
     env.config.auth = AuthMode::Password;
@@ -125,16 +153,18 @@ BOOST_AUTO_TEST_CASE(too_many_requests_with_retry_after_is_answered) {
     BOOST_TEST(env.metrics.graph_calls_by_status[429].get() == 1u);
 }
 
+// Bounds in these tests are far from what the product is allowed, on purpose (a loaded CI machine,
+// ASan): each one is what the fault would cost if the behaviour under test were missing.
 BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_gives_up_now) {
     Env env;
-    env.config.timeout = 1000ms;
-    env.emulator.set_fault(guid("3301"), {{"status", 429}, {"retry_after", 5}});
+    env.config.timeout = 3000ms;
+    env.emulator.set_fault(guid("3301"), {{"status", 429}, {"retry_after", 60}});
     const auto t0 = Clock::now();
     auto v = env.check(guid("3301"));
     BOOST_TEST(to_string(v.outcome) == "Error");
     BOOST_TEST(v.reason.find("429") != std::string::npos, v.reason);
-    BOOST_TEST(elapsed_ms(t0) < 1000);
-    BOOST_TEST(env.device_requests(guid("3301")) == 1);
+    BOOST_TEST(elapsed_ms(t0) < 30000);  // it did not wait for the 60 s Graph asked for
+    BOOST_TEST(env.device_requests(guid("3301")) == 1);  // and did not retry sooner than Graph allowed
 }
 
 BOOST_AUTO_TEST_CASE(service_unavailable_then_ok_is_answered) {
@@ -154,26 +184,39 @@ BOOST_AUTO_TEST_CASE(dropped_connection_is_retried) {
 BOOST_AUTO_TEST_CASE(persistent_5xx_is_error_within_timeout) {
     Env env;
     env.config.timeout = 1500ms;
-    env.emulator.set_fault("*", {{"status", 500}});
+    env.check(guid("3302"));  // token fetched outside the measured lookup
+    // Each 500 takes 1 s: within the 1.5 s deadline at most two attempts can start; without the
+    // deadline all six would (about 6 s).
+    env.emulator.set_fault("*", {{"status", 500}, {"latency_ms", 1000}});
     const auto t0 = Clock::now();
     auto v = env.check(guid("3301"));
     BOOST_TEST(to_string(v.outcome) == "Error");
-    BOOST_TEST(elapsed_ms(t0) < 1500 + 300);
-    BOOST_TEST(env.device_requests(guid("3301")) >= 2);  // it did retry
+    BOOST_TEST(elapsed_ms(t0) < 5000);
+    BOOST_TEST(env.device_requests(guid("3301")) >= 1);
+    BOOST_TEST(env.device_requests(guid("3301")) <= 2);
+}
+
+BOOST_AUTO_TEST_CASE(persistent_5xx_is_retried) {
+    Env env;
+    env.config.timeout = 30000ms;
+    env.emulator.set_fault("*", {{"status", 500}});
+    auto v = env.check(guid("3301"));
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    BOOST_TEST(env.device_requests(guid("3301")) == 6);  // every attempt the policy allows, then Error
 }
 
 BOOST_AUTO_TEST_CASE(latency_over_timeout_is_error_within_timeout) {
     Env env;
     env.config.timeout = 600ms;
     env.check(guid("3302"));  // token fetched outside the measured lookup
-    env.emulator.set_fault(guid("3301"), {{"latency_ms", 3000}});
+    env.emulator.set_fault(guid("3301"), {{"latency_ms", 30000}});
     const auto t0 = Clock::now();
     auto v = env.check(guid("3301"));
     const double took = elapsed_ms(t0);
     BOOST_TEST_MESSAGE("timed out after " << took << " ms: " << v.reason);
     BOOST_TEST(to_string(v.outcome) == "Error");
-    BOOST_TEST(took >= 550);
-    BOOST_TEST(took < 600 + 250);
+    BOOST_TEST(took >= 550);     // a timer does not fire early
+    BOOST_TEST(took < 15000);    // long before Graph's 30 s answer
     BOOST_TEST(v.reason.find("timed out") != std::string::npos);
 }
 
@@ -282,7 +325,8 @@ BOOST_AUTO_TEST_CASE(untrusted_graph_certificate_is_error) {
     BOOST_TEST(to_string(v.outcome) == "Error");
     BOOST_TEST_MESSAGE("reason: " << v.reason);
     BOOST_TEST(v.reason.find("handshake") != std::string::npos);
-    BOOST_TEST(elapsed_ms(t0) < 1000);  // not retried until the deadline
+    BOOST_TEST(env.metrics.token_fetches.get() == 1u);  // a certificate that does not verify is not retried
+    BOOST_TEST(elapsed_ms(t0) < 30000);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_device_id_is_refused_without_graph) {

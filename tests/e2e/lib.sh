@@ -213,3 +213,91 @@ except (socket.timeout, ssl.SSLError, ConnectionResetError):
 sys.stdout.write(out.decode("latin-1"))
 PY
 }
+
+# raw_tls_chunked DEVICE PATH BYTES: POSTs a chunked body of BYTES zero bytes over mTLS, 64 KiB a
+# chunk, and stops sending as soon as the gateway answers (it may refuse before the end); prints the
+# answer. Unlike curl, a refusal that closes the connection mid-upload still shows its status line.
+raw_tls_chunked() {
+  python3 - "$GW_PORT" "$PKI" "$1" "$2" "$3" <<'PY'
+import select, socket, ssl, sys
+port, pki, device, path, total = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+ctx = ssl.create_default_context(cafile=pki + "/server-ca.crt")
+if device:
+    ctx.load_cert_chain(pki + "/device-" + device + ".crt", pki + "/device-" + device + ".key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s.settimeout(30)
+s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+chunk = b"10000\r\n" + b"\0" * 65536 + b"\r\n"
+def answer_so_far():  # application data already there, without blocking (TLS tickets are not an answer)
+    s.setblocking(False)
+    try:
+        return s.recv(65536)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return None
+    finally:
+        s.settimeout(30)
+sent = 0
+out = b""
+try:
+    while sent < total:
+        if s.pending() or select.select([s], [], [], 0)[0]:
+            got = answer_so_far()
+            if got is not None:
+                out = got
+                break  # the gateway answered (or closed) before the body was complete
+        s.sendall(chunk)
+        sent += 65536
+    else:
+        s.sendall(b"0\r\n\r\n")
+except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout):
+    pass
+try:
+    while b"\r\n\r\n" not in out or len(out) < 12:
+        data = s.recv(65536)
+        if not data: break
+        out += data
+except (socket.timeout, ssl.SSLError, ConnectionResetError):
+    pass
+sys.stdout.write(out.decode("latin-1"))
+PY
+}
+
+# admin_metric NAME: a sample's value on $ADMIN/metrics ("absent" when it is not there).
+admin_metric() {
+  curl -s --max-time 10 "$ADMIN/metrics" | awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print "absent" }'
+}
+
+# wait_for_count FILE REGEX COUNT [SECONDS]: waits until at least COUNT lines of FILE match REGEX.
+wait_for_count() {
+  local file=$1 re=$2 want=$3 limit=$(( ${4:-20} * ${IG_WAIT_FACTOR:-1} * 10 )) i=0 n=0
+  while [ $i -lt $limit ]; do
+    n=$(grep -cE "$re" "$file" 2>/dev/null || true)
+    [ "${n:-0}" -ge "$want" ] && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  fail "timed out waiting for $want lines /$re/ in $(basename "$file") (have ${n:-0})"
+}
+
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails after SECONDS.
+wait_until() {
+  local limit=$(( $1 * ${IG_WAIT_FACTOR:-1} * 10 )) what=$2 i=0
+  shift 2
+  while [ $i -lt $limit ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  fail "timed out waiting until $what"
+}
+
+# expect_gateway_alive: the gateway process still runs.
+expect_gateway_alive() { kill -0 "$GW_PID" 2>/dev/null || fail "the gateway is not running: $(tail -n 3 "$T/gate.log")"; }
+
+# start_emulator_as NAME: one more emulator (same devices) serving TLS with certs/NAME.{crt,key};
+# sets EMU_AS (its https origin, as https://localhost:PORT) and EMU_AS_PID. Call start_emulator first.
+start_emulator_as() {
+  "$BIN/intune-graph-emulator" --devices "$T/devices.json" --cert "$PKI/$1.crt" --key "$PKI/$1.key" \
+    --port 0 >"$T/emulator-$1.log" 2>&1 &
+  PIDS+=($!); EMU_AS_PID=$!
+  EMU_AS=$(wait_for_line "$T/emulator-$1.log" '^listening on https://' 20 "$EMU_AS_PID" | sed 's/^listening on //')
+  EMU_AS=https://localhost:${EMU_AS##*:}
+}

@@ -29,12 +29,19 @@ expect_eq "token state after a refused secret" "$(token_state)" failing
 gw_curl compliant -o "$T/reject.json" "$GW/" || fail "second request failed"
 if grep -qE 'AADSTS|66666666-7777' "$T/reject.json"; then fail "the reject body tells the client backend details: $(cat "$T/reject.json")"; fi
 ok "the reject body keeps the token refusal's details to the log"
+# A refusal is held for 5 s: a burst of lookups does not turn into a burst of token requests. (At
+# most one 5 s hold can end during six quick requests on a slow machine, so at most 2 new requests.)
+TOKENS=$(emu_ctl GET /_emulator/stats | jq .token_requests)
+for i in 1 2 3 4 5 6; do gw_curl compliant -o /dev/null "$GW/burst/$i" || fail "burst request $i"; done
+NEW=$(( $(emu_ctl GET /_emulator/stats | jq .token_requests) - TOKENS ))
+[ "$NEW" -le 2 ] || fail "six lookups with a refused secret sent $NEW token requests: the refusal is not held"
+ok "six lookups with a refused secret sent $NEW token requests"
 expect_eq "readyz is still 200 (listening; the token state is reported, not fatal)" \
   "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/readyz")" 200
 expect_eq "token_ok gauge" "$(metric intune_gate_token_ok)" 0
 F=$(metric intune_gate_token_failures_total)
 [ "$F" != absent ] && [ "$F" -ge 1 ] || fail "token failures not counted: $F"
-expect_eq "Error outcome counted" "$(metric 'intune_gate_requests_total{outcome="Error",action="reject"}')" 2
+expect_eq "Error outcome counted" "$(metric 'intune_gate_requests_total{outcome="Error",action="reject"}')" 8
 kill -TERM "$GW_PID"; wait "$GW_PID" || true
 if grep -qF 'wrong-Secr3t' "$T/gate.log"; then fail "the refused secret is in the log"; fi
 mv "$T/gate.log" "$T/gate-1.log"  # start_gateway reads the port from a fresh gate.log
@@ -53,7 +60,18 @@ GRAPH=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["graph_reques
 [ "$GRAPH" -ge 2 ] || fail "Graph 503 was not retried: $STATS"
 expect_eq "graph_calls_total{status=503} = the emulator's count" "$(metric 'intune_gate_graph_calls_total{status="503"}')" "$GRAPH"
 expect_eq "latency histogram count" "$(metric intune_gate_graph_latency_seconds_count)" "$GRAPH"
-expect_eq "Error is never cached" "$(metric intune_gate_cache_hits_total)" 0
+# Error is never cached: a second lookup of the same device goes to Graph again (the emulator sees
+# more calls for that device) and counts as a miss, not a hit.
+device_calls() { emu_ctl GET /_emulator/stats | jq '.device_requests["3f2504e0-4f89-41d3-9a0c-0305e82c3302"] // 0'; }
+FIRST=$(device_calls)
+[ "$FIRST" -ge 1 ] || fail "the emulator saw no call for the device: $(emu_ctl GET /_emulator/stats)"
+expect_eq "same device again while Graph answers 503 (Error -> 503)" "$(gw_curl noncompliant -o /dev/null -w '%{http_code}' "$GW/")" 503
+SECOND=$(device_calls)
+[ "$SECOND" -gt "$FIRST" ] || fail "Error was answered from the cache: Graph saw $FIRST then $SECOND calls for the device"
+ok "Error is never cached: the second lookup asked Graph again ($FIRST then $SECOND calls)"
+expect_eq "Error is never cached: no cache hit" "$(metric intune_gate_cache_hits_total)" 0
+expect_eq "Error is never cached: two misses" "$(metric intune_gate_cache_misses_total)" 2
+expect_eq "Error counted twice" "$(metric 'intune_gate_requests_total{outcome="Error",action="reject"}')" 2
 kill "$UP_PID"; wait "$UP_PID" 2>/dev/null || true
 expect_eq "upstream down (502)" "$(gw_curl compliant -o /dev/null -w '%{http_code}' "$GW/")" 502
 U=$(metric intune_gate_upstream_errors_total)

@@ -107,6 +107,17 @@ void emulator_state::set_token_lifetime(int seconds) {
   token_lifetime_s_ = seconds;
 }
 
+void emulator_state::set_token_latency(int ms) {
+  if (ms < 0 || ms > 600000) throw std::invalid_argument("bad token latency_ms");
+  std::lock_guard lock(m_);
+  token_latency_ms_ = ms;
+}
+
+int emulator_state::token_latency_ms() const {
+  std::lock_guard lock(m_);
+  return token_latency_ms_;
+}
+
 emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& spec) {
   if (!spec.is_object()) throw std::invalid_argument("fault must be a JSON object");
   armed_fault a;

@@ -53,6 +53,9 @@ class emulator_state {
   bool token_valid(std::string_view token) const;
   void revoke_tokens();
   void set_token_lifetime(int seconds);
+  // How long the token endpoint waits before a successful answer (tests of concurrent refreshes).
+  void set_token_latency(int ms);
+  int token_latency_ms() const;
 
   // The fault for this device (its own, else "*"), consuming one of its "times".
   std::optional<fault> take_fault(std::string_view device_id);
@@ -92,6 +95,7 @@ class emulator_state {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
   int token_lifetime_s_ = 3600;
   std::size_t synthetic_devices_ = 0;
+  int token_latency_ms_ = 0;
   nlohmann::json stats_;
 };
 

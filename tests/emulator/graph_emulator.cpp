@@ -211,6 +211,10 @@ struct GraphEmulator::impl {
         state.revoke_tokens();
         return plain(req, st::ok, {{"ok", true}});
       }
+      if (seg.size() == 2 && seg[1] == "token_latency" && m == http::verb::post) {
+        state.set_token_latency(body_json().at("latency_ms").get<int>());
+        return plain(req, st::ok, {{"ok", true}});
+      }
       if (seg.size() == 2 && seg[1] == "token_lifetime" && m == http::verb::post) {
         state.set_token_lifetime(body_json().at("expires_in").get<int>());
         return plain(req, st::ok, {{"ok", true}});

@@ -162,7 +162,7 @@ reply handle_token(const request& req, std::string_view tenant, std::string_view
   auto res = json_response(req, st::ok, body);
   res.set(http::field::pragma, "no-cache");
   res.set("x-ms-request-id", new_uuid());
-  return reply{std::move(res)};
+  return reply{std::move(res), std::chrono::milliseconds(state.token_latency_ms())};
 }
 
 }  // namespace ig::test::emu

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Mutation check: breaks one key behaviour at a time in a scratch copy of the tree, rebuilds it and
+# runs the tests that should notice. A mutation the tests do not notice "survived": the suite has a
+# blind spot there. Not part of scripts/test.sh (it takes a while: one rebuild and a few end-to-end
+# tests per mutation).
+#
+#   bash scripts/mutate.sh [NAME_REGEX]      e.g.  bash scripts/mutate.sh 'guid|strip'
+#
+# Each mutation replaces one exact snippet in one file. When the snippet is not in the file (the
+# code moved on), the mutation is reported "not applicable" and the script exits non-zero: update
+# the snippet rather than lose the check. The end-to-end tests listed for a mutation are run in
+# order until one fails (every mutation must be caught by at least one end-to-end test), then its
+# unit tests; the line shows which caught it.
+#
+# Environment: MUTATE_DIR (scratch folder, default a temp dir, removed at the end unless KEEP=1),
+# MUTATE_SKIP_BASELINE=1 (skip the run of every named test on the unmutated tree first).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+filter=${1:-.}
+
+# name @@ file @@ snippet @@ replacement @@ end-to-end tests @@ unit test targets
+# (\n in snippet and replacement is a newline; a replacement "-" is the empty string; units "-" = none)
+mutations=$(cat <<'EOF'
+strip-x-intune-prefix @@ proxy/headers.cpp @@ return starts_with_icase(name, "x-intune-") ||  @@ return  @@ test_facts @@ proxy_test_headers
+strip-x-forwarded-prefix @@ proxy/headers.cpp @@ starts_with_icase(name, "x-forwarded-") || @@ - @@ test_facts @@ proxy_test_headers
+strip-forwarded @@ proxy/headers.cpp @@ policy.strip_names.push_back("forwarded"); @@ - @@ test_facts @@ proxy_test_headers
+strip-other-outcome-headers @@ proxy/headers.cpp @@ if (!listed(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name)); @@ - @@ test_facts @@ proxy_test_headers
+strip-connection-listed @@ proxy/headers.cpp @@ return is_hop_by_hop(name) || listed(listed_names, name); @@ return is_hop_by_hop(name); @@ test_facts @@ proxy_test_headers
+intune-error-on-every-outcome @@ proxy/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
+guid-hex-check @@ core/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
+guid-length-check @@ core/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
+trusted-peers @@ proxy/session.cpp @@ if (!peer_trusted_ || name.empty() || req.count(name) != 1) continue; @@ if (name.empty() || req.count(name) != 1) continue; @@ test_connections @@ -
+error-cached @@ core/compliance.cpp @@ if (v.outcome != Outcome::Error) { @@ if (true) { @@ test_ops_failures_metrics test_failures @@ core_test_compliance
+single-flight-lookup @@ core/compliance.cpp @@     if (!first) return;\n @@ \n @@ test_single_flight @@ core_test_compliance
+token-reuse @@ core/token_source.cpp @@ if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}}; @@ - @@ test_ops_admin_metrics test_single_flight @@ core_test_compliance
+token-single-flight @@ core/token_source.cpp @@ if (auto flight = flight_) { @@ if (auto flight = flight_; false) { @@ test_single_flight @@ core_test_compliance
+token-refusal-hold @@ core/token_source.cpp @@ if (!refusal_.empty() && Clock::now() < refused_until_) co_return TokenResult{false, {}, refusal_}; @@ - @@ test_ops_failures_metrics @@ core_test_compliance
+retry-after-ignored @@ core/retry.cpp @@ if (auto after = parse_retry_after(result.response.retry_after)) delay = *after; @@ - @@ test_failures @@ core_test_compliance
+retry-past-deadline @@ core/retry.cpp @@ if (now + delay >= deadline) co_return result; @@ - @@ test_failures @@ core_test_compliance
+no-retry-on-5xx @@ core/retry.cpp @@ return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; @@ return status == 429; @@ test_failures test_ops_failures_metrics @@ core_test_compliance
+map-413 @@ proxy/session.cpp @@ if (ec == http::error::body_limit) return 413; @@ - @@ test_http test_ops_metrics_counts @@ -
+map-431 @@ proxy/session.cpp @@ if (ec == http::error::header_limit) return 431; @@ - @@ test_http test_ops_metrics_counts @@ -
+map-400 @@ proxy/session.cpp @@         return 0;\n    return 400;\n @@         return 0;\n    return 0;\n @@ test_http test_ops_metrics_counts @@ -
+rejected-not-counted @@ proxy/session.cpp @@         w_.metrics.rejected_requests.inc();\n        co_await refuse(status, @@         co_await refuse(status, @@ test_ops_metrics_counts @@ -
+client-cert-not-verified @@ proxy/tls_context.cpp @@ int mode = SSL_VERIFY_PEER; @@ int mode = SSL_VERIFY_NONE; @@ test_handshake @@ -
+client-cert-not-required @@ proxy/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
+crl-not-checked @@ proxy/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
+min-version-ignored @@ proxy/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
+graph-host-name-unchecked @@ core/http_client.cpp @@ conn->stream.set_verify_callback(ssl::host_name_verification(host)); @@ - @@ test_host_names @@ core_test_compliance
+upstream-host-name-unchecked @@ proxy/upstream_pool.cpp @@ conn.tls->set_verify_callback(net::ssl::host_name_verification(up.host)); @@ - @@ test_host_names @@ -
+outcome-ingraceperiod @@ core/decision.cpp @@ {"inGracePeriod", Outcome::InGracePeriod}, @@ {"inGracePeriod", Outcome::Compliant}, @@ test_outcomes @@ core_test_decision
+device-not-found-is-error @@ core/decision.cpp @@ if (reply.status == 404) { @@ if (false) { @@ test_outcomes @@ core_test_decision
+handshake-failure-reason @@ proxy/tls_context.cpp @@     case X509_V_ERR_CERT_REVOKED:\n        return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
+EOF
+)
+
+scratch=${MUTATE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/ig-mutate.XXXXXX")}
+cleanup() {
+  git -C "$top" worktree remove --force "$scratch/tree" >/dev/null 2>&1 || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$scratch"
+}
+trap cleanup EXIT
+echo "scratch copy of $(git -C "$top" rev-parse --short HEAD) in $scratch/tree"
+git -C "$top" worktree add --detach --force "$scratch/tree" HEAD >/dev/null 2>&1
+tree=$scratch/tree
+build=$tree/build
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$tree" CCACHE_NOHASHDIR=1
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+
+# apply FILE SNIPPET REPLACEMENT: exactly one occurrence, or "not applicable".
+apply() {
+  python3 - "$tree/$1" "$2" "$3" <<'PY'
+import sys
+path, old, new = sys.argv[1], sys.argv[2].replace("\\n", "\n"), sys.argv[3].replace("\\n", "\n")
+text = open(path).read()
+n = text.count(old)
+if n != 1:
+    print(f"snippet found {n} times in {path}", file=sys.stderr)
+    sys.exit(3)
+open(path, "w").write(text.replace(old, new))
+PY
+}
+
+targets_for() {  # the binaries the e2e tests need, plus the unit test targets
+  local t=(intune-gate intune-graph-emulator intune-sample-upstream)
+  [ "$1" = - ] || t+=($1)
+  echo "${t[@]}"
+}
+build_targets() { cmake --build "$build" -j"${JOBS:-2}" --target "$@" </dev/null >"$scratch/build.log" 2>&1; }
+run_test() {  # run_test CTEST_NAME: 0 = passed
+  (cd "$build" && ctest -R "^$1\$" --output-on-failure </dev/null >"$scratch/test-$1.log" 2>&1)
+}
+
+# Every test named must pass on the unmutated tree, or "caught" would mean nothing.
+fields() { echo "$mutations" | sed 's/ @@ /\t/g' | grep -E "^[^\t]*($filter)" | cut -f"$1"; }
+all_e2e=$(fields 5 | tr ' ' '\n' | sort -u)
+all_unit=$(fields 6 | tr ' ' '\n' | grep -vx -- - | sort -u || true)
+echo "building the unmutated tree"
+build_targets $(targets_for "$(echo $all_unit)") || { tail -n 30 "$scratch/build.log"; exit 1; }
+if [ "${MUTATE_SKIP_BASELINE:-0}" != 1 ]; then
+  for t in $all_e2e; do run_test "e2e.$t" || { echo "baseline: e2e.$t fails unmutated"; tail -n 30 "$scratch/test-e2e.$t.log"; exit 1; }; done
+  for u in $all_unit; do run_test "unit.${u%%_*}.${u#*_}" || { echo "baseline: $u fails unmutated"; exit 1; }; done
+  echo "baseline: every named test passes unmutated"
+fi
+
+caught=0 survived=0 inapplicable=0
+printf '%-30s %-9s %s\n' MUTATION RESULT "CAUGHT BY"
+while IFS=$'\t' read -r -u 3 name file old new e2e units; do
+  [ -n "$name" ] || continue
+  [[ $name =~ $filter ]] || continue
+  git -C "$tree" checkout -q -- .
+  [ "$new" != - ] || new=""
+  if ! apply "$file" "$old" "$new" 2>"$scratch/apply.log"; then
+    printf '%-30s %-9s %s\n' "$name" "N/A" "mutation not applicable: $(cat "$scratch/apply.log")"
+    inapplicable=$((inapplicable + 1))
+    continue
+  fi
+  if ! build_targets $(targets_for "$units"); then
+    # A mutation that does not compile proves nothing: report it like a survivor.
+    printf '%-30s %-9s %s\n' "$name" "NO-BUILD" "$(grep -m1 'error' "$scratch/build.log")"
+    survived=$((survived + 1))
+    continue
+  fi
+  by=()
+  for t in $e2e; do
+    if ! run_test "e2e.$t"; then by+=("e2e.$t"); break; fi
+  done
+  if [ "$units" != - ]; then
+    for u in $units; do run_test "unit.${u%%_*}.${u#*_}" || by+=("unit.${u%%_*}.${u#*_}"); done
+  fi
+  e2e_caught=0
+  for b in "${by[@]}"; do if [[ $b == e2e.* ]]; then e2e_caught=1; fi; done
+  if [ ${#by[@]} -gt 0 ] && [ $e2e_caught = 1 ]; then
+    printf '%-30s %-9s %s\n' "$name" caught "${by[*]}"
+    caught=$((caught + 1))
+  elif [ ${#by[@]} -gt 0 ]; then
+    printf '%-30s %-9s %s\n' "$name" "unit-only" "${by[*]} (no end-to-end test caught it)"
+    survived=$((survived + 1))
+  else
+    printf '%-30s %-9s %s\n' "$name" SURVIVED "tests run: $e2e $units"
+    survived=$((survived + 1))
+  fi
+done 3< <(echo "$mutations" | sed 's/ @@ /\t/g')
+git -C "$tree" checkout -q -- .
+echo "$caught caught, $survived survived${inapplicable:+, $inapplicable not applicable}"
+[ $survived -eq 0 ] && [ $inapplicable -eq 0 ]
