@@ -1,5 +1,6 @@
 // The JSON bodies that come from outside: a Graph device (the decision and the saved properties),
-// Graph error bodies under every status, detectedApps pages, and the token endpoint's answer.
+// Graph error bodies under every status, detectedApps pages, and the token endpoint's answer and
+// error bodies.
 // Input: one byte that picks the handler (and the status), then the body.
 #include "core/decision.hpp"
 #include "core/graph_client.hpp"
@@ -96,6 +97,10 @@ void token_answer(const std::string& body) {
     } else {
         require(a.token.empty() && one_line(a.error));
     }
+    // The same endpoint's error bodies (Entra ID's AADSTS answers).
+    auto e = ig::parse_aad_error(body);
+    for (const auto* part : {&e.error, &e.description, &e.trace_id, &e.correlation_id}) require(one_line(*part));
+    require(printable(e.trace_id, 64) && printable(e.correlation_id, 64));
 }
 
 }  // namespace
