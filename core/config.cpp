@@ -5,6 +5,7 @@
 #include "core/config_pem.hpp"
 #include "core/managed_device_properties.hpp"
 #include "core/device_id.hpp"
+#include "core/outside_json.hpp"
 
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
@@ -30,6 +31,7 @@ using json = nlohmann::json;
 using namespace std::string_literals;
 
 constexpr std::size_t max_config_bytes = 4 << 20;
+constexpr int max_config_depth = 32;  // the schema needs 4
 constexpr std::size_t max_secret_bytes = 64 << 10;
 constexpr std::size_t max_help_bytes = 2000;
 constexpr std::size_t max_page_bytes = 256 << 10;
@@ -910,7 +912,9 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
         auto* h = o.get("headers");
         if (h && !h->is_object()) type_error(o.at("headers"), "object", *h);
         if (h && h->is_object()) {
-            for (const auto& [header, value] : h->items()) {
+            for (const auto& item : h->items()) {
+                const std::string& header = item.key();  // not a structured binding: the lambda below uses it
+                const json& value = item.value();
                 auto hptr = o.at("headers") + "/" + pointer_token(header);
                 if (!is_token(header)) error(hptr, "is not a valid header name");
                 else if (reserved_header(header, device_id_header))
@@ -1175,26 +1179,28 @@ ConfigResult load_config(const std::filesystem::path& file) {
     auto absolute = fs::absolute(file).lexically_normal();
     std::string problem;
     auto text = config_pem::read_file(absolute, printable(file.string()), problem, max_config_bytes);
-    ConfigResult result;
     if (!text) {
+        ConfigResult result;
         result.errors.push_back("config error: /: " + problem);
         return result;
     }
-    json doc;
+    auto result = load_config_text(*text, absolute.parent_path());
+    if (result.config) result.config->file = absolute;
+    return result;
+}
+
+ConfigResult load_config_text(std::string_view text, const std::filesystem::path& base_dir) {
+    ConfigResult result;
     DuplicateKeys duplicates;
-    try {
-        doc = json::parse(*text, std::ref(duplicates));
-    } catch (const json::parse_error& e) {
-        // nlohmann says where: "parse error at line 3, column 5: ..."; drop its "[json.exception...] " tag.
-        std::string_view m = e.what();
-        if (auto p = m.find("] "); p != std::string_view::npos) m.remove_prefix(p + 2);
-        result.errors.push_back("config error: /: not valid JSON: " + printable(m));
+    auto parsed = parse_outside_json(text, {max_config_bytes, max_config_depth}, std::ref(duplicates));
+    if (!parsed.doc) {
+        // "not valid JSON: parse error at line 3, column 5: ..." or "JSON nested deeper than ...".
+        result.errors.push_back("config error: /: " + printable(parsed.error));
         return result;
     }
-    result = parse_config(doc, absolute.parent_path());
+    result = parse_config(*parsed.doc, base_dir);
     for (const auto& d : duplicates.found) result.errors.insert(result.errors.begin(), "config error: " + d);
     if (!result.errors.empty()) result.config.reset();
-    if (result.config) result.config->file = absolute;
     return result;
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -188,6 +189,9 @@ struct ConfigResult {
 
 // Reads and validates the file, including the certificates, keys and secrets it names.
 ConfigResult load_config(const std::filesystem::path& file);
+
+// The same from the file's text; relative paths resolve against base_dir. Config::file stays empty.
+ConfigResult load_config_text(std::string_view text, const std::filesystem::path& base_dir);
 
 // The same checks on an already-parsed document; relative paths resolve against base_dir.
 ConfigResult parse_config(const nlohmann::json& doc, const std::filesystem::path& base_dir);

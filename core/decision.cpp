@@ -1,6 +1,7 @@
 #include "core/decision.hpp"
 
 #include "core/header_cap.hpp"
+#include "core/outside_json.hpp"
 #include "core/text.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -96,7 +97,9 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
     if (reply.status == 400) return error(http_reason("graph refused the request", reply, e));
     if (reply.status != 200) return error(http_reason("graph answered", reply, e));
 
-    auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+    auto parsed = parse_outside_json(reply.body);
+    if (!parsed.doc) return error("graph answered with a body that is not usable: " + parsed.error);
+    const auto& doc = *parsed.doc;
     if (!doc.is_object()) return error("graph answered with a body that is not a JSON object");
     auto state = doc.find("complianceState");
     if (state == doc.end()) return error("graph answer has no complianceState");

@@ -1,6 +1,7 @@
 #include "core/graph_client.hpp"
 
 #include "core/log.hpp"
+#include "core/outside_json.hpp"
 #include "core/retry.hpp"
 #include "core/text.hpp"
 
@@ -44,8 +45,9 @@ std::string json_string(const nlohmann::json& obj, const char* key) {
 }  // namespace
 
 std::optional<ODataError> parse_odata_error(const std::string& body) {
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (!doc.is_object()) return std::nullopt;
+    auto parsed = parse_outside_json(body);
+    if (!parsed.doc || !parsed.doc->is_object()) return std::nullopt;
+    const auto& doc = *parsed.doc;
     auto err = doc.find("error");
     if (err == doc.end() || !err->is_object()) return std::nullopt;
     ODataError e;
@@ -54,8 +56,9 @@ std::optional<ODataError> parse_odata_error(const std::string& body) {
     // Intune: the message is itself JSON, {"ErrorCode","Message"} and/or {"_version","Message"},
     // nested up to twice. Take the innermost Message text.
     for (int depth = 0; depth < 2 && !message.empty() && message.front() == '{'; ++depth) {
-        auto inner = nlohmann::json::parse(message, nullptr, false);
-        if (!inner.is_object()) break;
+        auto parsed_inner = parse_outside_json(message);
+        if (!parsed_inner.doc || !parsed_inner.doc->is_object()) break;
+        const auto& inner = *parsed_inner.doc;
         if (e.intune_code.empty()) e.intune_code = printable_ascii(json_string(inner, "ErrorCode"), 80);
         auto text = json_string(inner, "Message");
         if (text.empty()) break;
@@ -91,6 +94,29 @@ std::string client_request_id_for(std::string_view id) {
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(id[i])));
     }
     return out;
+}
+
+AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
+    AppsPage page;
+    auto parsed = parse_outside_json(body);
+    if (!parsed.doc) {
+        page.error = "detectedApps: " + parsed.error;
+        return page;
+    }
+    const auto& doc = *parsed.doc;
+    auto value = doc.is_object() ? doc.find("value") : doc.end();
+    if (!doc.is_object() || value == doc.end() || !value->is_array()) {
+        page.error = "detectedApps: the answer is not an OData collection";
+        return page;
+    }
+    for (auto& app : *value) {
+        if (!app.is_object()) continue;
+        apps.push_back({{"displayName", json_string(app, "displayName")},
+                        {"version", json_string(app, "version")},
+                        {"publisher", json_string(app, "publisher")}});
+    }
+    page.next_link = json_string(doc, "@odata.nextLink");
+    return page;
 }
 
 GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics)
@@ -219,19 +245,12 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
             if (!reply.request_id.empty()) out.error += "; request-id " + reply.request_id;
             co_return out;
         }
-        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
-        auto value = doc.is_object() ? doc.find("value") : doc.end();
-        if (!doc.is_object() || value == doc.end() || !value->is_array()) {
-            out.error = "detectedApps: the answer is not an OData collection";
+        auto page = read_apps_page(reply.body, apps);
+        if (!page.error.empty()) {
+            out.error = std::move(page.error);
             co_return out;
         }
-        for (auto& app : *value) {
-            if (!app.is_object()) continue;
-            apps.push_back({{"displayName", json_string(app, "displayName")},
-                            {"version", json_string(app, "version")},
-                            {"publisher", json_string(app, "publisher")}});
-        }
-        url = json_string(doc, "@odata.nextLink");
+        url = std::move(page.next_link);
         if (!url.empty() && !same_origin(url)) {
             // Following it would hand our token to another host.
             out.error = "detectedApps: @odata.nextLink points to another origin, not followed";

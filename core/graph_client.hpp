@@ -45,6 +45,14 @@ bool is_invalid_token(unsigned status, const ODataError& e);
 // a GUID (Graph wants a GUID); empty when request_id is not 32 hex digits (then none is sent).
 std::string client_request_id_for(std::string_view request_id);
 
+// One detectedApps page: its apps (displayName, version, publisher) appended to `apps`, and its
+// @odata.nextLink. error is set when the body is not an OData collection.
+struct AppsPage {
+    std::string next_link;
+    std::string error;
+};
+AppsPage read_apps_page(const std::string& body, nlohmann::json& apps);
+
 struct AppsReply {
     std::optional<nlohmann::json> apps;  // array of {displayName, version, publisher}; nullopt on failure
     std::string error;

@@ -3,6 +3,7 @@
 #include "core/client_assertion.hpp"
 #include "core/form_encoding.hpp"
 #include "core/log.hpp"
+#include "core/outside_json.hpp"
 #include "core/retry.hpp"
 #include "core/text.hpp"
 
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 namespace ig {
@@ -95,6 +97,32 @@ std::string TokenSource::form_body(std::string& error) const {
     return form_encode(f);
 }
 
+TokenAnswer parse_token_answer(const std::string& body) {
+    TokenAnswer answer;
+    // A parse error's text is not used: the body may hold a token.
+    auto parsed = parse_outside_json(body);
+    const auto doc = std::move(parsed.doc).value_or(nlohmann::json());
+    auto tok = doc.is_object() ? doc.find("access_token") : doc.end();
+    if (!doc.is_object() || tok == doc.end() || !tok->is_string() || !header_safe(tok->get_ref<const std::string&>())) {
+        answer.error = "the answer has no usable access_token";
+        return answer;
+    }
+    answer.token = tok->get<std::string>();
+    // Clamped before any conversion: 1e20 or 2^64 as a long long would be undefined behaviour.
+    constexpr long long max_lifetime = 86400;
+    if (auto e = doc.find("expires_in"); e != doc.end()) {
+        if (e->is_number_unsigned())
+            answer.expires_in = static_cast<long long>(std::min<std::uint64_t>(e->get<std::uint64_t>(), max_lifetime));
+        else if (e->is_number_integer()) answer.expires_in = e->get<long long>();
+        else if (e->is_number_float())
+            answer.expires_in = static_cast<long long>(std::clamp(e->get<double>(), 0.0, double(max_lifetime)));
+        else if (e->is_string())  // strtoll saturates where atoll was undefined
+            answer.expires_in = std::strtoll(e->get_ref<const std::string&>().c_str(), nullptr, 10);
+    }
+    answer.expires_in = std::clamp<long long>(answer.expires_in, 0, max_lifetime);
+    return answer;
+}
+
 std::string TokenSource::scrubbed(std::string text) const {
     const auto enc_secret = form_encode({{"", config_.client_secret.value}}).substr(1);
     const auto enc_password = form_encode({{"", config_.password.value}}).substr(1);
@@ -106,8 +134,9 @@ std::string TokenSource::scrubbed(std::string text) const {
 
 AadError parse_aad_error(const std::string& body) {
     AadError e;
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (!doc.is_object()) return e;
+    auto parsed = parse_outside_json(body);
+    if (!parsed.doc || !parsed.doc->is_object()) return e;
+    const auto& doc = *parsed.doc;
     auto err = doc.find("error");
     if (err == doc.end() || !err->is_string()) return e;
     e.error = one_line(err->get_ref<const std::string&>(), 60);
@@ -192,20 +221,14 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
             refused_until_ = Clock::now() + refusal_hold;
         }
     } else {
-        auto doc = nlohmann::json::parse(res.response.body, nullptr, false);
-        auto tok = doc.is_object() ? doc.find("access_token") : doc.end();
-        if (!doc.is_object() || tok == doc.end() || !tok->is_string() || !header_safe(tok->get_ref<const std::string&>())) {
-            out.error = "token request failed: the answer has no usable access_token";
+        auto answer = parse_token_answer(res.response.body);
+        if (!answer.error.empty()) {
+            out.error = "token request failed: " + answer.error;
         } else {
-            long long expires_in = 3600;
-            if (auto e = doc.find("expires_in"); e != doc.end()) {
-                if (e->is_number()) expires_in = e->get<long long>();
-                else if (e->is_string()) expires_in = std::atoll(e->get_ref<const std::string&>().c_str());
-            }
-            expires_in = std::clamp<long long>(expires_in, 0, 86400);
+            const long long expires_in = answer.expires_in;
             // Refresh early: 10% of the lifetime, at most five minutes.
             const auto margin = std::min<long long>(300'000, expires_in * 100);
-            token_ = tok->get<std::string>();
+            token_ = std::move(answer.token);
             refusal_.clear();
             refresh_at_ = Clock::now() + std::chrono::milliseconds(expires_in * 1000 - margin);
             state_ = 1;

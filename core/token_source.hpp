@@ -32,6 +32,16 @@ struct AadError {
 };
 AadError parse_aad_error(const std::string& body);
 
+// The token endpoint's 200 answer: {"access_token", "expires_in" (a number, or a number in a
+// string), ...}. expires_in is clamped to [0, 86400] (3600 when absent); error is set (without
+// quoting the body) when there is no access_token usable in an Authorization header.
+struct TokenAnswer {
+    std::string token;
+    long long expires_in = 3600;
+    std::string error;
+};
+TokenAnswer parse_token_answer(const std::string& body);
+
 class TokenSource {
 public:
     // state: -1 never tried, 0 last attempt failed, 1 have a token (for /readyz); may be read from any thread.

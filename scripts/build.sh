@@ -7,7 +7,8 @@ cd "$top"
 
 packages=(libboost1.81-dev libboost-test1.81-dev libboost-url1.81-dev nlohmann-json3-dev
           libssl-dev cmake g++ make openssl curl ca-certificates python3 nginx caddy chromium
-          pkg-config libhiredis-dev redis-server jq)
+          pkg-config libhiredis-dev redis-server jq
+          clang libclang-rt-14-dev)  # clang + libFuzzer runtime: scripts/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

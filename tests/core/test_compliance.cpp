@@ -236,6 +236,37 @@ BOOST_AUTO_TEST_CASE(non_json_and_missing_state_are_errors_and_not_cached) {
     BOOST_TEST(env.device_requests(guid("3301")) == 3);
 }
 
+BOOST_AUTO_TEST_CASE(hostile_deep_json_is_error_not_a_crash) {
+    // A device body with a value nested a million arrays deep crashed the core thread when the
+    // device was saved; the apps page and an error body are parsed the same way.
+    Env env;
+    env.config.save_device_properties = true;
+    env.config.save_installed_apps = true;
+    env.emulator.set_fault(guid("3301"), {{"deep_json", 1'000'000}, {"times", 1}});
+    auto v = env.check(guid("3301"));
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    BOOST_TEST(v.reason.find("JSON nested deeper than 64 levels") != std::string::npos, v.reason);
+    BOOST_TEST(!env.svc().cached(guid("3301")).has_value());
+
+    env.emulator.set_fault(guid("3401"), {{"deep_json", 1'000'000}, {"apps_only", true}});
+    v = env.check(guid("3401"));
+    BOOST_TEST(to_string(v.outcome) == "Compliant");  // an apps failure does not change the outcome
+    BOOST_TEST(!v.apps_json.has_value());
+    BOOST_TEST(env.metrics.apps_failures.get() == 1u);
+
+    env.emulator.set_fault(guid("3302"), {{"deep_json", 1'000'000}, {"status", 403}, {"times", 1}});
+    v = env.check(guid("3302"));
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    // The body could not be read, so its OData code is missing; the rest of the reason stands.
+    BOOST_TEST(v.reason.rfind("Intune denied access (HTTP 403", 0) == 0, v.reason);
+    BOOST_TEST(v.reason.find("Authorization_RequestDenied") == std::string::npos, v.reason);
+
+    env.emulator.clear_faults();
+    v = env.check(guid("3301"));
+    BOOST_TEST(to_string(v.outcome) == "Compliant");
+    BOOST_TEST(!v.device_json.empty());
+}
+
 BOOST_AUTO_TEST_CASE(cached_compliant_needs_no_graph_call) {
     Env env;
     BOOST_TEST(!env.svc().cached(guid("3301")).has_value());

@@ -367,6 +367,26 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
     expect_error(r, "config error: /device_id/trusted_peers/0/a: duplicate key");
 }
 
+BOOST_AUTO_TEST_CASE(nesting_is_limited) {
+    // A file nested a million levels deep is refused by depth, not by a stack overflow.
+    auto conf = pki().dir / "deep.json";
+    write(conf, R"({"workers": 1, "x": )" + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
+    auto r = ig::load_config(conf);
+    expect_error(r, "config error: /: JSON nested deeper than 32 levels");
+    BOOST_TEST(r.errors.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(text_entry_point_is_the_same_loader) {
+    ::setenv("IG_TEST_SECRET", "env-s3cret-value", 1);
+    auto text = minimal().dump();
+    auto r = ig::load_config_text(text, pki().dir);
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->file.empty());
+    auto dup = ig::load_config_text(R"({"workers": 1, "workers": 2})", pki().dir);
+    expect_error(dup, "config error: /workers: duplicate key");
+    expect_error_like(ig::load_config_text("{", pki().dir), "/", "not valid JSON: parse error at line 1, column 2");
+}
+
 BOOST_AUTO_TEST_CASE(document_must_be_an_object) {
     expect_error(parse(json::array()), "config error: /: expected an object, got array");
 }

@@ -118,3 +118,26 @@ BOOST_AUTO_TEST_CASE(text_helpers) {
     BOOST_TEST(scrub("secret is s3cret and s3cret", {"s3cret"}) == "secret is *** and ***");
     BOOST_TEST(printable_ascii("a\x7f\xff" "b", 10) == "ab");
 }
+
+BOOST_AUTO_TEST_CASE(deeply_nested_device_is_an_error_not_a_crash) {
+    // Saving every property dumps the device: that recursed once per level and overflowed the stack.
+    IntuneConfig cfg;
+    cfg.save_device_properties = true;
+    const std::string deep(1'000'000, '['), undeep(1'000'000, ']');
+    for (auto props : {std::vector<std::string>{}, std::vector<std::string>{"deep"}}) {
+        cfg.device_properties = props;
+        auto v = decide(answered(200, R"({"id":"x","complianceState":"compliant","deep":)" + deep + undeep + "}"), cfg);
+        BOOST_TEST(to_string(v.outcome) == "Error");
+        BOOST_TEST(v.reason == "graph answered with a body that is not usable: JSON nested deeper than 64 levels");
+        BOOST_TEST(v.device_json.empty());
+    }
+    // An error body nested as deep only loses its OData details.
+    auto v = decide(answered(503, R"({"error":{"code":"X","innerError":)" + deep + undeep + "}}"), cfg);
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    BOOST_TEST(v.reason == "graph unavailable after retries (HTTP 503)");
+    // Nesting a real device never needs comes through.
+    cfg.device_properties = {"hardwareInformation"};
+    v = decide(answered(200, R"({"complianceState":"compliant","hardwareInformation":{"a":[[{"b":[1]}]]}})"), cfg);
+    BOOST_TEST(to_string(v.outcome) == "Compliant");
+    BOOST_TEST(v.device_json == R"({"hardwareInformation":{"a":[[{"b":[1]}]]}})");
+}

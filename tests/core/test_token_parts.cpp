@@ -5,6 +5,7 @@
 #include "core/client_assertion.hpp"
 #include "core/form_encoding.hpp"
 #include "core/retry.hpp"
+#include "core/token_source.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/bn.h>
@@ -194,4 +195,36 @@ BOOST_AUTO_TEST_CASE(client_assertion_errors_name_no_key_material) {
     auto m = make_client_assertion(ec.cert, rsa.key, "c", "https://x/");
     BOOST_TEST(m.jwt.empty());
     BOOST_TEST(m.error.find("does not match") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(token_answer_lifetime_is_clamped_without_overflow) {
+    // Found by fuzz_json_bodies: 1e20 (and 2^64, which JSON parses as unsigned) went through a
+    // conversion to long long, undefined behaviour that came out as a negative lifetime.
+    const std::pair<const char*, long long> cases[] = {
+        {"3599", 3599},          {"\"3599\"", 3599},   {"1e20", 86400},     {"99999999999999999999", 86400},
+        {"18446744073709551615", 86400}, {"-1e20", 0}, {"-5", 0},           {"1.9", 1},
+        {"\"99999999999999999999999\"", 86400}, {"\"-99999999999999999999\"", 0}, {"\"abc\"", 0},
+        {"null", 3600},          {"[1]", 3600},
+    };
+    for (auto& [value, expected] : cases) {
+        BOOST_TEST_CONTEXT("expires_in " << value) {
+            auto a = ig::parse_token_answer(std::string(R"({"token_type":"Bearer","access_token":"eyJ.a.b","expires_in":)") + value + "}");
+            BOOST_TEST(a.error.empty());
+            BOOST_TEST(a.token == "eyJ.a.b");
+            BOOST_TEST(a.expires_in == expected);
+        }
+    }
+    BOOST_TEST(ig::parse_token_answer(R"({"access_token":"abc"})").expires_in == 3600);
+}
+
+BOOST_AUTO_TEST_CASE(token_answer_without_usable_token_quotes_nothing) {
+    for (const char* body : {R"({"access_token":"eyJsecret\r\nX-Evil: 1"})", R"({"access_token":""})",
+                             R"({"access_token":42})", R"({"token_type":"Bearer"})", "{\"access_token\":\"eyJsecret",
+                             "[]", ""}) {
+        BOOST_TEST_CONTEXT("body " << body) {
+            auto a = ig::parse_token_answer(body);
+            BOOST_TEST(a.token.empty());
+            BOOST_TEST(a.error == "the answer has no usable access_token");
+        }
+    }
 }

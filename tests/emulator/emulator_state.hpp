@@ -31,6 +31,8 @@ struct fault {
   // message holds ErrorCode Forbidden) instead of the status's usual OData error.
   std::string body;
   bool drop = false, non_json = false, no_state = false;
+  int deep_json = 0;       // the body gets a "deep" member nested this many arrays deep
+  bool apps_only = false;  // the fault applies to detectedApps pages only
 };
 
 class emulator_state {

@@ -144,6 +144,15 @@ response fault_response(const request& req, const fault& f, std::string_view dev
   return res;
 }
 
+// A hostile Graph: the JSON object in res's body gets a first member nested `levels` arrays deep.
+void add_deep_member(response& res, int levels) {
+  auto& body = res.body();
+  if (body.empty() || body.front() != '{') return;
+  const auto n = static_cast<std::size_t>(levels);
+  body.insert(1, std::string("\"deep\":") + std::string(n, '[') + std::string(n, ']') + (body.size() > 2 ? "," : ""));
+  res.prepare_payload();
+}
+
 response html_body(const request& req) {
   response res{st::ok, req.version()};
   res.set(http::field::content_type, "text/html; charset=utf-8");
@@ -285,6 +294,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
 
   reply r;
   std::optional<fault> f = is_guid(id) || list_route ? state.take_fault(id) : state.take_fault("*");
+  if (f && f->apps_only && !apps_route) f.reset();
   if (f) {
     r.delay = std::chrono::milliseconds(f->latency_ms);
     if (f->drop) {
@@ -293,6 +303,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
     }
     if (f->status != 0) {
       r.res = fault_response(req, *f, is_guid(id) ? to_lower(id) : std::string("00000000-0000-0000-0000-000000000000"));
+      if (f->deep_json > 0) add_deep_member(r.res, f->deep_json);
       return r;
     }
   }
@@ -321,6 +332,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
   }
   r.res = apps_route ? apps_body(req, target, *device, link_origin, state.apps_page_size())
                      : device_body(req, target, *device, f && f->no_state, v1);
+  if (f && f->deep_json > 0) add_deep_member(r.res, f->deep_json);
   return r;
 }
 

@@ -1,0 +1,119 @@
+// The JSON bodies that come from outside: a Graph device (the decision and the saved properties),
+// Graph error bodies under every status, detectedApps pages, and the token endpoint's answer and
+// error bodies.
+// Input: one byte that picks the handler (and the status), then the body.
+#include "core/decision.hpp"
+#include "core/graph_client.hpp"
+#include "core/outside_json.hpp"
+#include "core/token_source.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+void require(bool ok) {
+    if (!ok) std::abort();
+}
+
+bool one_line(const std::string& s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos; }
+
+bool printable(const std::string& s, std::size_t max_len) {
+    if (s.size() > max_len) return false;
+    for (unsigned char c : s)
+        if (c < 0x20 || c >= 0x7f) return false;
+    return true;
+}
+
+void check_verdict(const ig::Verdict& v) {
+    require(one_line(v.reason));
+    require(printable(v.compliance_state, 64));
+    if (!v.device_json.empty()) {
+        // Saved properties go out base64url-encoded; they must be one JSON object.
+        auto again = ig::parse_outside_json(v.device_json);
+        require(again.doc && again.doc->is_object());
+    }
+}
+
+void device(const std::string& body) {
+    static const ig::IntuneConfig plain;
+    static const ig::IntuneConfig save_all = [] {
+        ig::IntuneConfig c;
+        c.save_device_properties = true;
+        return c;
+    }();
+    static const ig::IntuneConfig save_some = [] {
+        ig::IntuneConfig c;
+        c.save_device_properties = true;
+        c.device_properties = {"deviceName", "hardwareInformation", "complianceState", ""};
+        return c;
+    }();
+    ig::GraphReply reply;
+    reply.kind = ig::GraphReply::Kind::Answered;
+    reply.status = 200;
+    reply.body = body;
+    for (const auto* config : {&plain, &save_all, &save_some}) {
+        auto v = ig::decide(reply, *config);
+        check_verdict(v);
+        if (!config->save_device_properties) require(v.device_json.empty());
+    }
+}
+
+void error_body(unsigned status, const std::string& body) {
+    if (auto e = ig::parse_odata_error(body)) {
+        require(printable(e->code, 80));
+        require(printable(e->request_id, 80));
+        require(one_line(e->message) && e->message.size() <= 200);
+    }
+    ig::GraphReply reply;
+    reply.kind = ig::GraphReply::Kind::Answered;
+    reply.status = status;
+    reply.body = body;
+    auto v = ig::decide(reply, ig::IntuneConfig{});
+    check_verdict(v);
+    require(v.device_json.empty());
+}
+
+void apps_page(const std::string& body) {
+    auto apps = nlohmann::json::array();
+    apps.push_back({{"displayName", "kept"}, {"version", "1"}, {"publisher", ""}});
+    auto page = ig::read_apps_page(body, apps);
+    require(apps.is_array() && !apps.empty());
+    if (!page.error.empty()) require(one_line(page.error));
+    for (const auto& app : apps) {
+        require(app.is_object() && app.size() == 3);
+        for (const char* key : {"displayName", "version", "publisher"}) require(app.at(key).is_string());
+    }
+    // What the gateway sends on is the dump of these.
+    (void)apps.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void token_answer(const std::string& body) {
+    auto a = ig::parse_token_answer(body);
+    if (a.error.empty()) {
+        require(!a.token.empty() && printable(a.token, 16384) && a.token.find(' ') == std::string::npos);
+        require(a.expires_in >= 0 && a.expires_in <= 86400);
+    } else {
+        require(a.token.empty() && one_line(a.error));
+    }
+    // The same endpoint's error bodies (Entra ID's AADSTS answers).
+    auto e = ig::parse_aad_error(body);
+    for (const auto* part : {&e.error, &e.description, &e.trace_id, &e.correlation_id}) require(one_line(*part));
+    require(printable(e.trace_id, 64) && printable(e.correlation_id, 64));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size < 1) return 0;
+    static constexpr unsigned statuses[] = {400, 401, 403, 404, 429, 500, 503, 302};
+    const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
+    switch (data[0] % 4) {
+    case 0: device(body); break;
+    case 1: error_body(statuses[(data[0] / 4) % std::size(statuses)], body); break;
+    case 2: apps_page(body); break;
+    case 3: token_answer(body); break;
+    }
+    return 0;
+}
