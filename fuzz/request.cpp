@@ -9,6 +9,7 @@
 // identity header survives; and the header as written parses again.
 #include "core/config.hpp"
 #include "proxy/headers.hpp"
+#include "proxy/request_framing.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
@@ -110,8 +111,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     auto& req = parser.get();
-    // The session refuses a Transfer-Encoding it cannot frame by.
-    if (req.count(http::field::transfer_encoding) && !parser.chunked()) return 0;
+    // The session's framing check: anything it refuses gets 400 and is never forwarded.
+    const auto framing = ig::check_request_framing(req);
+    if (!framing.ok()) return 0;
+    if (framing.origin_target) req.target(*framing.origin_target);
 
     ig::Verdict verdict;
     verdict.outcome = ig::Outcome::Compliant;
@@ -122,15 +125,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     facts.verdict = &verdict;
     facts.request_id = "0123456789abcdef";
     facts.client_address = client_address;
+    facts.chunked = parser.chunked();
+    if (auto n = parser.content_length()) facts.content_length = *n;
     req.erase(http::field::expect);
     ig::strip_client_headers(req, policy);
     ig::set_forward_headers(req, policy, facts);
     req.version(11);
     check_forwarded_header(req, policy);
 
-    // The body as the relay reads it (chunked trailers included).
-    // TODO(issue 13, defect 2): once trailers can no longer reach the upstream, check the header
-    // again after the body.
+    // The body as the relay reads it (chunked trailers included). Trailer fields merged into `req`
+    // here never reach the upstream: the session relays the header it serialised before the body.
     char scratch[4096];
     while (!parser.is_done()) {
         req.body().data = scratch;
