@@ -177,7 +177,7 @@ net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id, std::
             v.apps_json = std::move(capped.json);
             v.apps_truncated = capped.total;
         } else {
-            // The outcome stands; the apps header is left out (SPEC §5).
+            // The outcome stands; the apps header is left out (README: `outcomes`).
             b->graph.count_apps_failure();
             log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
         }

@@ -1,5 +1,5 @@
 #pragma once
-// The compliance core's one entry point for the proxy: device ID in, Verdict out (SPEC §5, §7).
+// The compliance core's one entry point for the proxy: device ID in, Verdict out (README: How a request flows, `intune`).
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/outcome.hpp"

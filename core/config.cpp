@@ -1,4 +1,4 @@
-// The configuration loader (SPEC §4): walks the document once, fills the model, and collects
+// The configuration loader (README: Configuration reference): walks the document once, fills the model, and collects
 // every problem as "config error: <JSON pointer>: <message>" instead of stopping at the first.
 #include "core/config.hpp"
 

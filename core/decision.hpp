@@ -1,5 +1,5 @@
 #pragma once
-// The one place that turns what Graph (or the lack of it) said into an outcome (SPEC §5).
+// The one place that turns what Graph (or the lack of it) said into an outcome (README: `outcomes`).
 #include "core/compliance.hpp"
 #include "core/config.hpp"
 #include "core/graph_client.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The Intune device ID from a client certificate (SPEC §4 device_id): SAN URI or subject CN.
+// The Intune device ID from a client certificate (README: `device_id`): SAN URI or subject CN.
 #include "core/config.hpp"
 
 #include <openssl/x509.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The eight outcomes and the three actions (SPEC §4, §5).
+// The eight outcomes and the three actions (README: `outcomes`).
 #include <array>
 #include <cstddef>
 #include <optional>

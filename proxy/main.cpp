@@ -1,4 +1,4 @@
-// intune-gate: the command line (SPEC §3).
+// intune-gate: the command line (README: Command line).
 #include "core/config.hpp"
 #include "proxy/explain.hpp"
 #include "proxy/gateway.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Prometheus text exposition (format 0.0.4) of what the core and the proxy count (SPEC §9).
+// Prometheus text exposition (format 0.0.4) of what the core and the proxy count (README: Operations).
 #include "core/metrics.hpp"
 #include "proxy/proxy_metrics.hpp"
 
