@@ -1,6 +1,7 @@
 #include "proxy/request_framing.hpp"
 
 #include <boost/beast/core/string.hpp>
+#include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -66,11 +67,14 @@ FramingCheck check_request_framing(const http::request_header<>& req) {
     }
     auto uri = boost::urls::parse_absolute_uri(target);
     if (!uri) return {"bad request-target", {}};
-    if (!iequals(uri->scheme(), "http") && !iequals(uri->scheme(), "https")) return {"bad request-target scheme", {}};
+    // Boost.URL's comparison, not beast::iequals: Beast 1.81's reads one byte past the end of the
+    // two views once they differ in case, and these views end where the target's buffer ends.
+    using boost::urls::grammar::ci_is_equal;
+    if (!ci_is_equal(uri->scheme(), "http") && !ci_is_equal(uri->scheme(), "https")) return {"bad request-target scheme", {}};
     if (!uri->has_authority() || uri->has_userinfo() || uri->encoded_host().empty())
         return {"bad request-target authority", {}};
     // The upstream sees Host only: the target's authority must name the same origin.
-    if (hosts != 1 || !iequals(uri->encoded_authority(), host)) return {"request-target authority differs from host", {}};
+    if (hosts != 1 || !ci_is_equal(uri->encoded_authority(), host)) return {"request-target authority differs from host", {}};
     std::string origin(uri->encoded_path());
     if (origin.empty()) origin = "/";
     if (uri->has_query()) {
