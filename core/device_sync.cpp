@@ -2,6 +2,7 @@
 
 #include "core/decision.hpp"
 #include "core/device_id.hpp"
+#include "core/outside_json.hpp"
 #include "core/shared_value.hpp"
 #include "core/text.hpp"
 
@@ -35,7 +36,8 @@ net::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConf
             if (auto e = parse_odata_error(reply.body)) out.error += " " + e->code;
             co_return out;
         }
-        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+        auto parsed = parse_outside_json(reply.body);
+        nlohmann::json doc = parsed.doc ? std::move(*parsed.doc) : nlohmann::json();
         auto value = doc.is_object() ? doc.find("value") : doc.end();
         if (!doc.is_object() || value == doc.end() || !value->is_array()) {
             out.error = "managedDevices list: the answer is not an OData collection";

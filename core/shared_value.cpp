@@ -1,6 +1,7 @@
 #include "core/shared_value.hpp"
 
 #include "core/decision.hpp"
+#include "core/outside_json.hpp"
 #include "core/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,11 @@ std::optional<std::int64_t> integer(const json& doc, const char* key) {
     auto it = doc.find(key);
     if (it == doc.end() || !it->is_number_integer()) return std::nullopt;
     return it->get<std::int64_t>();
+}
+
+bool is_json(const std::string& text, json::value_t type) {
+    auto parsed = parse_outside_json(text, {.max_bytes = max_shared_value_bytes});
+    return parsed.doc && parsed.doc->type() == type;
 }
 
 }  // namespace
@@ -69,8 +75,9 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
         return std::nullopt;
     };
     if (text.size() > max_shared_value_bytes) return refuse("too large");
-    auto doc = json::parse(text, nullptr, false);
-    if (!doc.is_object()) return refuse("not a JSON object");
+    auto parsed = parse_outside_json(text, {.max_bytes = max_shared_value_bytes});
+    if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object");
+    const json& doc = *parsed.doc;
     auto format = str(doc, "format");
     auto version = integer(doc, "v");
     if (!format || *format != shared_value_format || !version || *version != shared_value_version)
@@ -103,12 +110,12 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
     if (auto r = str(doc, "reason")) v.reason = one_line(*r, 300);
     if (doc.contains("device")) {
         auto d = str(doc, "device");
-        if (!d || !json::parse(*d, nullptr, false).is_object()) return refuse("bad device properties");
+        if (!d || !is_json(*d, json::value_t::object)) return refuse("bad device properties");
         v.device_json = *d;
     }
     if (doc.contains("apps")) {
         auto a = str(doc, "apps");
-        if (!a || !json::parse(*a, nullptr, false).is_array()) return refuse("bad installed apps");
+        if (!a || !is_json(*a, json::value_t::array)) return refuse("bad installed apps");
         v.apps_json = *a;
     }
     for (auto [key, field] : {std::pair{"device_truncated", &v.device_truncated}, std::pair{"apps_truncated", &v.apps_truncated}}) {

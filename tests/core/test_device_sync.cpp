@@ -101,6 +101,16 @@ BOOST_AUTO_TEST_CASE(a_sync_failing_part_way_keeps_what_it_read) {
     BOOST_TEST(to_string(first->verdict.outcome) == "Compliant");
 }
 
+BOOST_AUTO_TEST_CASE(a_page_nested_a_million_levels_deep_fails_the_sync_not_the_process) {
+    SyncEnv env(5);
+    env.config.sync.interval = 3600s;
+    env.big->set_fault("list", {{"deep_json", 1'000'000}});  // inside the page's first device
+    env.svc().start_token_refresh();
+    BOOST_TEST_REQUIRE(env.wait_until([&] { return env.metrics.sync.runs_failed.get() == 1; }));
+    BOOST_TEST(env.metrics.sync.runs_ok.get() == 0u);
+    BOOST_TEST(!env.svc().inspect(test::emu::synthetic_device_id(1)).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(stale_if_error_serves_the_last_answer_marked_with_its_age) {
     Env env;
     env.config.cache.compliant_ttl = 1s;

@@ -120,6 +120,18 @@ BOOST_AUTO_TEST_CASE(inconsistent_values_are_refused) {
     BOOST_TEST(why_refused(d.dump()) == "bad truncation count");
 }
 
+BOOST_AUTO_TEST_CASE(values_nested_too_deep_are_refused) {
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    auto text = encode_shared_value(id, compliant(), now + 60000);
+    BOOST_TEST(why_refused(text.substr(0, text.size() - 1) + ",\"x\":" + deep + "}") == "not a JSON object");
+    auto d = doc();
+    d["device"] = "{\"x\":" + deep + "}";
+    BOOST_TEST(why_refused(d.dump()) == "bad device properties");
+    d = doc();
+    d["apps"] = deep;
+    BOOST_TEST(why_refused(d.dump()) == "bad installed apps");
+}
+
 BOOST_AUTO_TEST_CASE(expired_values_are_refused) {
     BOOST_TEST(why_refused(encode_shared_value(id, compliant(), now - 1)) == "expired");
 }

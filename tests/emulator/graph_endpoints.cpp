@@ -145,6 +145,16 @@ response fault_response(const request& req, const fault& f, std::string_view dev
 }
 
 // A hostile Graph: the JSON object in res's body gets a first member nested `levels` arrays deep.
+// A list page's first device gets the "deep" member (the sync dumps each item again).
+void add_deep_member_to_first_item(response& res, int levels) {
+  auto& body = res.body();
+  const auto at = body.find("\"value\":[{");
+  if (at == std::string::npos) return;
+  const auto n = static_cast<std::size_t>(levels);
+  body.insert(at + 10, std::string("\"deep\":") + std::string(n, '[') + std::string(n, ']') + ",");
+  res.prepare_payload();
+}
+
 void add_deep_member(response& res, int levels) {
   auto& body = res.body();
   if (body.empty() || body.front() != '{') return;
@@ -313,6 +323,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
   }
   if (list_route) {
     r.res = device_list_page(req, target, link_origin, state);
+    if (f && f->deep_json > 0) add_deep_member_to_first_item(r.res, f->deep_json);
     return r;
   }
   if (!is_guid(id)) {
