@@ -77,6 +77,11 @@ std::chrono::milliseconds ttl_for(const Verdict& v, const IntuneConfig& cfg) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
 }
 
+// What is left of a verdict's TTL, counted from when Graph gave the answer.
+std::chrono::milliseconds remaining_ttl(const Verdict& v, const IntuneConfig& cfg) {
+    return ttl_for(v, cfg) - std::chrono::milliseconds(unix_ms() - v.fetched_at_ms);
+}
+
 std::string random_token() {
     std::random_device rd;
     static constexpr char hex[] = "0123456789abcdef";
@@ -149,6 +154,8 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void start(std::string id, Callback done, std::string request_id);
+    static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
+                                         std::optional<Verdict> local, std::string request_id);
     static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
                                           std::string request_id);
     static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
@@ -164,24 +171,29 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
+net::awaitable<void> read_installed_apps(const std::shared_ptr<Backend>& b, const std::string& id, Verdict& v,
+                                         Clock::time_point deadline, const std::string& request_id) {
+    v.apps_pending = false;
+    auto apps = co_await b->graph.get_apps(id, deadline, request_id);
+    if (apps.apps) {
+        auto capped = cap_json_header(*apps.apps, apps_header, b->config.max_apps_header_bytes);
+        v.apps_json = std::move(capped.json);
+        v.apps_truncated = capped.total;
+    } else {
+        // The outcome stands; the apps header is left out (README: `outcomes`).
+        b->graph.count_apps_failure();
+        log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
+    }
+}
+
 net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id, std::string request_id) {
     const auto start = Clock::now();
     const auto deadline = start + b->config.timeout;
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
     Verdict v = decide(reply, b->config);
     if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
-        v.outcome != Outcome::Error) {
-        auto apps = co_await b->graph.get_apps(id, deadline, request_id);
-        if (apps.apps) {
-            auto capped = cap_json_header(*apps.apps, apps_header, b->config.max_apps_header_bytes);
-            v.apps_json = std::move(capped.json);
-            v.apps_truncated = capped.total;
-        } else {
-            // The outcome stands; the apps header is left out (README: `outcomes`).
-            b->graph.count_apps_failure();
-            log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
-        }
-    }
+        v.outcome != Outcome::Error)
+        co_await read_installed_apps(b, id, v, deadline, request_id);
     v.graph_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (v.outcome != Outcome::Error) v.fetched_at_ms = unix_ms();
     v.source = VerdictSource::Graph;
@@ -229,18 +241,20 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
     self->metrics.shared.hits.inc();
     Resolved out;
     out.verdict = std::move(value->verdict);
+    out.verdict.apps_pending = b->config.save_installed_apps && !out.verdict.apps_json &&
+                               !out.verdict.compliance_state.empty();
     out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
     co_return out;
 }
 
 void ComplianceService::Impl::write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v) {
     if (!redis || !redis->connected() || v.outcome == Outcome::Error) return;
-    const auto ttl = ttl_for(v, b->config);
-    if (ttl.count() <= 0) return;
-    auto value = encode_shared_value(id, v, v.fetched_at_ms + ttl.count());
+    const auto left = remaining_ttl(v, b->config);
+    if (left.count() <= 0) return;
+    auto value = encode_shared_value(id, v, v.fetched_at_ms + ttl_for(v, b->config).count());
     if (value.empty()) return;
     if (redis->send({"SET", shared_verdict_key(b->config.shared_cache.key_prefix, id), value, "PX",
-                     std::to_string(ttl.count())}))
+                     std::to_string(left.count())}))
         metrics.shared.writes.inc();
 }
 
@@ -307,17 +321,41 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resol
     co_return out;
 }
 
+// A verdict from the local cache or, on a miss, from resolve(); then the installed apps when they
+// are still to be read (one Graph call per device, never the device itself again).
+net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::obtain(std::shared_ptr<Impl> self,
+                                                                                  std::shared_ptr<Backend> b,
+                                                                                  std::string id,
+                                                                                  std::optional<Verdict> local,
+                                                                                  std::string request_id) {
+    Resolved r;
+    if (local) {
+        r.ttl = remaining_ttl(*local, b->config);
+        r.verdict = std::move(*local);
+    } else {
+        r = co_await resolve(self, b, id, request_id);
+    }
+    if (r.verdict.apps_pending) {
+        const auto start = Clock::now();
+        co_await read_installed_apps(b, id, r.verdict, start + b->config.timeout, request_id);
+        r.verdict.graph_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        self->write_shared(b, id, r.verdict);
+    }
+    co_return r;
+}
+
 void ComplianceService::Impl::start(std::string id, Callback done, std::string request_id) {
-    if (auto v = cache.get(id)) {
+    auto local = cache.get(id);
+    if (local && !local->apps_pending) {
         metrics.cache_hits.inc();
-        if (!stopped) done(std::move(*v));
+        if (!stopped) done(std::move(*local));
         return;
     }
-    metrics.cache_misses.inc();
+    (local ? metrics.cache_hits : metrics.cache_misses).inc();
     auto [it, first] = waiting.try_emplace(id);
     it->second.push_back(std::move(done));
     if (!first) return;
-    net::co_spawn(strand, resolve(shared_from_this(), backend, id, std::move(request_id)),
+    net::co_spawn(strand, obtain(shared_from_this(), backend, id, std::move(local), std::move(request_id)),
                   [self = shared_from_this(), id](std::exception_ptr e, Resolved r) {
                       if (e) r = Resolved{error_verdict("internal error in the compliance lookup"), std::nullopt};
                       self->finish(id, std::move(r));
@@ -379,9 +417,16 @@ net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> se
     log::info("device sync started", {{"page_size", cfg.sync.page_size}});
     auto each = [&](const std::string& id, Verdict v) {
         const auto ttl = ttl_for(v, cfg);
-        // Installed apps come per device only: keep what a request already read.
-        if (cfg.save_installed_apps)
-            if (auto old = self->cache.inspect(id)) v.apps_json = old->verdict.apps_json;
+        // Installed apps come per device only: keep what a request already read, or leave them to
+        // the device's next request.
+        if (cfg.save_installed_apps) {
+            if (auto old = self->cache.inspect(id); old && !old->verdict.apps_pending) {
+                v.apps_json = old->verdict.apps_json;
+                v.apps_truncated = old->verdict.apps_truncated;
+            } else {
+                v.apps_pending = true;
+            }
+        }
         self->cache.put(id, v, ttl);
         self->write_shared(b, id, v);
     };
@@ -473,7 +518,8 @@ ComplianceService::~ComplianceService() {
 
 std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     auto v = impl_->cache.get(device_id);
-    if (v) impl_->metrics.cache_hits.inc();
+    if (!v || v->apps_pending) return std::nullopt;  // check() reads the apps
+    impl_->metrics.cache_hits.inc();
     return v;
 }
 

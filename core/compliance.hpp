@@ -33,6 +33,9 @@ struct Verdict {
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
     // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.
     std::optional<std::size_t> device_truncated, apps_truncated;
+    // Installed apps are configured but not read yet: the verdict came from the bulk sync (whose
+    // list has no apps) or from another instance without them. The device's next request reads them.
+    bool apps_pending = false;
     bool cache_hit = false;
     double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
     VerdictSource source = VerdictSource::Graph;

@@ -82,6 +82,33 @@ BOOST_AUTO_TEST_CASE(sync_reads_every_page_and_a_first_lookup_asks_graph_nothing
     BOOST_TEST(env.tenant_device_requests(test::emu::synthetic_device_id(2001)) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(installed_apps_of_a_synced_device_are_read_on_its_first_request_only) {
+    SyncEnv env(10);
+    env.config.sync.interval = 3600s;
+    env.config.save_installed_apps = true;
+    env.svc().start_token_refresh();
+    BOOST_TEST_REQUIRE(env.wait_until([&] { return env.metrics.sync.runs_ok.get() == 1; }));
+    BOOST_TEST(env.tenant_stat("app_requests") == 0);  // the list has no apps; the sync asks for none
+    // The proxy's fast path does not answer for it: the apps are still to be read.
+    BOOST_TEST(!env.svc().cached(guid("3401")).has_value());
+
+    auto v = env.check(guid("3401"));
+    BOOST_TEST(to_string(v.outcome) == "Compliant");
+    BOOST_TEST(to_string(v.source) == "sync");
+    BOOST_TEST(env.tenant_device_requests(guid("3401")) == 0);
+    const int app_pages = env.tenant_stat("app_requests");
+    BOOST_TEST(app_pages == 3);  // five apps, two a page
+    BOOST_TEST_REQUIRE(v.apps_json.has_value());
+    BOOST_TEST(nlohmann::json::parse(*v.apps_json).size() == 5u);
+
+    auto again = env.svc().cached(guid("3401"));
+    BOOST_TEST_REQUIRE(again.has_value());
+    BOOST_TEST(again->apps_json.value_or("") == *v.apps_json);
+    env.check(guid("3401"));
+    BOOST_TEST(env.tenant_stat("app_requests") == app_pages);
+    BOOST_TEST(env.tenant_device_requests(guid("3401")) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_sync_failing_part_way_keeps_what_it_read) {
     SyncEnv env(20000);
     env.config.sync.interval = 3600s;

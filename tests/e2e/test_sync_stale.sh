@@ -44,6 +44,22 @@ expect_eq "file device via B" "$(dev_curl "$GW_B" 3f2504e0-4f89-41d3-9a0c-0305e8
 expect_eq "file device via B: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" ConfigManager
 expect_eq "first logins after the sync: Graph device calls" "$(total_device_calls)" 0
 
+# An instance that saves installed apps reads a synced verdict from Redis (the list has no apps):
+# the device's first request costs one detectedApps read and no device read; the second, nothing.
+start_instance E "{$HEADER_IDS, \"intune\": {\"save_installed_apps\": true,
+  \"cache\": {\"compliant_ttl_s\": 600, \"other_ttl_s\": 600, \"max_entries\": 1000},
+  \"shared_cache\": {\"redis\": \"redis://127.0.0.1:$REDIS_PORT\", \"timeout_ms\": 250}}}"
+emu_ctl POST /_emulator/reset >/dev/null
+apps_dev=3f2504e0-4f89-41d3-9a0c-0305e82c3301
+for round in first second; do
+  expect_eq "$round login via E (apps saved)" "$(dev_curl "$GW_E" "$apps_dev" -o "$T/body" -w '%{http_code}')" 200
+  apps=$(b64url_decode "$(json_get "$T/body" 'h("X-Intune-Installed-Apps")')")
+  expect_eq "$round login via E: apps header" "$(echo "$apps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
+done
+emu_ctl GET /_emulator/stats >"$T/stats.json"
+expect_eq "E: detectedApps pages read, once" "$(json_get "$T/stats.json" 'd.get("app_requests", 0)')" 2
+expect_eq "E: device calls" "$(total_device_calls)" 0
+
 # The emulator's list page has the shape of Graph's (tests/fixtures/graph-managed-devices-page.json).
 token=$(curl -sS --max-time 10 --cacert "$PKI/server-ca.crt" --data-urlencode grant_type=client_credentials \
   --data-urlencode client_id=66666666-7777-4888-8999-000000000000 --data-urlencode 'client_secret=demo-s3cret+/=&~ x' \
@@ -86,7 +102,7 @@ emu_ctl DELETE /_emulator/fault >/dev/null
 expect_eq "C: Graph back: fresh answer, no stale mark" "$(dev_curl "$GW_C" "$dev" -o "$T/body" -w '%{http_code}')" 200
 expect_eq "C: no X-Intune-Stale" "$(json_get "$T/body" 'h("X-Intune-Stale")')" ""
 
-for n in A B C D; do
+for n in A B C D E; do
   GW_PID=$(eval echo "\$PID_$n"); cp "$T/gate-$n.log" "$T/gate.log"
   stop_gateway_and_check_log
 done
