@@ -17,12 +17,16 @@ constexpr std::string_view usage =
     "                                        verification, outcome and action (exit 0: forwarded)\n"
     "       intune-gate --version | --help\n";
 
-// Prints warnings and errors; returns the config only when it is valid.
-std::optional<ig::Config> load_or_report(std::string_view file) {
+enum class Warnings { Print, Log };
+
+// Prints the errors; returns the config only when it is valid. Its warnings are printed, or left
+// to the running gateway, which logs them as JSON lines like everything else it writes.
+std::optional<ig::Config> load_or_report(std::string_view file, Warnings warnings = Warnings::Print) {
     auto result = ig::load_config(std::filesystem::path(file));
     for (const auto& e : result.errors) std::cerr << e << '\n';
     if (!result.config) return std::nullopt;
-    for (const auto& w : result.config->warnings) std::cerr << "config warning: " << w << '\n';
+    if (warnings == Warnings::Print)
+        for (const auto& w : result.config->warnings) std::cerr << "config warning: " << w << '\n';
     return std::move(result.config);
 }
 
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
         return ig::explain_certificate(*config, cert, std::cout);
     }
     if (argc == 3 && std::string_view(argv[1]) == "--config") {
-        auto config = load_or_report(argv[2]);
+        auto config = load_or_report(argv[2], Warnings::Log);
         if (!config) return 2;
         return ig::run_gateway(argv[2], std::move(*config));
     }

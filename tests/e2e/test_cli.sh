@@ -70,4 +70,5 @@ grep -q '"msg":"config warning".*\/intune\/client_certificate' "$T/gate.log" || 
 grep -qF 'literal-Secr3t' "$T/gate.log" && fail "the secret's value is in the log"
 expect_gateway_alive
 ok "the gateway starts with the warnings logged"
+stop_gateway_and_check_log  # every line JSON: the warnings too
 echo "PASS $TEST_NAME"
