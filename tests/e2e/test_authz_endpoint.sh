@@ -29,6 +29,12 @@ done
 has_header "$T/r.head" X-Managed-By || fail "X-Managed-By (ConfigManager's header) missing from a Compliant answer"
 expect_eq "X-Managed-By empty" "$(header_of "$T/r.head" X-Managed-By)" ""
 
+# Two XFCC elements (a proxy before Envoy added the first): the last one, added by the nearest
+# proxy, names the device; the first certificate in the value is another device's.
+two="$(cert_header xfcc noncompliant),$(cert_header xfcc compliant)"
+expect_eq "xfcc, two elements: status" "$(authz_check "$T/r" -H "X-Forwarded-Client-Cert: $two" "$AUTHZ/authz")" 200
+expect_eq "xfcc, two elements: the last element's device" "$(header_of "$T/r.head" X-Intune-Device-Id)" "$COMPLIANT"
+
 # Envoy appends the original path to /authz.
 status=$(authz_check "$T/r" -H "X-Forwarded-Client-Cert: $(cert_header xfcc compliant)" "$AUTHZ/authz/app/login?x=1")
 expect_eq "path under /authz is a check" "$status" 200
