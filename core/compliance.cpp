@@ -161,7 +161,11 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
                                                                std::shared_ptr<RedisClient> redis,
                                                                std::shared_ptr<Backend> b, const std::string& id);
+    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<Backend>& b,
+                                                               const std::string& id, const Verdict& v) const;
     void write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v);
+    static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
+                                             Verdict v);
     void shared_failed(const RedisReply& r, const char* step);
     static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
     static net::awaitable<void> keep_synced(std::shared_ptr<Impl> self);
@@ -247,15 +251,32 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
     co_return out;
 }
 
-void ComplianceService::Impl::write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v) {
-    if (!redis || !redis->connected() || v.outcome == Outcome::Error) return;
+std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(const std::shared_ptr<Backend>& b,
+                                                                                   const std::string& id,
+                                                                                   const Verdict& v) const {
+    if (!redis || !redis->connected() || v.outcome == Outcome::Error) return std::nullopt;
     const auto left = remaining_ttl(v, b->config);
-    if (left.count() <= 0) return;
+    if (left.count() <= 0) return std::nullopt;
     auto value = encode_shared_value(id, v, v.fetched_at_ms + ttl_for(v, b->config).count());
-    if (value.empty()) return;
-    if (redis->send({"SET", shared_verdict_key(b->config.shared_cache.key_prefix, id), value, "PX",
-                     std::to_string(left.count())}))
-        metrics.shared.writes.inc();
+    if (value.empty()) return std::nullopt;
+    return std::vector<std::string>{"SET", shared_verdict_key(b->config.shared_cache.key_prefix, id), std::move(value),
+                                    "PX", std::to_string(left.count())};
+}
+
+void ComplianceService::Impl::write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v) {
+    if (auto set = shared_set_command(b, id, v); set && redis->send(*set)) metrics.shared.writes.inc();
+}
+
+// On a request's path the write is waited for (at most the shared cache's timeout): once a client
+// has its answer, every instance finds the verdict in Redis.
+net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b,
+                                                           std::string id, Verdict v) {
+    auto set = self->shared_set_command(b, id, v);
+    if (!set) co_return;
+    auto redis = self->redis;
+    auto r = co_await redis->command(std::move(*set), Clock::now() + b->config.shared_cache.timeout);
+    if (r.ok_status()) self->metrics.shared.writes.inc();
+    else self->shared_failed(r, "write");
 }
 
 // Local miss: the shared cache, then Graph. Across instances one of them asks Graph for a device
@@ -312,7 +333,7 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resol
     }
     Resolved out;
     out.verdict = co_await lookup(b, id, std::move(request_id));
-    self->write_shared(b, id, out.verdict);
+    co_await store_shared(self, b, id, out.verdict);
     // After the value (same connection, so in order): waiters see the answer, then the lock goes.
     if (locked && redis->connected()) {
         std::vector<std::string> del{"DEL", shared_lock_key(sc.key_prefix, id)};
@@ -339,7 +360,7 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::obtai
         const auto start = Clock::now();
         co_await read_installed_apps(b, id, r.verdict, start + b->config.timeout, request_id);
         r.verdict.graph_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        self->write_shared(b, id, r.verdict);
+        co_await store_shared(self, b, id, r.verdict);
     }
     co_return r;
 }
