@@ -22,7 +22,7 @@ PageTemplateResult parse_page_template(std::string_view text) {
             std::string shown(text.substr(open, std::min<std::size_t>(40, text.size() - open)));
             std::replace_if(shown.begin(), shown.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
             std::string known;
-            for (auto n : page_field_names) known += (known.empty() ? "{{" : ", {{") + std::string(n) + "}}";
+            for (auto n : page_field_names) known.append(known.empty() ? "{{" : ", {{").append(n).append("}}");
             out.error = "unknown placeholder at byte " + std::to_string(open) + " ('" + shown + "'); the placeholders are " + known;
             return out;
         }
