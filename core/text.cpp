@@ -26,6 +26,7 @@ std::string one_line(std::string_view s, std::size_t max_len) {
         if (out.size() >= max_len) break;
     }
     if (out.size() > max_len) out.resize(max_len);
+    while (!out.empty() && out.back() == ' ') out.pop_back();  // the cut can fall right after a blank
     return out;
 }
 
