@@ -52,12 +52,13 @@ constexpr auto nothrow = net::as_tuple(net::use_awaitable);
 
 constexpr std::string_view usage =
     "usage: intune-loadgen --url https://127.0.0.1:PORT/path --cert CRT --key KEY --cacert CA\n"
-    "         [--mode keepalive|handshake] [--connections N] [--threads T]\n"
+    "         [--mode keepalive|handshake|resume] [--connections N] [--threads T]\n"
     "         [--duration S] [--warmup S] [--timeout S] [--label NAME] [--watch-pid PID]...\n"
     "         [--header 'Name: value']...\n"
     "       intune-loadgen --idle N --url ... --cert ... --key ... --cacert ... [--duration S]\n"
     "  keepalive: many requests per connection; handshake: a new TLS connection (full handshake,\n"
-    "  no resumption) per request. --idle N opens N keep-alive connections, does one request on\n"
+    "  no resumption) per request; resume: a new TLS connection per request that resumes the session\n"
+    "  (TLS 1.3 ticket) of the connection before it. --idle N opens N keep-alive connections, does one request on\n"
     "  each and holds them for --duration seconds. --watch-pid reports the CPU time (and RSS) of\n"
     "  that process and its descendants over the measured window. The last stdout line is JSON.\n"
     "       intune-loadgen --mode authz --url http://127.0.0.1:PORT/authz --cert CRT --cert-header NAME ...\n"
@@ -101,7 +102,7 @@ std::optional<options> parse_args(int argc, char** argv) {
         else if (flag == "--key") o.key = v;
         else if (flag == "--cacert") o.cacert = v;
         else if (flag == "--label") o.label = v;
-        else if (flag == "--mode") { o.mode = v; ok = o.mode == "keepalive" || o.mode == "handshake" || o.mode == "authz"; }
+        else if (flag == "--mode") { o.mode = v; ok = o.mode == "keepalive" || o.mode == "handshake" || o.mode == "resume" || o.mode == "authz"; }
         else if (flag == "--cert-header") o.cert_header = v;
         else if (flag == "--connections") ok = parse_number(v, o.connections) && o.connections > 0;
         else if (flag == "--threads") ok = parse_number(v, o.threads) && o.threads > 0 && o.threads <= 64;
@@ -246,7 +247,8 @@ struct target {
     bool host_is_ip = false;
     std::string request;       // serialized once, reused for every request
     std::chrono::steady_clock::duration timeout;
-    bool handshake_mode = false;
+    bool handshake_mode = false;   // one request per connection (handshake and resume modes)
+    bool resume_mode = false;      // each connection resumes the session of the one before
     bool plain = false;        // authz mode: plain HTTP, no TLS
     clock_type::time_point start, measure, end;
 };
@@ -256,6 +258,7 @@ struct counters {
     std::uint64_t http_errors = 0;   // 4xx/5xx answers in the window
     std::uint64_t connect_errors = 0, tls_errors = 0, io_errors = 0, timeouts = 0;
     std::uint64_t connections = 0;   // TLS handshakes completed in the window
+    std::uint64_t resumed = 0;       // of those, resumed sessions (SSL_session_reused)
     std::uint64_t errors() const { return http_errors + connect_errors + tls_errors + io_errors + timeouts; }
 };
 
@@ -278,9 +281,10 @@ void configure_tls(ssl::context& tls, const options& o, const target& t) {
     tls.use_certificate_chain_file(o.cert);
     tls.use_private_key_file(o.key, ssl::context::pem);
     tls.set_verify_mode(ssl::verify_peer);
-    // Every connection must do a full handshake: no session cache, no tickets.
+    // Every connection must do a full handshake: no session cache, no tickets. In resume mode
+    // each lane keeps its last session itself (SSL_get1_session) and offers it on the next one.
     SSL_CTX_set_session_cache_mode(tls.native_handle(), SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_options(tls.native_handle(), SSL_OP_NO_TICKET);
+    if (!t.resume_mode) SSL_CTX_set_options(tls.native_handle(), SSL_OP_NO_TICKET);
     auto* param = SSL_CTX_get0_param(tls.native_handle());
     int set = t.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, t.host.c_str())
                            : X509_VERIFY_PARAM_set1_host(param, t.host.c_str(), t.host.size());
@@ -297,7 +301,9 @@ void count_failure(worker& w, const target& t, std::uint64_t counters::*which,
 }
 
 // Connects and completes the TLS handshake; counts the failure and returns false otherwise.
-net::awaitable<bool> open(tls_stream& stream, worker& w, const target& t) {
+using session_ptr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
+
+net::awaitable<bool> open(tls_stream& stream, worker& w, const target& t, SSL_SESSION* resume = nullptr) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     tcp_layer.expires_after(t.timeout);
     auto [ec] = co_await tcp_layer.async_connect(t.endpoint, nothrow);
@@ -307,13 +313,17 @@ net::awaitable<bool> open(tls_stream& stream, worker& w, const target& t) {
     }
     tcp_layer.socket().set_option(tcp::no_delay(true), ec);
     if (!t.host_is_ip) SSL_set_tlsext_host_name(stream.native_handle(), t.host.c_str());
+    if (resume) SSL_set_session(stream.native_handle(), resume);
     tcp_layer.expires_after(t.timeout);
     std::tie(ec) = co_await stream.async_handshake(ssl::stream_base::client, nothrow);
     if (ec) {
         count_failure(w, t, &counters::tls_errors, ec, "tls handshake");
         co_return false;
     }
-    if (in_window(t, clock_type::now())) ++w.c.connections;
+    if (in_window(t, clock_type::now())) {
+        ++w.c.connections;
+        if (SSL_session_reused(stream.native_handle())) ++w.c.resumed;
+    }
     co_return true;
 }
 
@@ -368,11 +378,13 @@ net::awaitable<void> load_connection(worker& w, const target& t) {
     auto executor = co_await net::this_coro::executor;
     beast::flat_buffer buffer;
     buffer.reserve(16 * 1024);
+    session_ptr session(nullptr, &SSL_SESSION_free);  // resume mode: the session to offer next
     while (clock_type::now() < t.end) {
         tls_stream stream(executor, w.tls);
         buffer.clear();
         auto began = clock_type::now();
-        if (!co_await open(stream, w, t)) {
+        if (!co_await open(stream, w, t, session.get())) {
+            session.reset();  // refused: start over with a full handshake
             close(stream);
             co_await pause_after_error(t);
             continue;
@@ -388,6 +400,17 @@ net::awaitable<void> load_connection(worker& w, const target& t) {
             }
             record(w, t, status, began);
         } while (keep_alive && !t.handshake_mode && clock_type::now() < t.end);
+        if (t.resume_mode) {
+            // The TLS 1.3 ticket came with the response. The connection is marked shut (the server
+            // closes it after its close_notify): OpenSSL would otherwise mark the session as not
+            // resumable when the SSL object goes.
+            SSL* ssl = stream.native_handle();
+            SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+            if (SSL_SESSION* s = SSL_get1_session(ssl)) {
+                if (SSL_SESSION_is_resumable(s)) session.reset(s);
+                else SSL_SESSION_free(s);
+            }
+        }
         close(stream);
     }
 }
@@ -504,7 +527,8 @@ target make_target(const options& o) {
     if (results.empty()) throw std::runtime_error("cannot resolve " + t.host);
     t.endpoint = results.begin()->endpoint();
     std::string path = url->encoded_target().empty() ? "/" : std::string(url->encoded_target());
-    t.handshake_mode = o.mode == "handshake";
+    t.resume_mode = o.mode == "resume";
+    t.handshake_mode = o.mode == "handshake" || t.resume_mode;
     t.request = "GET " + path + " HTTP/1.1\r\nHost: " + std::string(url->encoded_host_and_port()) +
                 "\r\nUser-Agent: intune-loadgen\r\nAccept: */*\r\n" +
                 (t.handshake_mode ? "Connection: close\r\n" : "") +
@@ -576,6 +600,7 @@ int run_load(const options& o) {
         total.io_errors += w->c.io_errors;
         total.timeouts += w->c.timeouts;
         total.connections += w->c.connections;
+        total.resumed += w->c.resumed;
         samples.insert(samples.end(), w->samples.begin(), w->samples.end());
     }
     double rps = static_cast<double>(total.ok) / o.duration;
@@ -587,9 +612,10 @@ int run_load(const options& o) {
     std::printf("%s mode=%s url=%s connections=%d threads=%d warmup=%.1fs duration=%.1fs\n",
                 o.label.empty() ? "intune-loadgen" : o.label.c_str(), o.mode.c_str(), o.url.c_str(),
                 o.connections, o.threads, o.warmup, o.duration);
-    std::printf("  requests   %llu ok in %.2f s = %.0f req/s, %llu TLS handshakes\n",
+    std::printf("  requests   %llu ok in %.2f s = %.0f req/s, %llu TLS handshakes (%llu resumed)\n",
                 static_cast<unsigned long long>(total.ok), window, rps,
-                static_cast<unsigned long long>(total.connections));
+                static_cast<unsigned long long>(total.connections),
+                static_cast<unsigned long long>(total.resumed));
     std::printf("  latency    p50 %u us, p99 %u us, p99.9 %u us, max %u us\n", p50, p99, p999, pmax);
     std::printf("  errors     %llu (http %llu, connect %llu, tls %llu, io %llu, timeout %llu)%s%s\n",
                 static_cast<unsigned long long>(total.errors()),
@@ -609,6 +635,9 @@ int run_load(const options& o) {
         {"label", o.label}, {"mode", o.mode}, {"url", o.url}, {"connections", o.connections},
         {"threads", o.threads}, {"duration_s", o.duration}, {"warmup_s", o.warmup},
         {"requests", total.ok}, {"rps", std::round(rps * 10) / 10}, {"handshakes", total.connections},
+        {"resumed", total.resumed},
+        {"reuse_rate", total.connections ? std::round(1000.0 * static_cast<double>(total.resumed) /
+                                                      static_cast<double>(total.connections)) / 1000 : 0.0},
         {"p50_us", p50}, {"p99_us", p99}, {"p999_us", p999}, {"max_us", pmax},
         {"errors", total.errors()},
         {"error_kinds", {{"http", total.http_errors}, {"connect", total.connect_errors},

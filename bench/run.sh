@@ -4,6 +4,12 @@
 #
 #   bash bench/run.sh                      # everything, defaults below
 #   BENCH_PROXIES="nginx haproxy" BENCH_DURATION=5 bash bench/run.sh
+#   BENCH_PROXIES="nginx intune-gate" BENCH_MODES="keepalive resume" BENCH_IDLE=0 bash bench/run.sh
+#
+# Modes: keepalive (many requests per connection), handshake (a full TLS handshake per request),
+# resume (a new connection per request resuming the previous one's TLS 1.3 session). With
+# BENCH_NOLOG=1 (default) and the access log on, a second nginx without an access log
+# ("nginx-nolog") is measured in the same rounds.
 #
 # Everything listens on 127.0.0.1, every step is bounded in time, and all it started is
 # stopped on exit. Results: the table on stdout, also written to $BENCH_OUT.
@@ -25,9 +31,11 @@ PORT_BASE=${BENCH_PORT_BASE:-18000}
 OUT=${BENCH_OUT:-$ROOT/.cache/bench/results.md}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}    # 1: use the binaries already in $BUILD/bin
 
+MODES=${BENCH_MODES:-keepalive handshake resume}
+NOLOG=${BENCH_NOLOG:-1}               # 1: also nginx with its access log off (when the logs are on)
 ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
 declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
-                 [nginx-authz]=$((PORT_BASE + 447)))
+                 [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448)))
 AUTHZ=${BENCH_AUTHZ:-1}              # 1 (with nginx and intune-gate): plugin mode, see report()
 AUTHZ_PORT=$((PORT_BASE + 191))      # intune-gate's authorization endpoint
 declare -A PID=()
@@ -180,6 +188,16 @@ start_nginx() {
     wait_for 10 "nginx" device_ok "$DEVICE" "${PORT[nginx]}"
 }
 
+# The same nginx with its access log off, beside the one that logs.
+start_nginx_nolog() {
+    mkdir -p "$RUN/nginx-proxy-tmp"
+    PROXY_PORT=${PORT[nginx-nolog]} NGINX_ACCESS_LOG=off render nginx-proxy.conf.in "$RUN/nginx-nolog.conf"
+    sed -i "s|nginx-proxy.pid|nginx-nolog.pid|" "$RUN/nginx-nolog.conf"
+    start_logged nginx-nolog nginx -p "$RUN" -c "$RUN/nginx-nolog.conf" -e "$RUN/nginx-nolog.error.log"
+    PID[nginx-nolog]=$STARTED_PID
+    wait_for 10 "nginx without access log" device_ok "$DEVICE" "${PORT[nginx-nolog]}"
+}
+
 start_haproxy() {
     cat "$PKI/server.crt" "$PKI/server.key" >"$RUN/haproxy-server.pem"
     PROXY_PORT=${PORT[haproxy]} render haproxy.cfg.in "$RUN/haproxy.cfg"
@@ -243,7 +261,8 @@ def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end
 def load($l; $m): [.[] | select(.label == $l and .mode == $m)];
 def stats: {rps: (map(.rps) | median), rps_min: (map(.rps) | min), rps_max: (map(.rps) | max),
             p50: (map(.p50_us) | median), p99: (map(.p99_us) | median), p999: (map(.p999_us) | median),
-            cpu: (map(.server_cpu_us_per_req) | median), errors: (map(.errors) | add), runs: length};
+            cpu: (map(.server_cpu_us_per_req) | median), errors: (map(.errors) | add), runs: length,
+            reuse: ((map(.resumed // 0) | add) / ([(map(.handshakes // 0) | add), 1] | max) * 1000 | round / 1000)};
 def ratio(a; b): if (a == null or (b // 0) == 0) then "n/a" else ((a / b) * 100 | round / 100 | tostring) end;
 def idle($l): [.[] | select(.label == $l and .mode == "idle")] | last;
 '
@@ -258,9 +277,9 @@ report() {  # report RESULTS.jsonl
         echo "| proxy | mode | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|"
         jq -rs "$REPORT_JQ"'
-            . as $all | ("nginx", "haproxy", "intune-gate", "nginx-authz", "authz") as $l | ("keepalive", "handshake", "authz") as $m
+            . as $all | ("nginx", "nginx-nolog", "haproxy", "intune-gate", "nginx-authz", "authz") as $l | ("keepalive", "handshake", "resume", "authz") as $m
             | ($all | load($l; $m)) | select(length > 0) | stats
-            | "| \($l) | \($m) | \(.rps | floor) (\(.rps_min | floor)–\(.rps_max | floor)) | \(.p50) | \(.p99) | \(.p999) | \(.errors) | \(.cpu) |"' "$r"
+            | "| \($l) | \($m) | \(.rps | floor) (\(.rps_min | floor)–\(.rps_max | floor)) | \(.p50) | \(.p99) | \(.p999) | \(.errors) | \(.cpu) |\(if $m == "resume" then " resumed \(.reuse)" else "" end)"' "$r"
         if jq -se 'any(.[]; .mode == "idle")' "$r" >/dev/null 2>&1; then
             echo
             echo "| proxy | idle conns open | still answering after hold | RSS before | RSS with them open | per connection |"
@@ -268,19 +287,25 @@ report() {  # report RESULTS.jsonl
             jq -r 'select(.mode == "idle") | "| \(.label) | \(.opened) / \(.idle) | \(.alive_after_hold) | \(.server_rss_kb_before / 1024 | floor) MiB | \(.server_rss_kb_held / 1024 | floor) MiB | \(((.server_rss_kb_held - .server_rss_kb_before) / ([.opened,1]|max)) * 10 | floor / 10) kB |"' "$r"
         fi
         local base
-        for base in nginx haproxy; do
+        for base in nginx nginx-nolog haproxy; do
             jq -se --arg b "$base" 'any(.[]; .label == $b) and any(.[]; .label == "intune-gate")' "$r" \
                 >/dev/null 2>&1 || continue
             echo
             echo "intune-gate / $base:"
             jq -rs --arg b "$base" "$REPORT_JQ"'
                 . as $all
-                | (("keepalive", "handshake") as $m
+                | (("keepalive", "handshake", "resume") as $m
                    | ($all | load("intune-gate"; $m) | select(length > 0) | stats) as $g
                    | ($all | load($b; $m) | select(length > 0) | stats) as $o
                    | "  \($m): req/s ×\(ratio($g.rps; $o.rps)), p99 ×\(ratio($g.p99; $o.p99)), CPU/req ×\(ratio($g.cpu; $o.cpu))"),
                   (($all | idle("intune-gate")) as $g | ($all | idle($b)) as $o | select($g != null and $o != null)
                    | "  RSS with \($g.opened) idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
+        done
+        for base in nginx intune-gate; do
+            jq -rs --arg b "$base" "$REPORT_JQ"'
+                . as $all | ($all | load($b; "resume") | select(length > 0) | stats) as $r
+                | ($all | load($b; "handshake") | select(length > 0) | stats) as $h
+                | "\($b): resumed handshake CPU / full handshake CPU ×\(ratio($r.cpu; $h.cpu))"' "$r" 2>/dev/null || true
         done
         if jq -se 'any(.[]; .label == "authz") and any(.[]; .label == "nginx-authz")' "$r" >/dev/null 2>&1; then
             echo
@@ -339,7 +364,8 @@ wait_for 10 "the upstream" bash -c "curl -sf --max-time 2 http://127.0.0.1:$UPST
 for proxy in $PROXIES; do
     say "starting $proxy on 127.0.0.1:${PORT[$proxy]:-?}"
     case $proxy in
-        nginx) start_nginx ;;
+        nginx) start_nginx
+               if [ "$NOLOG" = 1 ] && [ "$ACCESS_LOG" = 1 ]; then start_nginx_nolog; NOLOG_ON=1; fi ;;
         haproxy) start_haproxy ;;
         intune-gate)
             start_emulator
@@ -356,8 +382,8 @@ else
     AUTHZ=0
 fi
 for round in $(seq "$ROUNDS"); do
-    for mode in keepalive handshake; do
-        for proxy in $PROXIES; do
+    for mode in $MODES; do
+        for proxy in $PROXIES ${NOLOG_ON:+nginx-nolog}; do
             say "round $round/$ROUNDS, $proxy: $mode, $CONNECTIONS connections, ${WARMUP}s warm-up + ${DURATION}s"
             loadgen "$proxy" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
         done
