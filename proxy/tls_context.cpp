@@ -3,9 +3,14 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
+#include <array>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +19,7 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 constexpr unsigned char session_id_context[] = "intune-gate";
+constexpr std::size_t ticket_keys_size = 80;  // OpenSSL 3: key name 16, HMAC key 32, AES key 32
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
     unsigned long err = ERR_get_error();
@@ -28,6 +34,46 @@ void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
     X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
     if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0) fail("cannot load CRL", file);
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
+
+// The session ticket keys of the process: every server context (every worker, and every reload)
+// encrypts and decrypts tickets with the same keys, so a ticket issued before a reload still
+// resumes after it. They live in memory only and change with each start.
+const std::array<unsigned char, ticket_keys_size>& ticket_keys() {
+    static const auto keys = [] {
+        std::array<unsigned char, ticket_keys_size> k{};
+        if (RAND_bytes(k.data(), static_cast<int>(k.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+        return k;
+    }();
+    return keys;
+}
+
+// The session id context: a digest of the server certificate and of what verified the client (the
+// client CA certificates and CRLs, as loaded). OpenSSL resumes only a session whose id context
+// matches, so after a reload that changes client_ca (or the CRL, or the server certificate) every
+// earlier session needs a full handshake, where the new CA and CRL verify the certificate; a
+// reload that changes none of them keeps the sessions resumable. (nginx does the same.)
+void set_session_id_context(SSL_CTX* ctx) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("cannot hash");
+    EVP_DigestUpdate(md.get(), session_id_context, sizeof session_id_context - 1);
+    auto add_der = [&](auto* object, auto i2d) {
+        unsigned char* der = nullptr;
+        const int n = i2d(object, &der);
+        if (n > 0) EVP_DigestUpdate(md.get(), der, static_cast<std::size_t>(n));
+        OPENSSL_free(der);
+    };
+    if (X509* own = SSL_CTX_get0_certificate(ctx)) add_der(own, i2d_X509);
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+        X509_OBJECT* o = sk_X509_OBJECT_value(objects, i);
+        if (X509* c = X509_OBJECT_get0_X509(o)) add_der(c, i2d_X509);
+        else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(o)) add_der(crl, i2d_X509_CRL);
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(md.get(), digest, &len) != 1) throw std::runtime_error("cannot hash");
+    SSL_CTX_set_session_id_context(ctx, digest, std::min<unsigned>(len, SSL_MAX_SID_CTX_LENGTH));
 }
 
 }  // namespace
@@ -54,10 +100,17 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     SSL_CTX_set_verify(native, mode, nullptr);
     SSL_CTX_set_verify_depth(native, 8);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
-    SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1);
-    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_sess_set_cache_size(native, 20480);
+    set_session_id_context(native);
+    // Resumption is by stateless tickets only (TLS 1.2 and 1.3), as nginx does by default: nothing
+    // is stored or looked up in a per-context cache (no lock, no flush, and a reload's new
+    // context would start with an empty one anyway).
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR |
+                                               SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_cache_size(native, 1);
     SSL_CTX_set_timeout(native, 3600);
+    if (SSL_CTX_set_tlsext_ticket_keys(native, const_cast<unsigned char*>(ticket_keys().data()),
+                                       static_cast<long>(ticket_keys().size())) != 1)
+        fail("cannot set the session ticket keys for", tls.certificate);
     // One TLS 1.3 ticket is enough to resume; OpenSSL's default of two costs every full handshake.
     SSL_CTX_set_num_tickets(native, 1);
     // Idle keep-alive connections give their TLS record buffers back.
