@@ -127,6 +127,8 @@ void write(nlohmann::json line) {
     writer().push(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+void write_rendered(std::string line) { writer().push(std::move(line)); }
+
 void event(std::string_view level, std::string_view msg, nlohmann::json fields) {
     nlohmann::json line = nlohmann::json::object();
     line["time"] = now_iso8601();

@@ -13,6 +13,9 @@ namespace ig::log {
 // queue is full the line is dropped and counted.
 void write(nlohmann::json line);
 
+// Queues a line already rendered as one JSON object (no newline in it), as write() does.
+void write_rendered(std::string line);
+
 // {"time","level","msg", ...fields}
 void event(std::string_view level, std::string_view msg, nlohmann::json fields = nlohmann::json::object());
 inline void info(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("info", msg, std::move(fields)); }

@@ -2,6 +2,9 @@
 
 #include "core/log.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <charconv>
 #include <cmath>
 
 namespace ig {
@@ -9,35 +12,95 @@ namespace {
 
 constexpr std::size_t max_field = 1024;  // a hostile path or reason must not blow up a log line
 
-nlohmann::json text_or_null(const std::string& s) {
-    if (s.empty()) return nullptr;
-    if (s.size() > max_field) return s.substr(0, max_field) + "...";
-    return s;
+// The line is rendered straight into one string (no JSON object is built per request), keys in
+// the order a JSON object would print them. A string of plain printable ASCII is copied as it is;
+// anything else (quotes, control bytes, non-ASCII, invalid UTF-8) goes through nlohmann's escaping.
+void append_string(std::string& out, std::string_view s) {
+    const bool capped = s.size() > max_field;
+    if (capped) s = s.substr(0, max_field);
+    bool plain = true;
+    for (const char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f || c == '"' || c == '\\') {
+            plain = false;
+            break;
+        }
+    if (plain) {
+        out += '"';
+        out += s;
+        if (capped) out += "...";
+        out += '"';
+        return;
+    }
+    std::string text(s);
+    if (capped) text += "...";
+    out += nlohmann::json(std::move(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-double millis(double ms) { return std::isfinite(ms) && ms > 0 ? std::round(ms * 1000.0) / 1000.0 : 0.0; }
+void append_text_or_null(std::string& out, std::string_view s) {
+    if (s.empty()) out += "null";
+    else append_string(out, s);
+}
+
+void append_unsigned(std::string& out, unsigned n) {
+    char buf[16];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
+}
+
+// Milliseconds rounded to the microsecond; 0 for anything not a finite positive number.
+void append_millis(std::string& out, double ms) {
+    ms = std::isfinite(ms) && ms > 0 ? std::round(ms * 1000.0) / 1000.0 : 0.0;
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms);
+    std::string_view v(buf, static_cast<std::size_t>(end - buf));
+    out += v;
+    if (v.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
 
 }  // namespace
 
 void log_access(const AccessRecord& r) {
-    nlohmann::json line = nlohmann::json::object();
-    line["time"] = log::now_iso8601();
-    line["type"] = "access";
-    line["request_id"] = r.request_id;
-    line["client"] = r.client_address;
-    if (!r.method.empty()) line["method"] = text_or_null(r.method);
-    if (!r.path.empty()) line["path"] = text_or_null(r.path);
-    line["device_id"] = text_or_null(r.device_id);
-    line["outcome"] = text_or_null(r.outcome);
-    line["compliance_state"] = text_or_null(r.compliance_state);
-    line["action"] = text_or_null(r.action);
-    line["status"] = r.status;
-    line["upstream_status"] = r.upstream_status ? nlohmann::json(r.upstream_status) : nlohmann::json(nullptr);
-    line["latency_ms"] = millis(r.latency_ms);
-    line["graph_ms"] = millis(r.graph_ms);
-    line["cache"] = r.cache_hit ? "hit" : "miss";
-    if (!r.error.empty()) line["error"] = text_or_null(r.error);
-    log::write(std::move(line));
+    std::string line;
+    line.reserve(384 + r.path.size());
+    line += "{\"action\":";
+    append_text_or_null(line, r.action);
+    line += ",\"cache\":";
+    line += r.cache_hit ? "\"hit\"" : "\"miss\"";
+    line += ",\"client\":";
+    append_string(line, r.client_address);
+    line += ",\"compliance_state\":";
+    append_text_or_null(line, r.compliance_state);
+    line += ",\"device_id\":";
+    append_text_or_null(line, r.device_id);
+    if (!r.error.empty()) {
+        line += ",\"error\":";
+        append_string(line, r.error);
+    }
+    line += ",\"graph_ms\":";
+    append_millis(line, r.graph_ms);
+    line += ",\"latency_ms\":";
+    append_millis(line, r.latency_ms);
+    if (!r.method.empty()) {
+        line += ",\"method\":";
+        append_string(line, r.method);
+    }
+    line += ",\"outcome\":";
+    append_text_or_null(line, r.outcome);
+    if (!r.path.empty()) {
+        line += ",\"path\":";
+        append_string(line, r.path);
+    }
+    line += ",\"request_id\":";
+    append_string(line, r.request_id);
+    line += ",\"status\":";
+    append_unsigned(line, r.status);
+    line += ",\"time\":\"";
+    line += log::now_iso8601();
+    line += "\",\"type\":\"access\",\"upstream_status\":";
+    if (r.upstream_status) append_unsigned(line, r.upstream_status);
+    else line += "null";
+    line += '}';
+    log::write_rendered(std::move(line));
 }
 
 }  // namespace ig

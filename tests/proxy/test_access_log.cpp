@@ -157,3 +157,25 @@ BOOST_AUTO_TEST_CASE(many_lines_keep_their_order) {
     BOOST_REQUIRE_EQUAL(lines.size(), 500u);
     for (int i = 0; i < 500; ++i) BOOST_TEST(nlohmann::json::parse(lines[i])["request_id"] == "r" + std::to_string(i));
 }
+
+// The line is rendered without a JSON object; it must still be exactly what one would print
+// (keys sorted, numbers and escapes as nlohmann writes them), plain and hostile fields alike.
+BOOST_AUTO_TEST_CASE(rendered_line_is_canonical_json) {
+    StdoutCapture capture;
+    auto plain = forwarded();
+    plain.latency_ms = 3.0;
+    auto hostile = forwarded();
+    hostile.path = "/q\"uote\\back\tslash\x01" + std::string("\xc3\xa9");
+    hostile.error = std::string(2000, 'e');
+    hostile.upstream_status = 0;
+    ig::log_access(plain);
+    ig::log_access(hostile);
+    const auto lines = capture.lines();
+    BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+    for (const auto& line : lines) BOOST_TEST(nlohmann::json::parse(line).dump() == line);
+    const auto j = nlohmann::json::parse(lines[1]);
+    BOOST_TEST(j["path"] == "/q\"uote\\back\tslash\x01\xc3\xa9");
+    BOOST_TEST(j["error"].get<std::string>() == std::string(1024, 'e') + "...");
+    BOOST_TEST(j["upstream_status"].is_null());
+    BOOST_TEST(nlohmann::json::parse(lines[0])["latency_ms"].get<double>() == 3.0);
+}
