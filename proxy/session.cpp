@@ -99,6 +99,22 @@ auto& lowest(Stream& s) {
     return beast::get_lowest_layer(s);
 }
 
+// A message complete with its header (no body, or a HEAD answer): nothing to read and, without a
+// chunked body, no trailer to keep out, so the parser's own message is written without a copy.
+template <bool isRequest, class Out>
+net::awaitable<RelayResult> relay_header_only(http::parser<isRequest, http::buffer_body>& p, Out& out,
+                                              clock_type::duration out_timeout, Side out_side) {
+    auto& msg = p.get();
+    msg.body().data = nullptr;
+    msg.body().size = 0;
+    msg.body().more = false;
+    http::serializer<isRequest, http::buffer_body> sr{msg};
+    lowest(out).expires_after(out_timeout);
+    auto [ec, n] = co_await http::async_write(out, sr, nothrow);
+    if (ec == http::error::need_buffer) ec = {};
+    co_return ec ? RelayResult{ec, out_side} : RelayResult{};
+}
+
 // Moves one message from `in` to `out` piece by piece (Beast's relay example, asynchronous).
 // p's header must be read and the message ready to serialise. The header goes out with the first
 // piece of the body in one write (one TLS record, one syscall for a small message).
@@ -109,6 +125,7 @@ template <bool isRequest, class In, class Out>
 net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
                                           Out& out, clock_type::duration in_timeout, clock_type::duration out_timeout,
                                           Side in_side, Side out_side, char* buf, std::size_t buf_size) {
+    if (p.is_done()) co_return co_await relay_header_only(p, out, out_timeout, out_side);
     auto& in_body = p.get().body();
     http::message<isRequest, http::buffer_body> msg{p.get().base()};
     auto& body = msg.body();
