@@ -5,6 +5,7 @@
 #include "core/compliance.hpp"
 #include "core/config.hpp"
 #include "proxy/headers.hpp"
+#include "proxy/refusal.hpp"
 
 #include <optional>
 #include <string>
@@ -32,9 +33,5 @@ struct AnswerPlan {
 // `device_id` and `verdict` must outlive the plan (facts points at them).
 AnswerPlan plan_answer(const Verdict& verdict, const std::optional<std::string>& device_id, std::string_view request_id,
                        const Config& config, Dialect dialect);
-
-// The JSON body of an answer the gateway gives before or instead of a decision:
-// {"request_id", "reason"} plus "outcome" when there is one.
-std::string refusal_body(std::string_view request_id, std::string_view reason, std::string_view outcome = {});
 
 }  // namespace ig

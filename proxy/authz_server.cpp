@@ -8,6 +8,7 @@
 #include "proxy/authz_request.hpp"
 #include "proxy/headers.hpp"
 #include "proxy/peer_match.hpp"
+#include "proxy/refusal.hpp"
 #include "proxy/request_id.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -129,11 +130,6 @@ struct AuthzServer::Impl {
 };
 
 namespace {
-
-bool is_parse_failure(const error_code& ec) {
-    return ec.category() == http::make_error_code(http::error::bad_target).category() &&
-           ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_buffer;
-}
 
 // Sends our half-close, then reads (and drops) what the client is still sending for a moment, so
 // that the answer is not lost to a reset when unread request bytes remain (nginx's lingering close).
@@ -260,10 +256,10 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
     };
 
     if (ec) {
-        const unsigned status = ec == http::error::header_limit ? 431 : is_parse_failure(ec) ? 400 : 0;
-        if (!status) co_return false;  // closed, idle timeout, or cut off mid-header
+        const auto refusal = refusal_for(ec);
+        if (!refusal) co_return false;  // closed, idle timeout, or cut off mid-header
         metrics.rejected_requests.inc();
-        json_answer(status, refusal_body(rec.request_id, status == 431 ? "request header too large" : "bad request"));
+        json_answer(refusal->status, refusal_body(rec.request_id, refusal->reason));
         rec.error = one_line(ec.message(), 200);
         co_await send(false, false);
         log_access(rec);

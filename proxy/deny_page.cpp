@@ -1,11 +1,11 @@
 #include "proxy/deny_page.hpp"
 
 #include "core/text.hpp"
+#include "proxy/refusal.hpp"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -297,14 +297,10 @@ RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, s
                           std::string_view accept, std::chrono::system_clock::time_point now) {
     RejectReply reply;
     reply.status = action.status;
-    // An Error's reason names backend details (AADSTS codes, the app's client id, Graph request
-    // ids): those are for the log and the upstream, not for an unauthenticated client.
-    const std::string reason = verdict.outcome == Outcome::Error
-                                   ? std::string("no usable answer from the compliance service; see the log for this request_id")
-                                   : one_line(verdict.reason, 300);
     reply.headers = {{"Cache-Control", "no-store"}, {"Vary", "Accept"}};
     if (prefers_html(accept)) {
         const auto time = page_time(now);
+        const std::string reason = client_reason(verdict);
         DenyInfo info{verdict.outcome, action.status, request_id, reason, action.help, action.help_url, time};
         reply.content_type = "text/html; charset=utf-8";
         reply.body = render_deny_page(info, action.page.get());
@@ -313,9 +309,8 @@ RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, s
         reply.headers.emplace_back("Referrer-Policy", "no-referrer");
         return reply;
     }
-    nlohmann::json body = {{"outcome", to_string(verdict.outcome)}, {"request_id", request_id}, {"reason", reason}};
     reply.content_type = "application/json";
-    reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    reply.body = reject_body(verdict, request_id);
     return reply;
 }
 
