@@ -8,8 +8,11 @@
 #include "proxy/deny_page.hpp"
 #include "proxy/headers.hpp"
 #include "proxy/peer_match.hpp"
+#include "proxy/refusal.hpp"
+#include "proxy/relay.hpp"
 #include "proxy/request_id.hpp"
 #include "proxy/request_framing.hpp"
+#include "proxy/response_framing.hpp"
 #include "proxy/tls_context.hpp"
 #include "proxy/tls_stream.hpp"
 
@@ -53,32 +56,10 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto nothrow = net::as_tuple(net::use_awaitable);
-constexpr std::size_t relay_buffer_size = 32 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_logged_path = 512;
 constexpr std::size_t idle_buffer_capacity = 4096;
 constexpr auto shutdown_timeout = std::chrono::seconds(1);  // for close_notify to go out
-
-enum class Side { None, Client, Upstream };
-
-struct RelayResult {
-    error_code ec;
-    Side side = Side::None;
-};
-
-const boost::system::error_category& http_category() {
-    return http::make_error_code(http::error::bad_target).category();
-}
-
-// The status for a request the gateway refuses before any decision; 0 = just close.
-unsigned parse_error_status(const error_code& ec) {
-    if (ec == http::error::header_limit) return 431;
-    if (ec == http::error::body_limit) return 413;
-    if (ec.category() != http_category()) return 0;
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == http::error::need_buffer)
-        return 0;
-    return 400;
-}
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
@@ -99,86 +80,41 @@ auto& lowest(Stream& s) {
     return beast::get_lowest_layer(s);
 }
 
-// A message complete with its header (no body, or a HEAD answer): nothing to read and, without a
-// chunked body, no trailer to keep out, so the parser's own message is written without a copy.
-template <bool isRequest, class Out>
-net::awaitable<RelayResult> relay_header_only(http::parser<isRequest, http::buffer_body>& p, Out& out,
-                                              clock_type::duration out_timeout, Side out_side) {
-    auto& msg = p.get();
-    msg.body().data = nullptr;
-    msg.body().size = 0;
-    msg.body().more = false;
-    http::serializer<isRequest, http::buffer_body> sr{msg};
-    lowest(out).expires_after(out_timeout);
-    auto [ec, n] = co_await http::async_write(out, sr, nothrow);
-    if (ec == http::error::need_buffer) ec = {};
-    co_return ec ? RelayResult{ec, out_side} : RelayResult{};
+template <class Stream>
+RelayEnd<Stream> end_of(Stream& s, clock_type::duration step_timeout, Side side) {
+    return RelayEnd<Stream>{s, step_timeout, side};
 }
 
-// Moves one message from `in` to `out` piece by piece (Beast's relay example, asynchronous).
-// p's header must be read and the message ready to serialise. The header goes out with the first
-// piece of the body in one write (one TLS record, one syscall for a small message).
-// What is serialised is a copy of p's header taken here: Beast merges the fields of a chunked
-// trailer into p's header, and when the body is only the last chunk that happens before the first
-// write. Trailers are thus dropped, never sent on as header fields.
-template <bool isRequest, class In, class Out>
-net::awaitable<RelayResult> relay_message(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
-                                          Out& out, clock_type::duration in_timeout, clock_type::duration out_timeout,
-                                          Side in_side, Side out_side, char* buf, std::size_t buf_size) {
-    if (p.is_done()) co_return co_await relay_header_only(p, out, out_timeout, out_side);
-    auto& in_body = p.get().body();
-    http::message<isRequest, http::buffer_body> msg{p.get().base()};
-    auto& body = msg.body();
-    body.data = nullptr;
-    body.size = 0;
-    body.more = !p.is_done();
-    http::serializer<isRequest, http::buffer_body> sr{msg};
-    while (!sr.is_done()) {
-        if (!p.is_done()) {
-            in_body.data = buf;
-            in_body.size = buf_size;
-            lowest(in).expires_after(in_timeout);
-            auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, nothrow);
-            if (ec == http::error::need_buffer) ec = {};
-            if (ec) co_return RelayResult{ec, in_side};
-            body.size = buf_size - in_body.size;
-            body.data = body.size ? buf : nullptr;
-            body.more = !p.is_done();
-        } else {
-            body.data = nullptr;
-            body.size = 0;
-            body.more = false;
-        }
-        lowest(out).expires_after(out_timeout);
-        auto [ec, n] = co_await http::async_write(out, sr, nothrow);
-        if (ec == http::error::need_buffer) ec = {};
-        if (ec) co_return RelayResult{ec, out_side};
-    }
-    co_return RelayResult{};
+// Only a request that cannot have been half-done can be sent twice: an idempotent method
+// (RFC 9110 9.2.2) without a body. A POST, even with Content-Length: 0, is sent once.
+bool may_send_twice(http::verb method, bool has_body) {
+    const bool idempotent = method == http::verb::get || method == http::verb::head || method == http::verb::options ||
+                            method == http::verb::trace || method == http::verb::put || method == http::verb::delete_;
+    return idempotent && !has_body;
 }
 
-// A relay buffer lent from the worker for the duration of one forwarded request.
-class RelayBuffer {
-public:
-    explicit RelayBuffer(WorkerContext& w) : w_(w) {
-        if (w_.spare_buffers.empty()) {
-            buf_ = std::make_unique<char[]>(relay_buffer_size);
-        } else {
-            buf_ = std::move(w_.spare_buffers.back());
-            w_.spare_buffers.pop_back();
-        }
-    }
-    ~RelayBuffer() {
-        if (w_.spare_buffers.size() < max_spare_buffers) w_.spare_buffers.push_back(std::move(buf_));
-    }
-    RelayBuffer(const RelayBuffer&) = delete;
-    RelayBuffer& operator=(const RelayBuffer&) = delete;
-    char* get() const { return buf_.get(); }
+// The access record's error: "what: message" (or the message alone), on one line.
+void note_error(AccessRecord& rec, std::string_view what, std::string_view detail) {
+    rec.error = what.empty() ? std::string(detail) : std::string(what) + ": " + std::string(detail);
+}
+void note_error(AccessRecord& rec, std::string_view what, const error_code& ec) {
+    note_error(rec, what, one_line(ec.message(), 200));
+}
 
-private:
-    static constexpr std::size_t max_spare_buffers = 64;
-    WorkerContext& w_;
-    std::unique_ptr<char[]> buf_;
+// What forward() knows of the client's request before its headers are rewritten.
+struct ForwardRequest {
+    unsigned client_version = 11;
+    bool head = false;
+    bool has_body = false;
+    bool expect_continue = false;
+    bool retryable = false;  // may_send_twice()
+};
+
+// How a forwarded request's exchange with the upstream ended before the response was relayed.
+struct Exchange {
+    error_code ec;
+    Side side = Side::None;  // Client: reading the request (or the 100 Continue) failed
+    std::string_view what;   // the step that failed, for the access record
 };
 
 }  // namespace
@@ -218,18 +154,47 @@ public:
 
 private:
     using Parser = http::request_parser<http::buffer_body>;
+    using ResponseParser = http::response_parser<http::buffer_body>;
 
     TlsSocket& client_tcp() { return stream_; }
     bool keep_going() const { return !closing_ && !w_.draining.load(std::memory_order_relaxed); }
 
+    // What each deadline bounds (config key in brackets). The client ones are set on the TLS stream,
+    // the upstream one on the upstream connection, each before the operations it covers.
+    // [limits.handshake_timeout_s] the TLS handshake.
+    clock_type::duration handshake_deadline() const { return cfg_.limits.handshake_timeout; }
+    // [limits.header_timeout_s] a request header from its first byte (a new connection's first
+    // request: from the end of the handshake).
+    clock_type::duration header_deadline() const { return cfg_.limits.header_timeout; }
+    // [limits.idle_timeout_s] a kept-alive connection's wait for its next request.
+    clock_type::duration keep_alive_wait() const { return cfg_.limits.idle_timeout; }
+    // [limits.idle_timeout_s] each read of a request body and each write to the client (a
+    // response, a piece of one, a 100 Continue): the client's silence, not the whole transfer.
+    clock_type::duration client_step_timeout() const { return cfg_.limits.idle_timeout; }
+    // [upstream.timeout_ms] the upstream connect, each write of the request and each read of the
+    // response towards the upstream.
+    clock_type::duration upstream_step_timeout() const { return cfg_.upstream.timeout; }
+
     net::awaitable<bool> handshake();
     net::awaitable<bool> serve_request(bool first);
-    net::awaitable<bool> forward(Parser& parser, const Verdict& verdict, const std::optional<std::string>& id,
-                                 AccessRecord& rec, bool client_keep_alive);
+    net::awaitable<Verdict> decide(const std::optional<std::string>& id, AccessRecord& rec);
+    net::awaitable<bool> answer_locally(const AnswerPlan& plan, const Verdict& verdict, const http::request_header<>& req,
+                                        AccessRecord& rec, bool keep);
+    net::awaitable<bool> forward(Parser& parser, const AnswerPlan& plan, AccessRecord& rec);
+    std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
+    net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr, std::unique_ptr<UpstreamConnection>& up,
+                                          std::optional<ResponseParser>& rp, RelayBuffer& buf);
+    net::awaitable<std::pair<error_code, std::size_t>> read_final_header(UpstreamConnection& up,
+                                                                         std::optional<ResponseParser>& rp, bool head);
+    net::awaitable<RelayResult> relay_response(UpstreamConnection& up, ResponseParser& rp,
+                                               const ResponseFraming& framing, RelayBuffer& buf);
     net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive,
                                        std::string_view location = {});
     net::awaitable<error_code> respond(RejectReply reply, std::string_view request_id, bool keep_alive);
-    net::awaitable<bool> refuse(unsigned status, std::string reason, AccessRecord& rec);
+    net::awaitable<error_code> write_response(http::response<http::string_body>& res, bool keep_alive);
+    net::awaitable<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
+    net::awaitable<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
+    net::awaitable<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
     std::optional<std::string> device_id_for(const http::fields& req) const;
 
     template <class F>
@@ -275,7 +240,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const 
 net::awaitable<void> Session::run() {
     if (!co_await handshake()) co_return;
     bool first = true;
-    client_tcp().expires_after(cfg_.limits.header_timeout);
+    client_tcp().expires_after(header_deadline());
     while (keep_going()) {
         // Between requests only this frame waits: serve_request()'s (parser, record) exists only
         // once the next request has begun to arrive.
@@ -284,7 +249,7 @@ net::awaitable<void> Session::run() {
             idle_ = true;
             // A new connection gets header_timeout for its whole first request header, a kept-alive
             // one idle_timeout to start its next request.
-            if (!first) client_tcp().expires_after(cfg_.limits.idle_timeout);
+            if (!first) client_tcp().expires_after(keep_alive_wait());
             auto [ec] = co_await stream_.async_wait_readable(nothrow);
             idle_ = false;
             if (ec) break;
@@ -306,7 +271,7 @@ net::awaitable<bool> Session::handshake() {
     handshaking_at_ = w_.handshaking.insert(w_.handshaking.end(), this);
     handshaking_ = true;
     if (w_.handshaking.size() > budget) evict_oldest_handshake(w_);
-    client_tcp().expires_after(cfg_.limits.handshake_timeout);
+    client_tcp().expires_after(handshake_deadline());
     auto [ec] = co_await stream_.async_handshake(nothrow);
     leave_handshaking();
     if (evicted_) {
@@ -351,6 +316,15 @@ std::optional<std::string> Session::device_id_for(const http::fields& req) const
     return std::nullopt;
 }
 
+
+net::awaitable<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    client_tcp().expires_after(client_step_timeout());
+    auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
+    co_return ec;
+}
+
 net::awaitable<error_code> Session::respond(unsigned status, std::string body, std::string_view request_id,
                                             bool keep_alive, std::string_view location) {
     http::response<http::string_body> res;
@@ -360,11 +334,7 @@ net::awaitable<error_code> Session::respond(unsigned status, std::string body, s
     res.set("X-Request-Id", request_id);
     if (!location.empty()) res.set(http::field::location, location);
     res.body() = std::move(body);
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    client_tcp().expires_after(cfg_.limits.idle_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
-    co_return ec;
+    co_return co_await write_response(res, keep_alive);
 }
 
 net::awaitable<error_code> Session::respond(RejectReply reply, std::string_view request_id, bool keep_alive) {
@@ -375,21 +345,31 @@ net::awaitable<error_code> Session::respond(RejectReply reply, std::string_view 
     for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.set("X-Request-Id", request_id);
     res.body() = std::move(reply.body);
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    client_tcp().expires_after(cfg_.limits.idle_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
-    co_return ec;
+    co_return co_await write_response(res, keep_alive);
 }
 
-// Answers an error the gateway decided itself and closes the connection.
-net::awaitable<bool> Session::refuse(unsigned status, std::string reason, AccessRecord& rec) {
-    nlohmann::json body = {{"request_id", rec.request_id}, {"reason", reason}};
-    if (!rec.outcome.empty()) body["outcome"] = rec.outcome;
+// Answers an error the gateway decided itself and closes the connection. The caller has noted
+// the error in the access record.
+net::awaitable<bool> Session::refuse(unsigned status, std::string_view reason, AccessRecord& rec) {
     rec.status = status;
-    if (rec.error.empty()) rec.error = reason;
-    co_await respond(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), rec.request_id, false);
+    co_await respond(status, refusal_body(rec.request_id, reason, rec.outcome), rec.request_id, false);
     co_return false;
+}
+
+// A request (header or body) the client did not send readably: refused as refusal_for() says, or
+// the connection just closes (the client left, went silent or stopped mid-message).
+net::awaitable<bool> Session::refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec) {
+    note_error(rec, what, ec);
+    const auto refusal = refusal_for(ec);
+    if (!refusal) co_return false;
+    w_.metrics.rejected_requests.inc();
+    co_return co_await refuse(refusal->status, refusal->reason, rec);
+}
+
+net::awaitable<bool> Session::upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec) {
+    w_.metrics.upstream_errors.inc();
+    note_error(rec, what, ec);
+    co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable", rec);
 }
 
 net::awaitable<bool> Session::serve_request(bool first) {
@@ -401,7 +381,7 @@ net::awaitable<bool> Session::serve_request(bool first) {
     idle_ = true;
     // The header must be complete within header_timeout of its first byte (of the handshake, for
     // the first request): a client sending it a byte at a time cannot hold the connection longer.
-    if (!first) client_tcp().expires_after(cfg_.limits.header_timeout);
+    if (!first) client_tcp().expires_after(header_deadline());
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
     idle_ = false;
     if (closing_ && ec) co_return false;
@@ -417,14 +397,8 @@ net::awaitable<bool> Session::serve_request(bool first) {
     };
 
     if (ec) {
-        const unsigned status = parse_error_status(ec);
-        if (!status) co_return false;
-        w_.metrics.rejected_requests.inc();
-        co_await refuse(status, status == 431 ? "request header too large" : status == 413 ? "request body too large"
-                                                                                          : "bad request",
-                        rec);
-        rec.error = one_line(ec.message(), 200);
-        co_return finish(false);
+        if (!refusal_for(ec)) co_return false;  // closed, idle or cut off mid-header: nothing to log
+        co_return finish(co_await refuse_unreadable(ec, {}, rec));
     }
 
     auto& req = parser.get();
@@ -434,15 +408,24 @@ net::awaitable<bool> Session::serve_request(bool first) {
     auto framing = check_request_framing(req);
     if (!framing.ok()) {
         w_.metrics.rejected_requests.inc();
-        co_await refuse(400, "bad request", rec);
-        rec.error = std::string(framing.error);
-        co_return finish(false);
+        note_error(rec, {}, framing.error);
+        co_return finish(co_await refuse(400, "bad request", rec));
     }
     if (framing.origin_target) req.target(*framing.origin_target);
-    // The parser reads every Connection field (the message's keep_alive() only the first).
-    const bool client_keep_alive = parser.keep_alive();
 
     const auto id = device_id_for(req);
+    const Verdict verdict = co_await decide(id, rec);
+    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
+    if (plan.action != Action::Forward) {
+        // Without reading an unwanted body we cannot keep the connection.
+        co_return finish(co_await answer_locally(plan, verdict, req, rec, client_keep_alive(parser, !keep_going())));
+    }
+    co_return finish(co_await forward(parser, plan, rec));
+}
+
+// The verdict for the device (or for its absence), noted in the access record and, unless the
+// request is to be forwarded (counted once it really is), in the metrics.
+net::awaitable<Verdict> Session::decide(const std::optional<std::string>& id, AccessRecord& rec) {
     Verdict verdict;
     if (!id) {
         verdict.outcome = Outcome::NoId;
@@ -452,148 +435,82 @@ net::awaitable<bool> Session::serve_request(bool first) {
     } else {
         verdict = co_await w_.compliance.async_check(*id, rec.request_id, net::use_awaitable);
     }
-
-    const OutcomeAction& action = cfg_.action_for(verdict.outcome);
-    // A forward is counted once it is really sent on (forward()).
-    if (action.action != Action::Forward) w_.metrics.count_request(verdict.outcome, action.action);
+    const Action action = cfg_.action_for(verdict.outcome).action;
+    if (action != Action::Forward) w_.metrics.count_request(verdict.outcome, action);
     rec.device_id = id.value_or(std::string());
     rec.outcome = std::string(to_string(verdict.outcome));
     rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
-    rec.action = std::string(to_string(action.action));
+    rec.action = std::string(to_string(action));
     rec.graph_ms = verdict.graph_ms;
     rec.cache_hit = verdict.cache_hit;
-    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
-
-    // Without reading an unwanted body we cannot keep the connection.
-    const bool keep = client_keep_alive && parser.is_done() && keep_going();
-    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
-    switch (plan.action) {
-    case Action::Reject: {
-        auto reply = render_reject(cfg_.action_for(verdict.outcome), verdict, rec.request_id, req[http::field::accept]);
-        reply.status = plan.status;
-        rec.status = plan.status;
-        auto wec = co_await respond(std::move(reply), rec.request_id, keep);
-        co_return finish(keep && !wec);
-    }
-    case Action::Redirect: {
-        rec.status = plan.status;
-        const auto location = redirect_location(plan.location, rec.request_id,
-                                                original_url(req[http::field::host], req.target()));
-        auto wec = co_await respond(plan.status, {}, rec.request_id, keep, sanitize_header_value(location));
-        co_return finish(keep && !wec);
-    }
-    case Action::Forward:
-        break;
-    }
-    const bool again = co_await forward(parser, verdict, id, rec, client_keep_alive);
-    co_return finish(again);
+    if (verdict.outcome == Outcome::Error) note_error(rec, {}, one_line(verdict.reason, 300));
+    co_return verdict;
 }
 
-net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, const std::optional<std::string>& id,
-                                      AccessRecord& rec, bool client_keep_alive) {
-    auto& req = parser.get();
-    const unsigned client_version = req.version();
-    const bool head = req.method() == http::verb::head;
-    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
-    const bool has_body = !parser.is_done();
-    // Only a request that cannot have been half-done can be sent twice: an idempotent method
-    // (RFC 9110 9.2.2) without a body. A POST, even with Content-Length: 0, is sent once.
-    const auto method = req.method();
-    const bool idempotent = method == http::verb::get || method == http::verb::head || method == http::verb::options ||
-                            method == http::verb::trace || method == http::verb::put || method == http::verb::delete_;
-    const bool retryable = idempotent && !has_body;
+// A reject or a redirect, answered by the gateway itself.
+net::awaitable<bool> Session::answer_locally(const AnswerPlan& plan, const Verdict& verdict,
+                                             const http::request_header<>& req, AccessRecord& rec, bool keep) {
+    rec.status = plan.status;
+    error_code ec;
+    if (plan.action == Action::Reject) {
+        auto reply = render_reject(cfg_.action_for(verdict.outcome), verdict, rec.request_id, req[http::field::accept]);
+        reply.status = plan.status;
+        ec = co_await respond(std::move(reply), rec.request_id, keep);
+    } else {
+        const auto location =
+            redirect_location(plan.location, rec.request_id, original_url(req[http::field::host], req.target()));
+        ec = co_await respond(plan.status, {}, rec.request_id, keep, sanitize_header_value(location));
+    }
+    co_return keep && !ec;
+}
+
+// Puts the forward headers on the request (the device facts, the client's own X-Intune-* and
+// hop-by-hop fields gone). The reason when a header would be too large to send.
+std::optional<std::string> Session::prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts) {
     req.erase(http::field::expect);
-    ForwardFacts facts;
-    facts.outcome = verdict.outcome;
-    facts.device_id = id ? &*id : nullptr;
-    facts.verdict = verdict.outcome == Outcome::NoId ? nullptr : &verdict;
-    facts.request_id = rec.request_id;
     facts.client_address = client_address_;
     facts.chunked = parser.chunked();
     if (auto n = parser.content_length()) facts.content_length = *n;
-    std::optional<std::string> too_large;
     try {
         strip_client_headers(req, rt_->headers);
         set_forward_headers(req, rt_->headers, facts);
     } catch (const std::length_error& e) {
         // A header value over Beast's per-field limit (64 KiB), e.g. the installed apps of a
         // device with very many: the upstream cannot get a faithful request.
-        too_large = e.what();
+        return std::string(e.what());
     }
-    if (too_large) {
-        w_.metrics.count_request(verdict.outcome, Action::Reject);
+    return std::nullopt;
+}
+
+net::awaitable<bool> Session::forward(Parser& parser, const AnswerPlan& plan, AccessRecord& rec) {
+    auto& req = parser.get();
+    ForwardRequest fr;
+    fr.client_version = req.version();
+    fr.head = req.method() == http::verb::head;
+    fr.has_body = !parser.is_done();
+    fr.expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    fr.retryable = may_send_twice(req.method(), fr.has_body);
+    const Outcome outcome = plan.facts.outcome;
+    if (auto too_large = prepare_forward(req, parser, plan.facts)) {
+        w_.metrics.count_request(outcome, Action::Reject);
         rec.action = std::string(to_string(Action::Reject));
-        rec.error = "forward headers too large: " + *too_large;
+        note_error(rec, "forward headers too large", *too_large);
         log::error("request not forwarded: a header is too large",
                    {{"request_id", rec.request_id}, {"device_id", rec.device_id}, {"error", *too_large}});
         co_return co_await refuse(502, "the forwarded request would be too large", rec);
     }
-    w_.metrics.count_request(verdict.outcome, Action::Forward);
+    w_.metrics.count_request(outcome, Action::Forward);
     req.version(11);
 
-    RelayBuffer relay_buf(w_);
-    const auto up_timeout = cfg_.upstream.timeout;
-    const auto client_timeout = cfg_.limits.idle_timeout;
-    auto upstream_failed = [&](const error_code& ec, std::string what) -> net::awaitable<bool> {
-        w_.metrics.upstream_errors.inc();
-        rec.error = what + ": " + one_line(ec.message(), 200);
-        co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable", rec);
-    };
-
+    RelayBuffer relay_buf(w_.spare_buffers);
     std::unique_ptr<UpstreamConnection> up;
-    std::optional<http::response_parser<http::buffer_body>> rp;
-    bool sent_continue = false;
-    for (int attempt = 0;; ++attempt) {
-        // A request without a body can be sent again when a reused connection turns out dead.
-        const bool may_retry = attempt == 0 && retryable;
-        up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
-        if (!up) {
-            up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
-            if (auto ec = co_await connect_upstream(*up, *rt_)) co_return co_await upstream_failed(ec, "upstream connect");
-        }
-        if (expect_continue && has_body && !sent_continue) {
-            sent_continue = true;
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            client_tcp().expires_after(client_timeout);
-            auto [ec, n] = co_await net::async_write(stream_, net::buffer(cont.data(), cont.size()), nothrow);
-            if (ec) co_return false;
-        }
-        auto sent = co_await with_upstream(*up, [&](auto& s) {
-            return relay_message<true>(stream_, buffer_, parser, s, client_timeout, up_timeout, Side::Client, Side::Upstream,
-                                       relay_buf.get(), relay_buffer_size);
-        });
-        if (sent.ec && sent.side == Side::Client) {
-            const unsigned status = parse_error_status(sent.ec);
-            rec.error = "client: " + one_line(sent.ec.message(), 200);
-            if (!status) co_return false;
-            w_.metrics.rejected_requests.inc();
-            co_return co_await refuse(status, status == 413 ? "request body too large" : "bad request", rec);
-        }
-        if (sent.ec) {
-            if (up->reused && may_retry && !is_timeout(sent.ec)) continue;
-            co_return co_await upstream_failed(sent.ec, "upstream write");
-        }
-        // Interim 1xx answers are dropped; the client gets the final one.
-        error_code ec;
-        std::size_t got = 0;
-        for (;;) {
-            rp.emplace();
-            rp->header_limit(upstream_header_limit);
-            rp->body_limit(boost::none);
-            if (head) rp->skip(true);
-            up->tcp().expires_after(up_timeout);
-            auto [rec_ec, n] = co_await with_upstream(
-                *up, [&](auto& s) { return http::async_read_header(s, up->buffer, *rp, nothrow); });
-            ec = rec_ec;
-            got += n;
-            if (ec || rp->get().result_int() / 100 != 1 || rp->get().result_int() == 101) break;
-        }
-        if (ec) {
-            if (up->reused && may_retry && !is_timeout(ec) && got == 0) continue;
-            co_return co_await upstream_failed(ec, "upstream read");
-        }
-        break;
+    std::optional<ResponseParser> rp;
+    const Exchange sent = co_await send_request(parser, fr, up, rp, relay_buf);
+    if (sent.side == Side::Client) {
+        if (sent.what.empty()) co_return false;  // the 100 Continue could not be written
+        co_return co_await refuse_unreadable(sent.ec, sent.what, rec);
     }
+    if (sent.ec) co_return co_await upstream_failed(sent.ec, sent.what, rec);
 
     auto& res = rp->get();
     const unsigned status = res.result_int();
@@ -601,41 +518,20 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
     // The client must frame the response as the gateway's parser did: one field each at most.
     if (auto bad = check_response_framing(res); !bad.empty()) {
         w_.metrics.upstream_errors.inc();
-        rec.error = "upstream response: " + std::string(bad);
+        note_error(rec, "upstream response", bad);
         co_return co_await refuse(502, "upstream answered with a malformed response", rec);
     }
     rec.status = status;
     strip_hop_by_hop(res);
-    const bool header_only = head || status == 204 || status == 304 || status / 100 == 1;
-    bool keep = client_keep_alive && keep_going() && status != 101;
-    if (!header_only && !res.chunked() && !res.has_content_length() && !rp->is_done()) {
-        // Delimited by the upstream closing: re-frame as chunked for HTTP/1.1 clients.
-        if (client_version == 11) res.chunked(true);
-        else keep = false;
-    } else if (!header_only && res.chunked() && client_version != 11) {
-        res.chunked(false);
-        keep = false;
-    }
-    res.version(client_version == 10 ? 10 : 11);
-    res.keep_alive(keep);
+    const auto framing =
+        frame_response(upstream_response(*rp), {fr.client_version, fr.head, client_keep_alive(parser, !keep_going())});
+    apply_framing(res, framing);
 
-    RelayResult back;
-    if (header_only) {
-        http::serializer<false, http::buffer_body> sr{res};
-        client_tcp().expires_after(client_timeout);
-        auto [wec, n] = co_await http::async_write_header(stream_, sr, nothrow);
-        back = {wec, Side::Client};
-        if (!wec) back.side = Side::None;
-    } else {
-        back = co_await with_upstream(*up, [&](auto& s) {
-            return relay_message<false>(s, up->buffer, *rp, stream_, up_timeout, client_timeout, Side::Upstream, Side::Client,
-                                        relay_buf.get(), relay_buffer_size);
-        });
-    }
+    const RelayResult back = co_await relay_response(*up, *rp, framing, relay_buf);
     if (back.ec) {
         if (back.side == Side::Upstream) {
             w_.metrics.upstream_errors.inc();
-            rec.error = "upstream read: " + one_line(back.ec.message(), 200);
+            note_error(rec, "upstream read", back.ec);
         }
         co_return false;
     }
@@ -643,7 +539,80 @@ net::awaitable<bool> Session::forward(Parser& parser, const Verdict& verdict, co
         up->tcp().expires_never();
         w_.pool.give_back(std::move(up));
     }
-    co_return keep;
+    co_return framing.keep_alive;
+}
+
+// Sends the request (its body relayed from the client) and reads the upstream's final response
+// header into rp. A request that may be sent twice is sent again on a new connection when a
+// pooled one turns out to have been closed by the upstream.
+net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequest& fr,
+                                               std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
+                                               RelayBuffer& buf) {
+    bool sent_continue = false;
+    for (int attempt = 0;; ++attempt) {
+        const bool may_retry = attempt == 0 && fr.retryable;
+        up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
+        if (!up) {
+            up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
+            if (auto ec = co_await connect_upstream(*up, *rt_)) co_return Exchange{ec, Side::Upstream, "upstream connect"};
+        }
+        if (fr.expect_continue && fr.has_body && !sent_continue) {
+            sent_continue = true;
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            client_tcp().expires_after(client_step_timeout());
+            auto [ec, n] = co_await net::async_write(stream_, net::buffer(cont.data(), cont.size()), nothrow);
+            if (ec) co_return Exchange{ec, Side::Client, {}};
+        }
+        auto sent = co_await with_upstream(*up, [&](auto& s) {
+            return relay_message<true>(end_of(stream_, client_step_timeout(), Side::Client), buffer_, parser,
+                                       end_of(s, upstream_step_timeout(), Side::Upstream), buf.get(), RelayBuffer::size);
+        });
+        if (sent.ec && sent.side == Side::Client) co_return Exchange{sent.ec, Side::Client, "client"};
+        if (sent.ec) {
+            if (up->reused && may_retry && !is_timeout(sent.ec)) continue;
+            co_return Exchange{sent.ec, Side::Upstream, "upstream write"};
+        }
+        auto [ec, got] = co_await read_final_header(*up, rp, fr.head);
+        if (ec) {
+            if (up->reused && may_retry && !is_timeout(ec) && got == 0) continue;
+            co_return Exchange{ec, Side::Upstream, "upstream read"};
+        }
+        co_return Exchange{};
+    }
+}
+
+// Reads response headers until the final one: interim 1xx answers are dropped (101 is final).
+// Also the bytes read, so that a connection that closed before answering can be told apart.
+net::awaitable<std::pair<error_code, std::size_t>> Session::read_final_header(UpstreamConnection& up,
+                                                                             std::optional<ResponseParser>& rp,
+                                                                             bool head) {
+    std::size_t got = 0;
+    for (;;) {
+        rp.emplace();
+        rp->header_limit(upstream_header_limit);
+        rp->body_limit(boost::none);
+        if (head) rp->skip(true);
+        up.tcp().expires_after(upstream_step_timeout());
+        auto [ec, n] = co_await with_upstream(up, [&](auto& s) { return http::async_read_header(s, up.buffer, *rp, nothrow); });
+        got += n;
+        const unsigned status = ec ? 0 : rp->get().result_int();
+        if (ec || status / 100 != 1 || status == 101) co_return std::pair{ec, got};
+    }
+}
+
+// Sends the response header (framed for the client) and relays the body as framed.
+net::awaitable<RelayResult> Session::relay_response(UpstreamConnection& up, ResponseParser& rp,
+                                                    const ResponseFraming& framing, RelayBuffer& buf) {
+    if (framing.body == ResponseFraming::Body::None) {
+        http::serializer<false, http::buffer_body> sr{rp.get()};
+        client_tcp().expires_after(client_step_timeout());
+        auto [ec, n] = co_await http::async_write_header(stream_, sr, nothrow);
+        co_return RelayResult{ec, ec ? Side::Client : Side::None};
+    }
+    co_return co_await with_upstream(up, [&](auto& s) {
+        return relay_message<false>(end_of(s, upstream_step_timeout(), Side::Upstream), up.buffer, rp,
+                                    end_of(stream_, client_step_timeout(), Side::Client), buf.get(), RelayBuffer::size);
+    });
 }
 
 }  // namespace ig

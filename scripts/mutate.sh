@@ -38,10 +38,10 @@ token-refusal-hold @@ core/token_source.cpp @@ if (!refusal_.empty() && Clock::n
 retry-after-ignored @@ core/retry.cpp @@ if (auto after = parse_retry_after(result.response.retry_after)) delay = *after; @@ - @@ test_failures @@ core_test_compliance
 retry-past-deadline @@ core/retry.cpp @@ if (now + delay >= deadline) co_return result; @@ - @@ test_failures @@ core_test_compliance
 no-retry-on-5xx @@ core/retry.cpp @@ return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; @@ return status == 429; @@ test_failures test_ops_failures_metrics @@ core_test_compliance
-map-413 @@ proxy/session.cpp @@ if (ec == http::error::body_limit) return 413; @@ - @@ test_http test_ops_metrics_counts @@ -
-map-431 @@ proxy/session.cpp @@ if (ec == http::error::header_limit) return 431; @@ - @@ test_http test_ops_metrics_counts @@ -
-map-400 @@ proxy/session.cpp @@         return 0;\n    return 400;\n @@         return 0;\n    return 0;\n @@ test_http test_ops_metrics_counts @@ -
-rejected-not-counted @@ proxy/session.cpp @@         w_.metrics.rejected_requests.inc();\n        co_await refuse(status, @@         co_await refuse(status, @@ test_ops_metrics_counts @@ -
+map-413 @@ proxy/refusal.cpp @@ if (ec == http::error::body_limit) return Refusal{413, "request body too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+map-431 @@ proxy/refusal.cpp @@ if (ec == http::error::header_limit) return Refusal{431, "request header too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+map-400 @@ proxy/refusal.cpp @@         return std::nullopt;\n    return Refusal{400, "bad request"};\n @@         return std::nullopt;\n    return std::nullopt;\n @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+rejected-not-counted @@ proxy/session.cpp @@     w_.metrics.rejected_requests.inc();\n    co_return co_await refuse(refusal->status, @@     co_return co_await refuse(refusal->status, @@ test_ops_metrics_counts @@ -
 client-cert-not-verified @@ proxy/tls_context.cpp @@ int mode = SSL_VERIFY_PEER; @@ int mode = SSL_VERIFY_NONE; @@ test_handshake @@ -
 client-cert-not-required @@ proxy/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
 crl-not-checked @@ proxy/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
