@@ -10,6 +10,7 @@
 #include "proxy/peer_match.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_id.hpp"
+#include "proxy/response_framing.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -271,7 +272,7 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
     rec.path = sanitize_header_value(req.target().substr(0, req.target().find('?')).substr(0, max_logged_path));
     const bool head = req.method() == http::verb::head;
     // A check that announces a body is answered, but its body is never read: the connection closes.
-    const bool keep = req.keep_alive() && parser.is_done() && !draining.load(std::memory_order_relaxed);
+    const bool keep = client_keep_alive(parser, draining.load(std::memory_order_relaxed));
 
     if (!trusted) {
         metrics.count_authz(AuthzResult::UntrustedPeer);
