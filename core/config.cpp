@@ -5,6 +5,7 @@
 #include "core/config_pem.hpp"
 #include "core/managed_device_properties.hpp"
 #include "core/device_id.hpp"
+#include "core/header_names.hpp"
 #include "core/outside_json.hpp"
 
 #include <boost/url/ipv4_address.hpp>
@@ -95,20 +96,6 @@ bool has_control(std::string_view s) {
         auto c = static_cast<unsigned char>(ch);
         return c < 0x20 || c == 0x7f;
     });
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
-}
-
-// Header names only the gateway itself (or HTTP framing) may set.
-bool reserved_header(std::string_view name, std::string_view device_id_header) {
-    static const std::set<std::string, std::less<>> fixed{
-        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
-        "te", "trailer", "upgrade", "forwarded", "x-request-id"};
-    auto l = lower(name);
-    return fixed.count(l) || starts_with_ci(l, "x-intune-") || starts_with_ci(l, "x-forwarded-") ||
-           (!device_id_header.empty() && l == lower(device_id_header));
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view digits) {
@@ -656,11 +643,8 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
     }
     if (auto* h = o->get("header")) {
         if (auto name = string(*h, o->at("header"))) {
-            static const std::set<std::string, std::less<>> own{"x-intune-outcome", "x-intune-compliance-state",
-                                                                "x-intune-device", "x-intune-installed-apps",
-                                                                "x-intune-error", "x-intune-stale"};
             if (!is_token(*name)) error(o->at("header"), "is not a valid header name: " + in_quotes(*name));
-            else if (own.count(lower(*name)) || (reserved_header(*name, "") && !starts_with_ci(*name, "x-intune-")))
+            else if (is_reserved_device_header(*name))
                 error(o->at("header"), in_quotes(*name) + " is a header the gateway or HTTP itself sets");
             else out.header = *name;
         }
@@ -917,7 +901,7 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
                 const json& value = item.value();
                 auto hptr = o.at("headers") + "/" + pointer_token(header);
                 if (!is_token(header)) error(hptr, "is not a valid header name");
-                else if (reserved_header(header, device_id_header))
+                else if (is_reserved_header(header, device_id_header))
                     error(hptr, "is a header the gateway or HTTP itself sets; it cannot be configured");
                 else if (!value.is_string()) type_error(hptr, "string", value);
                 else if (!is_field_value(value.get_ref<const std::string&>()))

@@ -3,6 +3,8 @@
 // servers behind the gateway accept (nginx: 8 kB per header line by default, Node: 16 kB for all).
 // Whole entries are kept, never a cut-off one; the caller says with a "-Truncated" header that
 // some were left out.
+#include "core/header_names.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -12,11 +14,8 @@
 
 namespace ig {
 
-// The headers this applies to, and their markers (value: the number of entries there were in all).
-inline constexpr std::string_view device_header = "X-Intune-Device";
-inline constexpr std::string_view device_truncated_header = "X-Intune-Device-Truncated";
-inline constexpr std::string_view apps_header = "X-Intune-Installed-Apps";
-inline constexpr std::string_view apps_truncated_header = "X-Intune-Installed-Apps-Truncated";
+// The headers this applies to (device_header, apps_header) and their "-Truncated" markers (value:
+// the number of entries there were in all) are named in core/header_names.hpp.
 
 struct CappedJson {
     std::string json;                  // the JSON text to encode into the header

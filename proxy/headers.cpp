@@ -2,55 +2,25 @@
 
 #include "core/base64url.hpp"
 #include "core/header_cap.hpp"
+#include "core/header_names.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-
+#include <boost/url/grammar/ci_string.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace ig {
 namespace {
 
-using boost::beast::iequals;
+using boost::urls::grammar::ci_is_equal;
 
 constexpr std::size_t max_reason_bytes = 300;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-// CGI, WSGI, PHP and Rack turn `-` into `_` (and upper-case): to them `X_Intune_Outcome` is
-// `X-Intune-Outcome`. Names the gateway owns are compared in that normalised form.
-char normalised(char c) {
-    return c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool normalised_equal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return normalised(x) == normalised(y); });
-}
-
-bool normalised_starts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && normalised_equal(s.substr(0, prefix.size()), prefix);
-}
-
-bool is_hop_by_hop(std::string_view name) {
-    return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
-           iequals(name, "trailer") || iequals(name, "upgrade") || starts_with_icase(name, "proxy-");
-}
-
-// The names listed by every Connection header (lower case); they are hop-by-hop too.
+// The names listed by every Connection header; they are hop-by-hop too.
 std::vector<std::string> connection_tokens(const http::fields& fields) {
     std::vector<std::string> names;
     for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection; ++it)
-        for (auto token : http::token_list{it->value()}) names.push_back(lower(token));
+        for (auto token : http::token_list{it->value()}) names.emplace_back(token);
     return names;
 }
 
@@ -63,11 +33,11 @@ void erase_if(http::fields& fields, Predicate drop) {
 }
 
 bool listed(const std::vector<std::string>& names, std::string_view name) {
-    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); });
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return ci_is_equal(n, name); });
 }
 
 bool listed_normalised(const std::vector<std::string>& names, std::string_view name) {
-    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return normalised_equal(n, name); });
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return same_header_name(n, name); });
 }
 
 // True when sanitize_header_value() would return `value` unchanged.
@@ -106,14 +76,13 @@ std::string sanitize_header_value(std::string_view value) {
 HeaderPolicy make_header_policy(const Config& config) {
     HeaderPolicy policy;
     policy.device_header = sanitize_header_value(config.device_id.header);
-    if (!policy.device_header.empty()) policy.strip_names.push_back(lower(policy.device_header));
-    policy.strip_names.push_back("forwarded");
-    policy.strip_names.push_back("x-request-id");  // set by the gateway; X_Request_Id must go too
+    // Besides the gateway's own names (is_gateway_header): the device header and the outcome headers.
+    if (!policy.device_header.empty()) policy.strip_names.push_back(policy.device_header);
     for (std::size_t i = 0; i < outcome_count; ++i) {
         for (const auto& [name, value] : config.outcomes[i].headers) {
             const auto clean_name = sanitize_header_value(name);
             if (clean_name.empty()) continue;
-            if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name));
+            if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(clean_name);
             policy.outcome_headers[i].emplace_back(clean_name, sanitize_header_value(value));
         }
     }
@@ -121,12 +90,12 @@ HeaderPolicy make_header_policy(const Config& config) {
         if (!name.empty() && !listed(policy.answer_names, name)) policy.answer_names.emplace_back(name);
     };
     answer(policy.device_header);
-    answer("X-Intune-Outcome");
-    answer("X-Intune-Compliance-State");
-    if (config.intune.save_device_properties) answer("X-Intune-Device");
-    if (config.intune.save_installed_apps) answer("X-Intune-Installed-Apps");
-    if (config.action_for(Outcome::Error).action == Action::Forward) answer("X-Intune-Error");
-    answer("X-Request-Id");
+    answer(outcome_header);
+    answer(compliance_state_header);
+    if (config.intune.save_device_properties) answer(device_header);
+    if (config.intune.save_installed_apps) answer(apps_header);
+    if (config.action_for(Outcome::Error).action == Action::Forward) answer(error_header);
+    answer(request_id_header);
     for (std::size_t i = 0; i < outcome_count; ++i)
         if (config.outcomes[i].action == Action::Forward)
             for (const auto& [name, value] : policy.outcome_headers[i]) answer(name);
@@ -138,7 +107,7 @@ void strip_hop_by_hop(http::fields& fields) {
     erase_if(fields, [&](std::string_view name) {
         // Never let a Connection token remove the body framing (that would desynchronise the relay)
         // or Host (the upstream would see a request without one).
-        if (iequals(name, "transfer-encoding") || iequals(name, "content-length") || iequals(name, "host")) return false;
+        if (is_framing_header(name)) return false;
         return is_hop_by_hop(name) || listed(listed_names, name);
     });
 }
@@ -147,9 +116,8 @@ void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
     strip_hop_by_hop(fields);
     erase_if(fields, [&](std::string_view name) {
         // The body framing goes too: the gateway writes its own (set_forward_headers).
-        return iequals(name, "transfer-encoding") || iequals(name, "content-length") ||
-               normalised_starts_with(name, "x-intune-") || normalised_starts_with(name, "x-forwarded-") ||
-               listed_normalised(policy.strip_names, name);
+        return ci_is_equal(name, "transfer-encoding") || ci_is_equal(name, "content-length") ||
+               is_gateway_header(name) || listed_normalised(policy.strip_names, name);
     });
 }
 
@@ -157,23 +125,23 @@ namespace {
 
 void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
     if (facts.device_id && !facts.device_id->empty()) set_clean(fields, policy.device_header, *facts.device_id);
-    set_clean(fields, "X-Intune-Outcome", to_string(facts.outcome));
+    set_clean(fields, outcome_header, to_string(facts.outcome));
     if (facts.verdict) {
         const Verdict& v = *facts.verdict;
-        if (!v.compliance_state.empty()) set_clean(fields, "X-Intune-Compliance-State", v.compliance_state);
+        if (!v.compliance_state.empty()) set_clean(fields, compliance_state_header, v.compliance_state);
         if (!v.device_json.empty()) set_clean(fields, device_header, base64url_encode(v.device_json));
         if (!v.device_json.empty() && v.device_truncated)
             fields.set(device_truncated_header, std::to_string(*v.device_truncated));
         if (v.apps_json) set_clean(fields, apps_header, base64url_encode(*v.apps_json));
         if (v.apps_json && v.apps_truncated) fields.set(apps_truncated_header, std::to_string(*v.apps_truncated));
         // Graph failed and an older answer stands in (stale-if-error): its age in whole seconds.
-        if (v.stale_age_s) fields.set("X-Intune-Stale", std::to_string(*v.stale_age_s));
+        if (v.stale_age_s) fields.set(stale_header, std::to_string(*v.stale_age_s));
         if (facts.outcome == Outcome::Error)
-            set_clean(fields, "X-Intune-Error",
+            set_clean(fields, error_header,
                       v.reason.empty() ? std::string_view("compliance check failed")
                                        : std::string_view(v.reason).substr(0, max_reason_bytes));
     }
-    set_clean(fields, "X-Request-Id", facts.request_id);
+    set_clean(fields, request_id_header, facts.request_id);
     for (const auto& [name, value] : policy.outcome_headers[static_cast<std::size_t>(facts.outcome)])
         fields.set(name, value);
 }

@@ -18,7 +18,7 @@ namespace http = boost::beast::http;
 
 // Precomputed once per Runtime from the config.
 struct HeaderPolicy {
-    std::vector<std::string> strip_names;  // exact names (lower case), besides the prefixes
+    std::vector<std::string> strip_names;  // names (as same_header_name() compares), besides is_gateway_header()
     std::string device_header;             // device_id.header as configured
     // Outcome headers with sanitised values, indexed by Outcome.
     std::array<std::vector<std::pair<std::string, std::string>>, outcome_count> outcome_headers;

@@ -21,10 +21,10 @@ filter=${1:-.}
 # name @@ file @@ snippet @@ replacement @@ end-to-end tests @@ unit test targets
 # (\n in snippet and replacement is a newline; a replacement "-" is the empty string; units "-" = none)
 mutations=$(cat <<'EOF'
-strip-x-intune-prefix @@ proxy/headers.cpp @@ return starts_with_icase(name, "x-intune-") ||  @@ return  @@ test_facts @@ proxy_test_headers
-strip-x-forwarded-prefix @@ proxy/headers.cpp @@ starts_with_icase(name, "x-forwarded-") || @@ - @@ test_facts @@ proxy_test_headers
-strip-forwarded @@ proxy/headers.cpp @@ policy.strip_names.push_back("forwarded"); @@ - @@ test_facts @@ proxy_test_headers
-strip-other-outcome-headers @@ proxy/headers.cpp @@ if (!listed(policy.strip_names, clean_name)) policy.strip_names.push_back(lower(clean_name)); @@ - @@ test_facts @@ proxy_test_headers
+strip-x-intune-prefix @@ core/header_names.cpp @@ return normalised_starts_with(name, "x-intune-") ||  @@ return  @@ test_facts @@ proxy_test_headers
+strip-x-forwarded-prefix @@ core/header_names.cpp @@ normalised_starts_with(name, "x-forwarded-") || @@ - @@ test_facts @@ proxy_test_headers
+strip-forwarded @@ core/header_names.cpp @@ same_header_name(name, "forwarded") || @@ - @@ test_facts @@ proxy_test_headers
+strip-other-outcome-headers @@ proxy/headers.cpp @@ if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(clean_name); @@ - @@ test_facts @@ proxy_test_headers
 strip-connection-listed @@ proxy/headers.cpp @@ return is_hop_by_hop(name) || listed(listed_names, name); @@ return is_hop_by_hop(name); @@ test_facts @@ proxy_test_headers
 intune-error-on-every-outcome @@ proxy/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
 guid-hex-check @@ core/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
