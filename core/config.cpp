@@ -503,39 +503,9 @@ void Loader::tls(const json* v, TlsConfig& out, bool front_end) {
 std::optional<Cidr> Loader::cidr(const json& v, const std::string& ptr) {
     auto s = string(v, ptr);
     if (!s) return std::nullopt;
-    auto slash = s->find('/');
-    std::string_view addr = std::string_view(*s).substr(0, slash);
-    Cidr out;
-    out.text = *s;
-    unsigned max_prefix = 0;
-    if (auto v4 = urls::parse_ipv4_address(addr)) {
-        auto b = v4->to_bytes();
-        out.address[10] = out.address[11] = 0xff;
-        std::copy(b.begin(), b.end(), out.address.begin() + 12);
-        max_prefix = 32;
-    } else if (auto v6 = urls::parse_ipv6_address(addr)) {
-        out.address = v6->to_bytes();
-        max_prefix = 128;
-    } else {
-        error(ptr, "is not a CIDR (like 10.0.0.0/8 or fd00::/8): " + in_quotes(*s));
-        return std::nullopt;
-    }
-    unsigned prefix = max_prefix;
-    if (slash != std::string::npos) {
-        std::string_view digits = std::string_view(*s).substr(slash + 1);
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix > max_prefix) {
-            error(ptr, "has an invalid prefix length (0-" + std::to_string(max_prefix) + "): " + in_quotes(*s));
-            return std::nullopt;
-        }
-    }
-    out.prefix = prefix + (max_prefix == 32 ? 96 : 0);
-    for (unsigned bit = out.prefix; bit < 128; ++bit) {
-        if (out.address[bit / 8] & (0x80 >> (bit % 8))) {
-            error(ptr, "has bits set past its prefix length: " + in_quotes(*s));
-            return std::nullopt;
-        }
-    }
+    std::string problem;
+    auto out = parse_cidr(*s, problem);
+    if (!out) error(ptr, problem + ": " + in_quotes(*s));
     return out;
 }
 

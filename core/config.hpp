@@ -3,6 +3,7 @@
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
 #include "core/outcome.hpp"
+#include "core/cidr.hpp"
 #include "core/page_template.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -25,13 +26,6 @@ struct Secret {
     std::string value;
     std::string origin;
     bool literal = false;  // given inline in the config file (demo only; warned about)
-};
-
-// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or ::1/128.
-struct Cidr {
-    std::array<std::uint8_t, 16> address{};  // IPv4 stored as IPv4-mapped IPv6
-    unsigned prefix = 0;                     // in bits of the 128-bit form
-    std::string text;
 };
 
 struct ListenConfig {

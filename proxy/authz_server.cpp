@@ -7,7 +7,7 @@
 #include "proxy/answer.hpp"
 #include "proxy/authz_request.hpp"
 #include "proxy/headers.hpp"
-#include "proxy/peer_match.hpp"
+#include "core/cidr.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_id.hpp"
 #include "proxy/response_framing.hpp"

@@ -1,5 +1,6 @@
 #include "proxy/server.hpp"
 
+#include "core/cidr.hpp"
 #include "core/log.hpp"
 #include "proxy/session.hpp"
 
@@ -44,10 +45,9 @@ constexpr auto accept_error_log_interval = std::chrono::seconds(10);
 
 std::string address_key(const tcp::socket& socket) {
     boost::system::error_code ec;
-    auto peer = socket.remote_endpoint(ec).address();
+    const auto peer = socket.remote_endpoint(ec).address();
     if (ec) return {};
-    if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = net::ip::make_address_v4(net::ip::v4_mapped, peer.to_v6());
-    return peer.to_string();
+    return unmapped(peer).to_string();
 }
 
 void open_reuseport(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {

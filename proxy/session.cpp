@@ -7,7 +7,7 @@
 #include "proxy/answer.hpp"
 #include "proxy/deny_page.hpp"
 #include "proxy/headers.hpp"
-#include "proxy/peer_match.hpp"
+#include "core/cidr.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_id.hpp"
@@ -124,8 +124,7 @@ public:
     Session(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker)
         : rt_(std::move(runtime)), cfg_(rt_->config), w_(worker), stream_(std::move(socket), rt_->server_tls->native_handle()) {
         error_code ec;
-        auto peer = lowest(stream_).socket().remote_endpoint(ec).address();
-        if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = net::ip::make_address_v4(net::ip::v4_mapped, peer.to_v6());
+        const auto peer = unmapped(lowest(stream_).socket().remote_endpoint(ec).address());
         client_address_ = ec ? std::string() : peer.to_string();
         if (!ec) peer_trusted_ = peer_in(peer, cfg_.device_id.trusted_peers);
         lowest(stream_).socket().set_option(tcp::no_delay(true), ec);

@@ -216,15 +216,12 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
     BOOST_TEST(c.device_id.san_uri_scheme == "MyScheme");
     BOOST_TEST(c.device_id.header == "X-Device");
     BOOST_REQUIRE(c.device_id.trusted_peers.size() == 3u);
-    const auto& net10 = c.device_id.trusted_peers[0];
-    BOOST_TEST(net10.prefix == 104u);  // IPv4 /8 in its IPv4-mapped form
-    BOOST_TEST(net10.address[10] == 0xff);
-    BOOST_TEST(net10.address[11] == 0xff);
-    BOOST_TEST(net10.address[12] == 10);
-    BOOST_TEST(net10.text == "10.0.0.0/8");
-    BOOST_TEST(c.device_id.trusted_peers[1].prefix == 128u);
-    BOOST_TEST(c.device_id.trusted_peers[1].address[15] == 1);
-    BOOST_TEST(c.device_id.trusted_peers[2].prefix == 128u);
+    namespace ip = boost::asio::ip;
+    const auto& peers = c.device_id.trusted_peers;
+    BOOST_TEST((std::get<ip::network_v4>(peers[0].network) == ip::make_network_v4("10.0.0.0/8")));
+    BOOST_TEST(peers[0].text == "10.0.0.0/8");
+    BOOST_TEST((std::get<ip::network_v6>(peers[1].network) == ip::make_network_v6("::1/128")));
+    BOOST_TEST((std::get<ip::network_v4>(peers[2].network) == ip::make_network_v4("192.168.1.7/32")));
     BOOST_TEST(c.intune.tenant_id == "contoso.onmicrosoft.com");
     BOOST_TEST((c.intune.auth == ig::AuthMode::Password));
     BOOST_TEST(c.intune.client_secret.value == "file-s3cret");  // trailing newline dropped
@@ -796,9 +793,11 @@ BOOST_AUTO_TEST_CASE(trusted_peers) {
     auto r = parse(with(minimal(), "/device_id/trusted_peers", json{"fd00::/8", "0.0.0.0/0"}));
     expect_ok(r);
     if (r.config) {
-        BOOST_TEST(r.config->device_id.trusted_peers[0].prefix == 8u);
-        BOOST_TEST(r.config->device_id.trusted_peers[0].address[0] == 0xfd);
-        BOOST_TEST(r.config->device_id.trusted_peers[1].prefix == 96u);
+        namespace ip = boost::asio::ip;
+        const auto& peers = r.config->device_id.trusted_peers;
+        BOOST_TEST(peers[0].text == "fd00::/8");
+        BOOST_TEST((std::get<ip::network_v6>(peers[0].network) == ip::make_network_v6("fd00::/8")));
+        BOOST_TEST((std::get<ip::network_v4>(peers[1].network) == ip::make_network_v4("0.0.0.0/0")));
     }
 }
 
