@@ -89,4 +89,21 @@ std::optional<std::string> device_id_from_certificate(X509* cert, const DeviceId
     return std::move(found->id);
 }
 
+bool header_trusted_from(const DeviceIdConfig& config, const boost::asio::ip::address& peer) {
+    return peer_in(peer, config.trusted_peers);
+}
+
+std::optional<std::string> request_device_id(const DeviceIdConfig& config, const std::optional<std::string>& cert_id,
+                                             const HeaderClaim& header) {
+    for (const IdSource source : config.sources) {
+        if (source != IdSource::Header) {
+            if (cert_id) return cert_id;
+            continue;
+        }
+        if (!header.peer_trusted || !header.value) continue;
+        if (auto id = normalize_guid(*header.value)) return id;
+    }
+    return std::nullopt;
+}
+
 }  // namespace ig

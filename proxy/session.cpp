@@ -126,7 +126,7 @@ public:
         error_code ec;
         const auto peer = unmapped(lowest(stream_).socket().remote_endpoint(ec).address());
         client_address_ = ec ? std::string() : peer.to_string();
-        if (!ec) peer_trusted_ = peer_in(peer, cfg_.device_id.trusted_peers);
+        if (!ec) peer_trusted_ = header_trusted_from(cfg_.device_id, peer);
         lowest(stream_).socket().set_option(tcp::no_delay(true), ec);
         w_.sessions.insert(this);
     }
@@ -303,16 +303,10 @@ net::awaitable<bool> Session::handshake() {
 }
 
 std::optional<std::string> Session::device_id_for(const http::fields& req) const {
-    for (const IdSource source : cfg_.device_id.sources) {
-        if (source != IdSource::Header) {
-            if (cert_id_) return cert_id_;
-            continue;
-        }
-        const auto& name = rt_->headers.device_header;
-        if (!peer_trusted_ || name.empty() || req.count(name) != 1) continue;
-        if (auto id = normalize_guid(req[name])) return id;
-    }
-    return std::nullopt;
+    const auto& name = rt_->headers.device_header;
+    HeaderClaim header{peer_trusted_, std::nullopt};
+    if (!name.empty() && req.count(name) == 1) header.value = req[name];
+    return request_device_id(cfg_.device_id, cert_id_, header);
 }
 
 

@@ -29,7 +29,7 @@ strip-connection-listed @@ proxy/headers.cpp @@ return is_hop_by_hop(name) || li
 intune-error-on-every-outcome @@ proxy/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
 guid-hex-check @@ core/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
 guid-length-check @@ core/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
-trusted-peers @@ proxy/session.cpp @@ if (!peer_trusted_ || name.empty() || req.count(name) != 1) continue; @@ if (name.empty() || req.count(name) != 1) continue; @@ test_connections @@ -
+trusted-peers @@ core/device_id.cpp @@ if (!header.peer_trusted || !header.value) continue; @@ if (!header.value) continue; @@ test_connections @@ core_test_device_id
 error-cached @@ core/compliance.cpp @@ if (v.outcome != Outcome::Error) { @@ if (true) { @@ test_ops_failures_metrics test_failures @@ core_test_compliance
 single-flight-lookup @@ core/compliance.cpp @@     if (!first) return;\n @@ \n @@ test_single_flight @@ core_test_compliance
 token-reuse @@ core/token_source.cpp @@ if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}}; @@ - @@ test_ops_admin_metrics test_single_flight @@ core_test_compliance

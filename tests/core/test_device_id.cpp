@@ -128,3 +128,31 @@ BOOST_AUTO_TEST_CASE(custom_scheme) {
 BOOST_AUTO_TEST_CASE(null_certificate) {
     BOOST_TEST(!ig::device_id_from_certificate(nullptr, config()).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(request_id_header_only_from_trusted_peers) {
+    ig::DeviceIdConfig c;
+    c.sources = {ig::IdSource::Header, ig::IdSource::SanUri};
+    std::string problem;
+    c.trusted_peers = {*ig::parse_cidr("10.0.0.0/8", problem)};
+    const auto proxy = boost::asio::ip::make_address("::ffff:10.1.2.3");
+    const auto stranger = boost::asio::ip::make_address("192.0.2.1");
+    BOOST_TEST(ig::header_trusted_from(c, proxy));
+    BOOST_TEST(!ig::header_trusted_from(c, stranger));
+
+    const std::string header_guid = "3F2504E0-4F89-41D3-9A0C-0305E82C3301";
+    const std::optional<std::string> cert_id = "11111111-2222-3333-4444-555555555555";
+    // Trusted: the header comes first (config order), lower-cased.
+    BOOST_TEST(ig::request_device_id(c, cert_id, {true, header_guid}).value_or("") == "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    // Untrusted, or no single header, or not a GUID: the next source (the certificate).
+    BOOST_TEST(ig::request_device_id(c, cert_id, {false, header_guid}).value_or("") == *cert_id);
+    BOOST_TEST(ig::request_device_id(c, cert_id, {true, std::nullopt}).value_or("") == *cert_id);
+    BOOST_TEST(ig::request_device_id(c, cert_id, {true, "not-a-guid"}).value_or("") == *cert_id);
+    BOOST_TEST(!ig::request_device_id(c, std::nullopt, {false, header_guid}));
+    // Certificate first: the header is never read while the certificate has an ID.
+    c.sources = {ig::IdSource::SanUri, ig::IdSource::Header};
+    BOOST_TEST(ig::request_device_id(c, cert_id, {true, header_guid}).value_or("") == *cert_id);
+    BOOST_TEST(ig::request_device_id(c, std::nullopt, {true, header_guid}).value_or("") == "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    // Without the header source a trusted header is ignored.
+    c.sources = {ig::IdSource::SubjectCn};
+    BOOST_TEST(!ig::request_device_id(c, std::nullopt, {true, header_guid}));
+}
