@@ -50,26 +50,11 @@ struct Backend {
     GraphClient graph;
 };
 
-bool same_connection(const IntuneConfig& a, const IntuneConfig& b) {
-    return a.tenant_id == b.tenant_id && a.client_id == b.client_id && a.auth == b.auth &&
-           a.client_secret.value == b.client_secret.value && a.client_certificate == b.client_certificate &&
-           a.client_private_key == b.client_private_key && a.assertion_algorithm == b.assertion_algorithm &&
-           a.username == b.username &&
-           a.password.value == b.password.value && a.login_url == b.login_url && a.graph_url == b.graph_url &&
-           a.ca_file == b.ca_file;
-}
+bool same_connection(const IntuneConfig& a, const IntuneConfig& b) { return a.connection() == b.connection(); }
 
+// The verdicts of one tenant under the same rules and TTLs stay valid.
 bool same_verdicts(const IntuneConfig& a, const IntuneConfig& b) {
-    return a.graph_url == b.graph_url && a.tenant_id == b.tenant_id && a.device_not_found == b.device_not_found &&
-           a.save_device_properties == b.save_device_properties && a.device_properties == b.device_properties &&
-           a.save_installed_apps == b.save_installed_apps && a.max_apps_header_bytes == b.max_apps_header_bytes &&
-           a.max_device_header_bytes == b.max_device_header_bytes && a.cache.compliant_ttl == b.cache.compliant_ttl &&
-           a.cache.other_ttl == b.cache.other_ttl;
-}
-
-bool same_shared(const SharedCacheConfig& a, const SharedCacheConfig& b) {
-    return a.enabled == b.enabled && a.url == b.url && a.password.value == b.password.value &&
-           a.key_prefix == b.key_prefix && a.timeout == b.timeout;
+    return a.tenant() == b.tenant() && a.rules() == b.rules() && a.cache.ttls() == b.cache.ttls();
 }
 
 std::chrono::milliseconds ttl_for(const Verdict& v, const IntuneConfig& cfg) {
@@ -567,7 +552,7 @@ void ComplianceService::reconfigure(const IntuneConfig& config) {
         impl->cache.set_max_entries(config.cache.max_entries);
         impl->cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
         if (!keep_cache) impl->cache.clear();
-        if (!same_shared(old.shared_cache, config.shared_cache)) impl->make_redis(config);
+        if (old.shared_cache != config.shared_cache) impl->make_redis(config);
         if (old.sync.interval != config.sync.interval && impl->sync_timer) impl->sync_timer->cancel();
     });
 }

@@ -26,6 +26,8 @@ struct Secret {
     std::string value;
     std::string origin;
     bool literal = false;  // given inline in the config file (demo only; warned about)
+
+    bool operator==(const Secret&) const = default;
 };
 
 struct ListenConfig {
@@ -58,10 +60,18 @@ enum class AuthMode { ClientSecret, Certificate, Password };
 // documentation) or RS256 with x5t, the SHA-1 thumbprint (what older MSAL versions send).
 enum class AssertionAlgorithm { PS256, RS256 };
 
-struct CacheConfig {
+// What a cached verdict's expiry was computed with: a change on reload empties the cache.
+struct CacheTtls {
     std::chrono::seconds compliant_ttl{300};
     std::chrono::seconds other_ttl{30};
+
+    bool operator==(const CacheTtls&) const = default;
+};
+
+struct CacheConfig : CacheTtls {
     std::size_t max_entries = 100000;
+
+    const CacheTtls& ttls() const { return *this; }
 };
 
 // A Redis server shared by the instances of a site (verdicts, the single-flight lock, the sync lease).
@@ -75,6 +85,8 @@ struct SharedCacheConfig {
     Secret password;                      // value empty when none
     std::string key_prefix = "intune-gate:";
     std::chrono::milliseconds timeout{10};  // per Redis operation
+
+    bool operator==(const SharedCacheConfig&) const = default;  // a change means a new Redis client
 };
 
 struct SyncConfig {
@@ -82,8 +94,19 @@ struct SyncConfig {
     std::size_t page_size = 1000;      // $top
 };
 
-struct IntuneConfig {
+// IntuneConfig comes in parts whose operator== the compiler writes: a reload compares parts, so a
+// field added to a part later is compared too (a stale token or cache cannot outlive its change).
+
+// Whose devices are asked about, and where: a change means new tokens and an empty verdict cache.
+struct GraphTenant {
     std::string tenant_id;
+    std::string graph_url = "https://graph.microsoft.com";
+
+    bool operator==(const GraphTenant&) const = default;
+};
+
+// Who the gateway is toward Entra ID and Graph: a change means a new token and new connections.
+struct IntuneConnection : GraphTenant {
     std::string client_id;
     AuthMode auth = AuthMode::ClientSecret;
     Secret client_secret;                               // client_secret and password grants
@@ -93,10 +116,13 @@ struct IntuneConfig {
     std::string username;                               // password grant
     Secret password;                                    // password grant
     std::string login_url = "https://login.microsoftonline.com";
-    std::string graph_url = "https://graph.microsoft.com";
     std::optional<std::filesystem::path> ca_file;
-    std::chrono::milliseconds timeout{5000};
-    CacheConfig cache;
+
+    bool operator==(const IntuneConnection&) const = default;
+};
+
+// What shapes a verdict from Graph's answer: a change empties the verdict cache.
+struct VerdictRules {
     Outcome device_not_found = Outcome::NotCompliant;
     bool save_device_properties = false;
     std::vector<std::string> device_properties;         // empty = all
@@ -104,9 +130,22 @@ struct IntuneConfig {
     // Caps on the header line (name, value, CRLF) of X-Intune-Device and X-Intune-Installed-Apps.
     std::size_t max_device_header_bytes = 8192;
     std::size_t max_apps_header_bytes = 8192;
+
+    bool operator==(const VerdictRules&) const = default;
+};
+
+// The "intune" object. Its members keep their JSON names; the parts are base classes, so
+// config.intune.tenant_id reads as before.
+struct IntuneConfig : IntuneConnection, VerdictRules {
+    std::chrono::milliseconds timeout{5000};
+    CacheConfig cache;
     SharedCacheConfig shared_cache;
     SyncConfig sync;
     std::chrono::seconds stale_if_error{0};  // 0 = fail closed
+
+    const GraphTenant& tenant() const { return *this; }
+    const IntuneConnection& connection() const { return *this; }
+    const VerdictRules& rules() const { return *this; }
 };
 
 // An upstream origin, parsed from "http(s)://host[:port][/base]".
