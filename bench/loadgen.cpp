@@ -97,25 +97,40 @@ std::optional<options> parse_args(int argc, char** argv) {
         std::string_view v = argv[++i];
         bool ok = true;
         int pid = 0;
-        if (flag == "--url") o.url = v;
-        else if (flag == "--cert") o.cert = v;
-        else if (flag == "--key") o.key = v;
-        else if (flag == "--cacert") o.cacert = v;
-        else if (flag == "--label") o.label = v;
-        else if (flag == "--mode") { o.mode = v; ok = o.mode == "keepalive" || o.mode == "handshake" || o.mode == "resume" || o.mode == "authz"; }
-        else if (flag == "--cert-header") o.cert_header = v;
-        else if (flag == "--connections") ok = parse_number(v, o.connections) && o.connections > 0;
-        else if (flag == "--threads") ok = parse_number(v, o.threads) && o.threads > 0 && o.threads <= 64;
-        else if (flag == "--idle") ok = parse_number(v, o.idle) && o.idle > 0;
-        else if (flag == "--duration") ok = parse_number(v, o.duration) && o.duration > 0;
-        else if (flag == "--warmup") ok = parse_number(v, o.warmup) && o.warmup >= 0;
-        else if (flag == "--timeout") ok = parse_number(v, o.timeout) && o.timeout > 0;
-        else if (flag == "--watch-pid") { ok = parse_number(v, pid) && pid > 0; o.watch_pids.push_back(pid); }
-        else if (flag == "--header") {
+        if (flag == "--url")
+            o.url = v;
+        else if (flag == "--cert")
+            o.cert = v;
+        else if (flag == "--key")
+            o.key = v;
+        else if (flag == "--cacert")
+            o.cacert = v;
+        else if (flag == "--label")
+            o.label = v;
+        else if (flag == "--mode") {
+            o.mode = v;
+            ok = o.mode == "keepalive" || o.mode == "handshake" || o.mode == "resume" || o.mode == "authz";
+        } else if (flag == "--cert-header")
+            o.cert_header = v;
+        else if (flag == "--connections")
+            ok = parse_number(v, o.connections) && o.connections > 0;
+        else if (flag == "--threads")
+            ok = parse_number(v, o.threads) && o.threads > 0 && o.threads <= 64;
+        else if (flag == "--idle")
+            ok = parse_number(v, o.idle) && o.idle > 0;
+        else if (flag == "--duration")
+            ok = parse_number(v, o.duration) && o.duration > 0;
+        else if (flag == "--warmup")
+            ok = parse_number(v, o.warmup) && o.warmup >= 0;
+        else if (flag == "--timeout")
+            ok = parse_number(v, o.timeout) && o.timeout > 0;
+        else if (flag == "--watch-pid") {
+            ok = parse_number(v, pid) && pid > 0;
+            o.watch_pids.push_back(pid);
+        } else if (flag == "--header") {
             ok = v.find(':') != std::string_view::npos && v.find_first_of("\r\n") == std::string_view::npos;
             o.headers.emplace_back(v);
-        }
-        else {
+        } else {
             std::cerr << "intune-loadgen: unknown option " << flag << '\n';
             return std::nullopt;
         }
@@ -139,7 +154,7 @@ std::optional<options> parse_args(int argc, char** argv) {
 // ---- /proc readings of the process under test -------------------------------------------------
 
 struct proc_sample {
-    double cpu_s = 0;       // utime + stime of the watched processes and their descendants
+    double cpu_s = 0;  // utime + stime of the watched processes and their descendants
     std::uint64_t rss_kb = 0;
     int processes = 0;
 };
@@ -221,21 +236,14 @@ public:
     int status = 0;
 
 private:
-    void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
-                         beast::error_code&) override {}
-    void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
-        status = code;
-    }
-    void on_field_impl(http::field, beast::string_view, beast::string_view,
-                       beast::error_code&) override {}
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
+    void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { status = code; }
+    void on_field_impl(http::field, beast::string_view, beast::string_view, beast::error_code&) override {}
     void on_header_impl(beast::error_code&) override {}
     void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-        return body.size();
-    }
+    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override { return body.size(); }
     void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                   beast::error_code&) override {
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
         return body.size();
     }
     void on_finish_impl(beast::error_code&) override {}
@@ -243,22 +251,22 @@ private:
 
 struct target {
     tcp::endpoint endpoint;
-    std::string host;          // for SNI (names only) and certificate verification
+    std::string host;  // for SNI (names only) and certificate verification
     bool host_is_ip = false;
-    std::string request;       // serialized once, reused for every request
+    std::string request;  // serialized once, reused for every request
     std::chrono::steady_clock::duration timeout;
-    bool handshake_mode = false;   // one request per connection (handshake and resume modes)
-    bool resume_mode = false;      // each connection resumes the session of the one before
-    bool plain = false;        // authz mode: plain HTTP, no TLS
+    bool handshake_mode = false;  // one request per connection (handshake and resume modes)
+    bool resume_mode = false;  // each connection resumes the session of the one before
+    bool plain = false;  // authz mode: plain HTTP, no TLS
     clock_type::time_point start, measure, end;
 };
 
 struct counters {
-    std::uint64_t ok = 0;            // 1xx-3xx answers completed in the window
-    std::uint64_t http_errors = 0;   // 4xx/5xx answers in the window
+    std::uint64_t ok = 0;  // 1xx-3xx answers completed in the window
+    std::uint64_t http_errors = 0;  // 4xx/5xx answers in the window
     std::uint64_t connect_errors = 0, tls_errors = 0, io_errors = 0, timeouts = 0;
-    std::uint64_t connections = 0;   // TLS handshakes completed in the window
-    std::uint64_t resumed = 0;       // of those, resumed sessions (SSL_session_reused)
+    std::uint64_t connections = 0;  // TLS handshakes completed in the window
+    std::uint64_t resumed = 0;  // of those, resumed sessions (SSL_session_reused)
     std::uint64_t errors() const { return http_errors + connect_errors + tls_errors + io_errors + timeouts; }
 };
 
@@ -275,8 +283,8 @@ struct worker {
 };
 
 void configure_tls(ssl::context& tls, const options& o, const target& t) {
-    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     tls.load_verify_file(o.cacert);
     tls.use_certificate_chain_file(o.cert);
     tls.use_private_key_file(o.key, ssl::context::pem);
@@ -293,8 +301,8 @@ void configure_tls(ssl::context& tls, const options& o, const target& t) {
 
 bool in_window(const target& t, clock_type::time_point at) { return at >= t.measure && at < t.end; }
 
-void count_failure(worker& w, const target& t, std::uint64_t counters::*which,
-                   const beast::error_code& ec, const char* what) {
+void count_failure(worker& w, const target& t, std::uint64_t counters::*which, const beast::error_code& ec,
+                   const char* what) {
     if (ec == beast::error::timeout && which != &counters::connect_errors) which = &counters::timeouts;
     if (in_window(t, clock_type::now())) ++(w.c.*which);
     w.last_error = std::string(what) + ": " + ec.message();
@@ -329,8 +337,7 @@ net::awaitable<bool> open(tls_stream& stream, worker& w, const target& t, SSL_SE
 
 // One request and its response on an open stream. Returns the status, or 0 on an I/O failure.
 template <class Stream>
-net::awaitable<int> exchange(Stream& stream, beast::flat_buffer& buffer, worker& w,
-                             const target& t, bool& keep_alive) {
+net::awaitable<int> exchange(Stream& stream, beast::flat_buffer& buffer, worker& w, const target& t, bool& keep_alive) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     tcp_layer.expires_after(t.timeout);
     auto [ec, n] = co_await net::async_write(stream, net::buffer(t.request), nothrow);
@@ -407,8 +414,10 @@ net::awaitable<void> load_connection(worker& w, const target& t) {
             SSL* ssl = stream.native_handle();
             SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
             if (SSL_SESSION* s = SSL_get1_session(ssl)) {
-                if (SSL_SESSION_is_resumable(s)) session.reset(s);
-                else SSL_SESSION_free(s);
+                if (SSL_SESSION_is_resumable(s))
+                    session.reset(s);
+                else
+                    SSL_SESSION_free(s);
             }
         }
         close(stream);
@@ -451,7 +460,8 @@ net::awaitable<void> load_plain_connection(worker& w, const target& t) {
 std::string rfc9440_value(const std::string& cert_file) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(cert_file.c_str(), "r"), &BIO_free);
     if (!bio) throw std::runtime_error("cannot read " + cert_file);
-    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                                                     &X509_free);
     if (!cert) throw std::runtime_error("no PEM certificate in " + cert_file);
     unsigned char* der = nullptr;
     const int n = i2d_X509(cert.get(), &der);
@@ -488,8 +498,8 @@ net::awaitable<void> idle_opener(worker& w, const target& t, std::atomic<int>& n
 }
 
 // After the hold: one more request on every held connection tells how many are still open.
-net::awaitable<void> idle_checker(worker& w, const target& t, clock_type::time_point deadline,
-                                  std::atomic<int>& alive, std::atomic<int>& finished) {
+net::awaitable<void> idle_checker(worker& w, const target& t, clock_type::time_point deadline, std::atomic<int>& alive,
+                                  std::atomic<int>& finished) {
     beast::flat_buffer buffer;
     for (auto& stream : w.held) {
         if (clock_type::now() >= deadline) break;  // the rest count as not answering
@@ -514,12 +524,12 @@ target make_target(const options& o) {
     auto url = boost::urls::parse_uri(o.url);
     const bool plain = o.mode == "authz";
     if (!url || url->scheme() != (plain ? "http" : "https") || url->host().empty())
-        throw std::runtime_error(plain ? "--url must be an http:// URL in authz mode" : "--url must be an https:// URL");
+        throw std::runtime_error(plain ? "--url must be an http:// URL in authz mode"
+                                       : "--url must be an https:// URL");
     target t;
     t.plain = plain;
     t.host = url->host_address();
-    t.host_is_ip = url->host_type() == boost::urls::host_type::ipv4 ||
-                   url->host_type() == boost::urls::host_type::ipv6;
+    t.host_is_ip = url->host_type() == boost::urls::host_type::ipv4 || url->host_type() == boost::urls::host_type::ipv6;
     std::uint16_t port = url->has_port() ? url->port_number() : (plain ? 80 : 443);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
@@ -555,9 +565,7 @@ std::string first_error(const std::vector<std::unique_ptr<worker>>& workers) {
     return {};
 }
 
-auto since(clock_type::time_point a) {
-    return std::chrono::duration<double>(clock_type::now() - a).count();
-}
+auto since(clock_type::time_point a) { return std::chrono::duration<double>(clock_type::now() - a).count(); }
 
 int run_load(const options& o) {
     target t = make_target(o);
@@ -573,8 +581,10 @@ int run_load(const options& o) {
     for (auto& w : workers) w->samples.reserve(expected);
     for (int i = 0; i < o.connections; ++i) {
         auto& w = *workers[static_cast<std::size_t>(i % o.threads)];
-        if (t.plain) net::co_spawn(w.ioc, load_plain_connection(w, t), net::detached);
-        else net::co_spawn(w.ioc, load_connection(w, t), net::detached);
+        if (t.plain)
+            net::co_spawn(w.ioc, load_plain_connection(w, t), net::detached);
+        else
+            net::co_spawn(w.ioc, load_connection(w, t), net::detached);
     }
     for (auto& w : workers) w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
 
@@ -610,38 +620,50 @@ int run_load(const options& o) {
     double done = static_cast<double>(std::max<std::uint64_t>(total.ok, 1));
 
     std::printf("%s mode=%s url=%s connections=%d threads=%d warmup=%.1fs duration=%.1fs\n",
-                o.label.empty() ? "intune-loadgen" : o.label.c_str(), o.mode.c_str(), o.url.c_str(),
-                o.connections, o.threads, o.warmup, o.duration);
+                o.label.empty() ? "intune-loadgen" : o.label.c_str(), o.mode.c_str(), o.url.c_str(), o.connections,
+                o.threads, o.warmup, o.duration);
     std::printf("  requests   %llu ok in %.2f s = %.0f req/s, %llu TLS handshakes (%llu resumed)\n",
                 static_cast<unsigned long long>(total.ok), window, rps,
-                static_cast<unsigned long long>(total.connections),
-                static_cast<unsigned long long>(total.resumed));
+                static_cast<unsigned long long>(total.connections), static_cast<unsigned long long>(total.resumed));
     std::printf("  latency    p50 %u us, p99 %u us, p99.9 %u us, max %u us\n", p50, p99, p999, pmax);
     std::printf("  errors     %llu (http %llu, connect %llu, tls %llu, io %llu, timeout %llu)%s%s\n",
-                static_cast<unsigned long long>(total.errors()),
-                static_cast<unsigned long long>(total.http_errors),
+                static_cast<unsigned long long>(total.errors()), static_cast<unsigned long long>(total.http_errors),
                 static_cast<unsigned long long>(total.connect_errors),
-                static_cast<unsigned long long>(total.tls_errors),
-                static_cast<unsigned long long>(total.io_errors),
+                static_cast<unsigned long long>(total.tls_errors), static_cast<unsigned long long>(total.io_errors),
                 static_cast<unsigned long long>(total.timeouts),
                 first_error(workers).empty() ? "" : ", last: ", first_error(workers).c_str());
     if (!o.watch_pids.empty())
-        std::printf("  server cpu %.3f s over %d process(es) = %.1f us/request, rss %llu kB\n",
-                    proxy_cpu, proc1.processes, proxy_cpu * 1e6 / done,
-                    static_cast<unsigned long long>(proc1.rss_kb));
+        std::printf("  server cpu %.3f s over %d process(es) = %.1f us/request, rss %llu kB\n", proxy_cpu,
+                    proc1.processes, proxy_cpu * 1e6 / done, static_cast<unsigned long long>(proc1.rss_kb));
     std::printf("  client cpu %.3f s = %.1f us/request\n", self1 - self0, (self1 - self0) * 1e6 / done);
 
     nlohmann::json j = {
-        {"label", o.label}, {"mode", o.mode}, {"url", o.url}, {"connections", o.connections},
-        {"threads", o.threads}, {"duration_s", o.duration}, {"warmup_s", o.warmup},
-        {"requests", total.ok}, {"rps", std::round(rps * 10) / 10}, {"handshakes", total.connections},
+        {"label", o.label},
+        {"mode", o.mode},
+        {"url", o.url},
+        {"connections", o.connections},
+        {"threads", o.threads},
+        {"duration_s", o.duration},
+        {"warmup_s", o.warmup},
+        {"requests", total.ok},
+        {"rps", std::round(rps * 10) / 10},
+        {"handshakes", total.connections},
         {"resumed", total.resumed},
-        {"reuse_rate", total.connections ? std::round(1000.0 * static_cast<double>(total.resumed) /
-                                                      static_cast<double>(total.connections)) / 1000 : 0.0},
-        {"p50_us", p50}, {"p99_us", p99}, {"p999_us", p999}, {"max_us", pmax},
+        {"reuse_rate",
+         total.connections
+             ? std::round(1000.0 * static_cast<double>(total.resumed) / static_cast<double>(total.connections)) / 1000
+             : 0.0},
+        {"p50_us", p50},
+        {"p99_us", p99},
+        {"p999_us", p999},
+        {"max_us", pmax},
         {"errors", total.errors()},
-        {"error_kinds", {{"http", total.http_errors}, {"connect", total.connect_errors},
-                         {"tls", total.tls_errors}, {"io", total.io_errors}, {"timeout", total.timeouts}}},
+        {"error_kinds",
+         {{"http", total.http_errors},
+          {"connect", total.connect_errors},
+          {"tls", total.tls_errors},
+          {"io", total.io_errors},
+          {"timeout", total.timeouts}}},
         {"client_cpu_us_per_req", std::round((self1 - self0) * 1e7 / done) / 10}};
     if (!o.watch_pids.empty()) {
         j["server_cpu_s"] = std::round(proxy_cpu * 1000) / 1000;
@@ -676,8 +698,8 @@ int run_idle(const options& o) {
     auto t0 = clock_type::now();
     while (finished_lanes < lanes) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     double open_s = since(t0);
-    std::fprintf(stderr, "intune-loadgen: %d of %d connections open after %.1f s; holding %.0f s\n",
-                 opened.load(), o.idle, open_s, o.duration);
+    std::fprintf(stderr, "intune-loadgen: %d of %d connections open after %.1f s; holding %.0f s\n", opened.load(),
+                 o.idle, open_s, o.duration);
     std::this_thread::sleep_for(std::chrono::duration<double>(std::min(1.0, o.duration)));
     auto held = read_processes(o.watch_pids);
     std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, o.duration - 1.0)));
@@ -685,25 +707,28 @@ int run_idle(const options& o) {
 
     std::atomic<int> alive{0}, finished{0};
     auto check_deadline = clock_type::now() + check_budget;
-    for (auto& w : workers)
-        net::co_spawn(w->ioc, idle_checker(*w, t, check_deadline, alive, finished), net::detached);
+    for (auto& w : workers) net::co_spawn(w->ioc, idle_checker(*w, t, check_deadline, alive, finished), net::detached);
     while (finished < o.threads) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     guards.clear();
     for (auto& w : workers) w->ioc.stop();
     for (auto& w : workers) w->thread.join();
 
     std::printf("%s idle url=%s: %d of %d connections opened in %.1f s, %d still answering after %.0f s\n",
-                o.label.empty() ? "intune-loadgen" : o.label.c_str(), o.url.c_str(), opened.load(),
-                o.idle, open_s, alive.load(), o.duration);
+                o.label.empty() ? "intune-loadgen" : o.label.c_str(), o.url.c_str(), opened.load(), o.idle, open_s,
+                alive.load(), o.duration);
     if (!o.watch_pids.empty())
         std::printf("  server rss %llu kB before, %llu kB with the connections open (%llu kB at the end)\n",
-                    static_cast<unsigned long long>(before.rss_kb),
-                    static_cast<unsigned long long>(held.rss_kb),
+                    static_cast<unsigned long long>(before.rss_kb), static_cast<unsigned long long>(held.rss_kb),
                     static_cast<unsigned long long>(after_hold.rss_kb));
     if (auto e = first_error(workers); !e.empty()) std::printf("  last error: %s\n", e.c_str());
-    nlohmann::json j = {{"label", o.label}, {"mode", "idle"}, {"url", o.url}, {"idle", o.idle},
-                        {"opened", opened.load()}, {"alive_after_hold", alive.load()},
-                        {"open_s", std::round(open_s * 10) / 10}, {"hold_s", o.duration}};
+    nlohmann::json j = {{"label", o.label},
+                        {"mode", "idle"},
+                        {"url", o.url},
+                        {"idle", o.idle},
+                        {"opened", opened.load()},
+                        {"alive_after_hold", alive.load()},
+                        {"open_s", std::round(open_s * 10) / 10},
+                        {"hold_s", o.duration}};
     if (!o.watch_pids.empty()) {
         j["server_rss_kb_before"] = before.rss_kb;
         j["server_rss_kb_held"] = held.rss_kb;

@@ -22,9 +22,12 @@ std::optional<std::string> base64url_decode(std::string_view text) {
     if (text.size() % 4 == 1) return std::nullopt;
     std::string in(text);
     for (char& c : in) {
-        if (c == '-') c = '+';
-        else if (c == '_') c = '/';
-        else if (c == '+' || c == '/') return std::nullopt;  // standard alphabet is not base64url
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (c == '+' || c == '/')
+            return std::nullopt;  // standard alphabet is not base64url
     }
     const std::size_t pad = (4 - in.size() % 4) % 4;
     in.append(pad, '=');

@@ -1,8 +1,8 @@
 #include "core/cert_header.hpp"
 
+#include <openssl/evp.h>
 #include <boost/beast/core/string.hpp>
 #include <boost/url/pct_string_view.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -36,8 +36,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
         if (!is_blank(c)) compact.push_back(c);
     if (compact.empty() || compact.size() % 4 != 0) return std::nullopt;
     std::string out(compact.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
+    const int n =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
     if (n < 0) return std::nullopt;
     // EVP_DecodeBlock counts the padding as zero bytes.
     std::size_t pad = 0;
@@ -126,10 +127,10 @@ std::optional<std::string> xfcc_certificate(std::string_view v) {
 
 std::string_view to_string(CertHeaderForm form) {
     switch (form) {
-    case CertHeaderForm::Rfc9440: return "rfc9440";
-    case CertHeaderForm::Base64Der: return "base64_der";
-    case CertHeaderForm::Pem: return "pem";
-    case CertHeaderForm::Xfcc: return "xfcc";
+        case CertHeaderForm::Rfc9440: return "rfc9440";
+        case CertHeaderForm::Base64Der: return "base64_der";
+        case CertHeaderForm::Pem: return "pem";
+        case CertHeaderForm::Xfcc: return "xfcc";
     }
     return "unknown";
 }

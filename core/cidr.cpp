@@ -14,8 +14,10 @@ std::optional<Cidr> parse_cidr(std::string_view text, std::string& problem) {
     boost::system::error_code ec;
     ip::address_v4 v4_address;
     ip::address_v6 v6_address;
-    if (v6) v6_address = ip::make_address_v6(address, ec);
-    else v4_address = ip::make_address_v4(address, ec);
+    if (v6)
+        v6_address = ip::make_address_v6(address, ec);
+    else
+        v4_address = ip::make_address_v4(address, ec);
     // Asio's parser takes a scope ("fe80::1%eth0"); a network has none.
     if (ec || address.find('%') != std::string::npos) {
         problem = "is not a CIDR (like 10.0.0.0/8 or fd00::/8)";

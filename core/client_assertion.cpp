@@ -2,12 +2,12 @@
 
 #include "core/base64url.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <memory>

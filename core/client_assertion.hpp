@@ -13,7 +13,7 @@
 namespace ig {
 
 struct AssertionResult {
-    std::string jwt;    // empty on failure
+    std::string jwt;  // empty on failure
     std::string error;  // one line, names the file, never key material
 };
 

@@ -15,12 +15,12 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <random>
@@ -121,7 +121,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     Throttle redis_log, poison_log;
 
     std::optional<net::steady_timer> refresh_timer;  // on the strand
-    std::optional<net::steady_timer> sync_timer;     // on the strand
+    std::optional<net::steady_timer> sync_timer;  // on the strand
     bool sync_started = false;
 
     // The verdict and how long to keep it here (the shared cache's remaining TTL for its values).
@@ -140,14 +140,14 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
 
     void start(std::string id, Callback done, std::string request_id);
     static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
-                                         std::optional<Verdict> local, std::string request_id);
+                                           std::optional<Verdict> local, std::string request_id);
     static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
-                                          std::string request_id);
+                                            std::string request_id);
     static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
                                                                std::shared_ptr<RedisClient> redis,
                                                                std::shared_ptr<Backend> b, const std::string& id);
-    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<Backend>& b,
-                                                               const std::string& id, const Verdict& v) const;
+    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<Backend>& b, const std::string& id,
+                                                               const Verdict& v) const;
     void write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v);
     static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
                                              Verdict v);
@@ -223,22 +223,21 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
     auto value = decode_shared_value(r.str, id, now, &why);
     if (!value) {
         self->metrics.shared.ignored.inc();
-        if (self->poison_log.allow())
-            log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
+        if (self->poison_log.allow()) log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
         co_return std::nullopt;
     }
     self->metrics.shared.hits.inc();
     Resolved out;
     out.verdict = std::move(value->verdict);
-    out.verdict.apps_pending = b->config.save_installed_apps && !out.verdict.apps_json &&
-                               !out.verdict.compliance_state.empty();
+    out.verdict.apps_pending =
+        b->config.save_installed_apps && !out.verdict.apps_json && !out.verdict.compliance_state.empty();
     out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
     co_return out;
 }
 
 std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(const std::shared_ptr<Backend>& b,
-                                                                                   const std::string& id,
-                                                                                   const Verdict& v) const {
+                                                                                    const std::string& id,
+                                                                                    const Verdict& v) const {
     if (!redis || !redis->connected() || v.outcome == Outcome::Error) return std::nullopt;
     const auto left = remaining_ttl(v, b->config);
     if (left.count() <= 0) return std::nullopt;
@@ -260,8 +259,10 @@ net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl>
     if (!set) co_return;
     auto redis = self->redis;
     auto r = co_await redis->command(std::move(*set), Clock::now() + b->config.shared_cache.timeout);
-    if (r.ok_status()) self->metrics.shared.writes.inc();
-    else self->shared_failed(r, "write");
+    if (r.ok_status())
+        self->metrics.shared.writes.inc();
+    else
+        self->shared_failed(r, "write");
 }
 
 // Local miss: the shared cache, then Graph. Across instances one of them asks Graph for a device
@@ -377,9 +378,10 @@ void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
         const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stale_if_error).count();
         if (auto stale = cache.get_stale(id, max_age)) {
             metrics.stale_served.inc();
-            log::warn("graph failed, serving the last known verdict",
-                      {{"device_id", id}, {"reason", v.reason}, {"age_s", *stale->stale_age_s},
-                       {"outcome", to_string(stale->outcome)}});
+            log::warn("graph failed, serving the last known verdict", {{"device_id", id},
+                                                                       {"reason", v.reason},
+                                                                       {"age_s", *stale->stale_age_s},
+                                                                       {"outcome", to_string(stale->outcome)}});
             stale->graph_ms = v.graph_ms;
             v = std::move(*stale);
         }
@@ -409,8 +411,10 @@ net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> se
     const auto& cfg = b->config;
     auto redis = self->redis;
     if (redis && redis->connected()) {
-        std::vector<std::string> lease{"SET", shared_sync_lease_key(cfg.shared_cache.key_prefix), self->instance, "NX",
-                                       "PX", std::to_string(std::chrono::milliseconds(cfg.sync.interval).count())};
+        std::vector<std::string> lease{
+            "SET",          shared_sync_lease_key(cfg.shared_cache.key_prefix),
+            self->instance, "NX",
+            "PX",           std::to_string(std::chrono::milliseconds(cfg.sync.interval).count())};
         auto r = co_await redis->command(std::move(lease), Clock::now() + cfg.shared_cache.timeout);
         if (r.type == RedisReply::Type::Nil) {
             self->metrics.sync.runs_skipped.inc();
@@ -448,8 +452,8 @@ net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> se
     m.last_pages.set(result.pages);
     m.last_devices.set(static_cast<std::int64_t>(result.devices));
     m.last_end_unix.set(unix_ms() / 1000);
-    nlohmann::json fields{{"duration_ms", ms}, {"pages", result.pages}, {"devices", result.devices},
-                          {"skipped", result.skipped}};
+    nlohmann::json fields{
+        {"duration_ms", ms}, {"pages", result.pages}, {"devices", result.devices}, {"skipped", result.skipped}};
     if (result.complete) {
         m.runs_ok.inc();
         log::info("device sync done", std::move(fields));
@@ -476,8 +480,10 @@ net::awaitable<void> ComplianceService::Impl::keep_synced(std::shared_ptr<Impl> 
         if (self->stopped) break;
         // Interval from start to start (a sync longer than that is followed by the next at once);
         // a reload cancels the wait, so a new interval applies at once.
-        if (interval.count() > 0) self->sync_timer->expires_at(began + interval);
-        else self->sync_timer->expires_after(std::chrono::hours(24));
+        if (interval.count() > 0)
+            self->sync_timer->expires_at(began + interval);
+        else
+            self->sync_timer->expires_after(std::chrono::hours(24));
         co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
     }
 }
@@ -514,12 +520,15 @@ ComplianceService::ComplianceService(net::any_io_executor io, const IntuneConfig
 ComplianceService::~ComplianceService() {
     impl_->stopped = true;
     // Idle pooled connections go with the backend once the last lookup lets go of it.
-    net::post(impl_->strand, [impl = impl_] {
-        if (impl->refresh_timer) impl->refresh_timer->cancel();
-        if (impl->sync_timer) impl->sync_timer->cancel();
-        if (impl->redis) impl->redis->stop();
-        impl->backend->link->http.close_idle();
-    });
+    try {
+        net::post(impl_->strand, [impl = impl_] {
+            if (impl->refresh_timer) impl->refresh_timer->cancel();
+            if (impl->sync_timer) impl->sync_timer->cancel();
+            if (impl->redis) impl->redis->stop();
+            impl->backend->link->http.close_idle();
+        });
+    } catch (...) {  // posting can only fail for want of memory; the timers then end with the io_context
+    }
 }
 
 std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
@@ -531,14 +540,14 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
 
 void ComplianceService::check(std::string device_id, Callback done, std::string request_id) {
     auto id = normalize_guid(device_id);
-    net::post(impl_->strand, [impl = impl_, id = std::move(id), done = std::move(done),
-                              rid = std::move(request_id)]() mutable {
-        if (!id) {
-            if (!impl->stopped) done(error_verdict("invalid device id"));
-            return;
-        }
-        impl->start(std::move(*id), std::move(done), std::move(rid));
-    });
+    net::post(impl_->strand,
+              [impl = impl_, id = std::move(id), done = std::move(done), rid = std::move(request_id)]() mutable {
+                  if (!id) {
+                      if (!impl->stopped) done(error_verdict("invalid device id"));
+                      return;
+                  }
+                  impl->start(std::move(*id), std::move(done), std::move(rid));
+              });
 }
 
 void ComplianceService::reconfigure(const IntuneConfig& config) {

@@ -1,12 +1,13 @@
 #pragma once
-// The compliance core's one entry point for the proxy: device ID in, Verdict out (README: How a request flows, `intune`).
+// The compliance core's one entry point for the proxy: device ID in, Verdict out (README: How a request flows,
+// `intune`).
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/outcome.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstdint>
@@ -28,8 +29,8 @@ constexpr std::string_view to_string(VerdictSource s) {
 struct Verdict {
     Outcome outcome = Outcome::Error;
     std::string compliance_state;  // as Graph wrote it; empty when Graph gave no state
-    std::string reason;            // one line, no secrets: for logs and X-Intune-Error
-    std::string device_json;       // saved device properties as a JSON object, when configured
+    std::string reason;  // one line, no secrets: for logs and X-Intune-Error
+    std::string device_json;  // saved device properties as a JSON object, when configured
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
     // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.
     std::optional<std::size_t> device_truncated, apps_truncated;
@@ -37,9 +38,9 @@ struct Verdict {
     // list has no apps) or from another instance without them. The device's next request reads them.
     bool apps_pending = false;
     bool cache_hit = false;
-    double graph_ms = 0;           // time spent waiting on Graph for this lookup (0 on a hit)
+    double graph_ms = 0;  // time spent waiting on Graph for this lookup (0 on a hit)
     VerdictSource source = VerdictSource::Graph;
-    std::int64_t fetched_at_ms = 0;          // Unix time (ms) Graph gave this answer; 0 for Error
+    std::int64_t fetched_at_ms = 0;  // Unix time (ms) Graph gave this answer; 0 for Error
     std::optional<std::int64_t> stale_age_s;  // set when Graph failed and this older answer stands in
 };
 
@@ -75,9 +76,12 @@ public:
             [this](auto handler, std::string id, std::string rid) {
                 auto ex = boost::asio::get_associated_executor(handler, io_);
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-                check(std::move(id), [ex, shared](Verdict v) {
-                    boost::asio::post(ex, [shared, v = std::move(v)]() mutable { (*shared)(std::move(v)); });
-                }, std::move(rid));
+                check(
+                    std::move(id),
+                    [ex, shared](Verdict v) {
+                        boost::asio::post(ex, [shared, v = std::move(v)]() mutable { (*shared)(std::move(v)); });
+                    },
+                    std::move(rid));
             },
             token, std::move(device_id), std::move(request_id));
     }

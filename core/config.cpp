@@ -3,9 +3,9 @@
 #include "core/config.hpp"
 
 #include "core/config_pem.hpp"
-#include "core/managed_device_properties.hpp"
 #include "core/device_id.hpp"
 #include "core/header_names.hpp"
+#include "core/managed_device_properties.hpp"
 #include "core/outside_json.hpp"
 
 #include <boost/url/ipv4_address.hpp>
@@ -58,9 +58,12 @@ std::string printable(std::string_view s) {
 std::string pointer_token(std::string_view key) {
     std::string out;
     for (char c : key) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
     }
     return printable(out);
 }
@@ -72,7 +75,6 @@ std::string lower(std::string_view s) {
 }
 
 std::string in_quotes(std::string_view s) { return "\"" + printable(s) + "\""; }
-
 
 // RFC 7230 token (header field names).
 bool is_token(std::string_view s) {
@@ -113,7 +115,7 @@ bool is_ip_address(std::string_view s) {
 struct ParsedUrl {
     std::string error;
     std::string origin;  // scheme://host[:port], scheme lower case
-    std::string host;    // without IPv6 brackets
+    std::string host;  // without IPv6 brackets
     std::uint16_t port = 0;
     bool https = false;
 };
@@ -128,7 +130,8 @@ ParsedUrl parse_url(std::string_view text, bool https_only, bool origin_only) {
     auto parsed = urls::parse_absolute_uri(text);
     if (!parsed) return fail("is not an absolute URL");
     urls::url_view u = *parsed;
-    if (u.scheme_id() == urls::scheme::https) out.https = true;
+    if (u.scheme_id() == urls::scheme::https)
+        out.https = true;
     else if (u.scheme_id() != urls::scheme::http || https_only)
         return fail(https_only ? "must be an https URL" : "must be an http or https URL");
     if (!u.has_authority() || u.host_type() == urls::host_type::none || u.encoded_host().empty())
@@ -168,11 +171,15 @@ std::string fill_location_placeholders(std::string_view location, std::string& p
         out.append(location.substr(pos, open == std::string_view::npos ? std::string_view::npos : open - pos));
         if (open == std::string_view::npos) break;
         const auto close = location.find('}', open);
-        const auto name = close == std::string_view::npos ? std::string_view() : location.substr(open + 1, close - open - 1);
-        if (name == "request_id") out += "0123456789abcdef0123456789abcdef";
-        else if (name == "return_url") out += "https%3A%2F%2Fexample.com%2F";
+        const auto name =
+            close == std::string_view::npos ? std::string_view() : location.substr(open + 1, close - open - 1);
+        if (name == "request_id")
+            out += "0123456789abcdef0123456789abcdef";
+        else if (name == "return_url")
+            out += "https%3A%2F%2Fexample.com%2F";
         else {
-            problem = "unknown placeholder " + in_quotes(location.substr(open, close == std::string_view::npos ? 20 : close - open + 1)) +
+            problem = "unknown placeholder " +
+                      in_quotes(location.substr(open, close == std::string_view::npos ? 20 : close - open + 1)) +
                       " (the placeholders are {request_id} and {return_url})";
             return out;
         }
@@ -316,7 +323,8 @@ public:
     }
 
     // One of `names`, returned as its index.
-    std::optional<std::size_t> choice(const Obj& o, std::string_view key, std::initializer_list<std::string_view> names) {
+    std::optional<std::size_t> choice(const Obj& o, std::string_view key,
+                                      std::initializer_list<std::string_view> names) {
         auto* v = o.get(key);
         if (!v) return std::nullopt;
         auto s = string(*v, o.at(key), true);
@@ -421,17 +429,19 @@ std::optional<Secret> Loader::secret(const Obj& o, std::string_view key) {
         auto name = string(*env, s.at("env"));
         if (!name) return std::nullopt;
         bool valid = !std::isdigit(static_cast<unsigned char>(name->front())) &&
-                     std::all_of(name->begin(), name->end(), [](char c) {
-                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                     });
+                     std::all_of(name->begin(), name->end(),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
         if (!valid) {
             error(s.at("env"), "is not a valid environment variable name");
             return std::nullopt;
         }
         const char* value = std::getenv(name->c_str());
-        if (!value) error(ptr, "environment variable " + *name + " is not set");
-        else if (!*value) error(ptr, "environment variable " + *name + " is empty");
-        else return Secret{value, "environment variable " + *name, false};
+        if (!value)
+            error(ptr, "environment variable " + *name + " is not set");
+        else if (!*value)
+            error(ptr, "environment variable " + *name + " is empty");
+        else
+            return Secret{value, "environment variable " + *name, false};
         return std::nullopt;
     }
     if (path) {
@@ -463,8 +473,10 @@ void Loader::listen(const json* v, const std::string& ptr, std::string& address,
 void Loader::address_port(const Obj& o, std::string& address, std::uint16_t& port) {
     if (auto* a = o.get("address")) {
         if (auto s = string(*a, o.at("address"))) {
-            if (is_ip_address(*s)) address = *s;
-            else error(o.at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
+            if (is_ip_address(*s))
+                address = *s;
+            else
+                error(o.at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
         }
     }
     number(o, "port", port, 1, 65535);
@@ -516,8 +528,10 @@ void Loader::authz(const json* v, AuthzConfig& out) {
     out.enabled = true;
     if (auto* a = o->get("address")) {
         if (auto s = string(*a, o->at("address"))) {
-            if (is_ip_address(*s)) out.address = *s;
-            else error(o->at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
+            if (is_ip_address(*s))
+                out.address = *s;
+            else
+                error(o->at("address"), "must be an IPv4 or IPv6 address, got " + in_quotes(*s));
         }
     }
     number(*o, "port", out.port, 1, 65535);
@@ -530,7 +544,8 @@ void Loader::authz(const json* v, AuthzConfig& out) {
         error(o->at("trusted_peers"), "must list at least one CIDR");
     } else {
         for (std::size_t i = 0; i < t->size(); ++i)
-            if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i))) out.trusted_peers.push_back(*c);
+            if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i)))
+                out.trusted_peers.push_back(*c);
     }
     if (auto* h = o->get("certificate_headers")) {
         if (!h->is_array()) {
@@ -543,10 +558,13 @@ void Loader::authz(const json* v, AuthzConfig& out) {
                 auto ptr = o->at("certificate_headers") + "/" + std::to_string(i);
                 auto name = string((*h)[i], ptr);
                 if (!name) continue;
-                if (!is_token(*name)) error(ptr, "is not a valid header name: " + in_quotes(*name));
-                else if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return lower(n) == lower(*name); }))
+                if (!is_token(*name))
+                    error(ptr, "is not a valid header name: " + in_quotes(*name));
+                else if (std::any_of(names.begin(), names.end(),
+                                     [&](const std::string& n) { return lower(n) == lower(*name); }))
                     error(ptr, in_quotes(*name) + " is listed twice");
-                else names.push_back(*name);
+                else
+                    names.push_back(*name);
             }
             out.certificate_headers = std::move(names);
         }
@@ -588,15 +606,20 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
                 auto name = string((*s)[i], ptr, true);
                 if (!name) continue;
                 IdSource id;
-                if (*name == "san_uri") id = IdSource::SanUri;
-                else if (*name == "subject_cn") id = IdSource::SubjectCn;
-                else if (*name == "header") id = IdSource::Header;
+                if (*name == "san_uri")
+                    id = IdSource::SanUri;
+                else if (*name == "subject_cn")
+                    id = IdSource::SubjectCn;
+                else if (*name == "header")
+                    id = IdSource::Header;
                 else {
                     error(ptr, "must be one of \"san_uri\", \"subject_cn\", \"header\", got " + in_quotes(*name));
                     continue;
                 }
-                if (std::find(sources.begin(), sources.end(), id) != sources.end()) error(ptr, in_quotes(*name) + " is listed twice");
-                else sources.push_back(id);
+                if (std::find(sources.begin(), sources.end(), id) != sources.end())
+                    error(ptr, in_quotes(*name) + " is listed twice");
+                else
+                    sources.push_back(id);
             }
             out.sources = std::move(sources);
         }
@@ -607,16 +630,20 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
                       std::all_of(scheme->begin(), scheme->end(), [](char c) {
                           return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
                       });
-            if (ok) out.san_uri_scheme = *scheme;
-            else error(o->at("san_uri_scheme"), "is not a valid URI scheme: " + in_quotes(*scheme));
+            if (ok)
+                out.san_uri_scheme = *scheme;
+            else
+                error(o->at("san_uri_scheme"), "is not a valid URI scheme: " + in_quotes(*scheme));
         }
     }
     if (auto* h = o->get("header")) {
         if (auto name = string(*h, o->at("header"))) {
-            if (!is_token(*name)) error(o->at("header"), "is not a valid header name: " + in_quotes(*name));
+            if (!is_token(*name))
+                error(o->at("header"), "is not a valid header name: " + in_quotes(*name));
             else if (is_reserved_device_header(*name))
                 error(o->at("header"), in_quotes(*name) + " is a header the gateway or HTTP itself sets");
-            else out.header = *name;
+            else
+                out.header = *name;
         }
     }
     if (auto* t = o->get("trusted_peers")) {
@@ -624,7 +651,8 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
             type_error(o->at("trusted_peers"), "array", *t);
         } else {
             for (std::size_t i = 0; i < t->size(); ++i)
-                if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i))) out.trusted_peers.push_back(*c);
+                if (auto c = cidr((*t)[i], o->at("trusted_peers") + "/" + std::to_string(i)))
+                    out.trusted_peers.push_back(*c);
         }
     }
     bool header_source = std::find(out.sources.begin(), out.sources.end(), IdSource::Header) != out.sources.end();
@@ -635,10 +663,28 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
 void Loader::intune(const json* v, IntuneConfig& out) {
     if (!v) return error("/intune", "is required");
     auto o = object(v, "/intune",
-                    {"tenant_id", "client_id", "auth", "client_secret", "client_certificate", "client_private_key",
-                     "assertion_algorithm", "username", "password", "login_url", "graph_url", "ca_file", "timeout_ms",
-                     "cache", "device_not_found", "save_device_properties", "device_properties", "save_installed_apps",
-                     "max_device_header_bytes", "max_apps_header_bytes", "shared_cache", "sync",
+                    {"tenant_id",
+                     "client_id",
+                     "auth",
+                     "client_secret",
+                     "client_certificate",
+                     "client_private_key",
+                     "assertion_algorithm",
+                     "username",
+                     "password",
+                     "login_url",
+                     "graph_url",
+                     "ca_file",
+                     "timeout_ms",
+                     "cache",
+                     "device_not_found",
+                     "save_device_properties",
+                     "device_properties",
+                     "save_installed_apps",
+                     "max_device_header_bytes",
+                     "max_apps_header_bytes",
+                     "shared_cache",
+                     "sync",
                      "stale_if_error_s"});
     if (!o) return;
 
@@ -647,16 +693,20 @@ void Loader::intune(const json* v, IntuneConfig& out) {
             bool ok = s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char c) {
                           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
                       });
-            if (ok) out.tenant_id = *s;
-            else error(o->at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
+            if (ok)
+                out.tenant_id = *s;
+            else
+                error(o->at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
         }
     } else {
         error(o->at("tenant_id"), "is required");
     }
     if (auto* c = o->get("client_id")) {
         if (auto s = string(*c, o->at("client_id"))) {
-            if (normalize_guid(*s)) out.client_id = *s;
-            else error(o->at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
+            if (normalize_guid(*s))
+                out.client_id = *s;
+            else
+                error(o->at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
         }
     } else {
         error(o->at("client_id"), "is required");
@@ -709,8 +759,10 @@ void Loader::intune(const json* v, IntuneConfig& out) {
         if (out.auth == AuthMode::Password) {
             if (required("username")) {
                 if (auto s = string(*o->get("username"), o->at("username"))) {
-                    if (has_control(*s)) error(o->at("username"), "must not contain control characters");
-                    else out.username = *s;
+                    if (has_control(*s))
+                        error(o->at("username"), "must not contain control characters");
+                    else
+                        out.username = *s;
                 }
             }
             if (required("password"))
@@ -727,8 +779,10 @@ void Loader::intune(const json* v, IntuneConfig& out) {
         auto s = string(*u, o->at(key));
         if (!s) continue;
         auto parsed = parse_url(*s, true, true);
-        if (!parsed.error.empty()) error(o->at(key), parsed.error + ": " + in_quotes(*s));
-        else *target = parsed.origin;
+        if (!parsed.error.empty())
+            error(o->at(key), parsed.error + ": " + in_quotes(*s));
+        else
+            *target = parsed.origin;
     }
     if (auto f = file(*o, "ca_file", false, true)) {
         out.ca_file = f->path;
@@ -742,8 +796,10 @@ void Loader::intune(const json* v, IntuneConfig& out) {
     }
     if (auto* d = o->get("device_not_found")) {
         if (auto s = string(*d, o->at("device_not_found"), true)) {
-            if (auto which = outcome_from_name(*s)) out.device_not_found = *which;
-            else error(o->at("device_not_found"), "is not an outcome name: " + in_quotes(*s));
+            if (auto which = outcome_from_name(*s))
+                out.device_not_found = *which;
+            else
+                error(o->at("device_not_found"), "is not an outcome name: " + in_quotes(*s));
         }
     }
     boolean(*o, "save_device_properties", out.save_device_properties);
@@ -810,11 +866,12 @@ void Loader::shared_cache(const json* v, const std::string& ptr, SharedCacheConf
     }
     if (auto* k = o->get("key_prefix")) {
         if (auto s = string(*k, o->at("key_prefix"), true)) {
-            bool ok = s->size() <= 100 && std::all_of(s->begin(), s->end(), [](char c) {
-                          return c > 0x20 && c < 0x7f;
-                      });
-            if (ok) out.key_prefix = *s;
-            else error(o->at("key_prefix"), "must be at most 100 visible ASCII characters, got " + in_quotes(*s));
+            bool ok =
+                s->size() <= 100 && std::all_of(s->begin(), s->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+            if (ok)
+                out.key_prefix = *s;
+            else
+                error(o->at("key_prefix"), "must be at most 100 visible ASCII characters, got " + in_quotes(*s));
         }
     }
     duration(*o, "timeout_ms", out.timeout, 1, 10000);
@@ -870,16 +927,19 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
                 const std::string& header = item.key();  // not a structured binding: the lambda below uses it
                 const json& value = item.value();
                 auto hptr = o.at("headers") + "/" + pointer_token(header);
-                if (!is_token(header)) error(hptr, "is not a valid header name");
+                if (!is_token(header))
+                    error(hptr, "is not a valid header name");
                 else if (is_reserved_header(header, device_id_header))
                     error(hptr, "is a header the gateway or HTTP itself sets; it cannot be configured");
-                else if (!value.is_string()) type_error(hptr, "string", value);
+                else if (!value.is_string())
+                    type_error(hptr, "string", value);
                 else if (!is_field_value(value.get_ref<const std::string&>()))
                     error(hptr, "value must not contain CR, LF, NUL or other control characters");
                 else if (std::any_of(out.headers.begin(), out.headers.end(),
                                      [&](const auto& h) { return lower(h.first) == lower(header); }))
                     error(hptr, "is given twice (header names ignore case)");
-                else out.headers.emplace_back(header, value.get<std::string>());
+                else
+                    out.headers.emplace_back(header, value.get<std::string>());
             }
         }
     } else if (*name == "reject") {
@@ -889,17 +949,21 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
         number(o, "status", out.status, 400, 599);
         if (auto* h = o.get("help")) {
             if (auto s = string(*h, o.at("help"))) {
-                if (s->size() > max_help_bytes) error(o.at("help"), "is longer than " + std::to_string(max_help_bytes) + " bytes");
+                if (s->size() > max_help_bytes)
+                    error(o.at("help"), "is longer than " + std::to_string(max_help_bytes) + " bytes");
                 else if (std::any_of(s->begin(), s->end(), [](char c) { return c != '\n' && has_control({&c, 1}); }))
                     error(o.at("help"), "must not contain control characters other than a line break");
-                else out.help = *s;
+                else
+                    out.help = *s;
             }
         }
         if (auto* u = o.get("help_url")) {
             if (auto s = string(*u, o.at("help_url"))) {
                 auto parsed = parse_url(*s, true, false);
-                if (!parsed.error.empty()) error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
-                else out.help_url = *s;
+                if (!parsed.error.empty())
+                    error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
+                else
+                    out.help_url = *s;
             }
         }
     } else if (*name == "redirect") {
@@ -912,15 +976,19 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
                 std::string problem;
                 const auto sample = fill_location_placeholders(*s, problem);
                 if (problem.empty()) problem = parse_url(sample, false, false).error;
-                if (!problem.empty()) error(o.at("location"), problem);
-                else out.location = *s;
+                if (!problem.empty())
+                    error(o.at("location"), problem);
+                else
+                    out.location = *s;
             }
         } else {
             error(o.at("location"), "is required with action \"redirect\"");
         }
         if (auto s = integer(o, "status", 300, 399)) {
-            if (*s == 301 || *s == 302 || *s == 303 || *s == 307 || *s == 308) out.status = static_cast<unsigned>(*s);
-            else error(o.at("status"), "must be 301, 302, 303, 307 or 308, got " + std::to_string(*s));
+            if (*s == 301 || *s == 302 || *s == 303 || *s == 307 || *s == 308)
+                out.status = static_cast<unsigned>(*s);
+            else
+                error(o.at("status"), "must be 301, 302, 303, 307 or 308, got " + std::to_string(*s));
         }
     } else {
         error(ptr + "/action", "must be one of \"forward\", \"reject\", \"redirect\", got " + in_quotes(*name));
@@ -955,9 +1023,9 @@ void Loader::outcomes(const json* v, const std::string& device_id_header,
 }
 
 void Loader::limits(const json* v, LimitsConfig& out) {
-    auto o = object(v, "/limits", {"max_header_bytes", "max_body_bytes", "handshake_timeout_s", "header_timeout_s",
-                                   "idle_timeout_s", "max_connections", "max_connections_per_address",
-                                   "max_pending_handshakes"});
+    auto o = object(v, "/limits",
+                    {"max_header_bytes", "max_body_bytes", "handshake_timeout_s", "header_timeout_s", "idle_timeout_s",
+                     "max_connections", "max_connections_per_address", "max_pending_handshakes"});
     if (!o) return;
     number(*o, "max_header_bytes", out.max_header_bytes, 1024, 1 << 20);
     number(*o, "max_body_bytes", out.max_body_bytes, 0, std::uint64_t(1) << 40);
@@ -974,8 +1042,10 @@ void Loader::root(const json& doc, Config& out) {
     Obj o(*this, doc, "",
           {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz",
            "pages_dir"});
-    if (auto* l = o.get("listen"); l && l->is_null()) out.listen.enabled = false;
-    else listen(l, "/listen", out.listen.address, out.listen.port);
+    if (auto* l = o.get("listen"); l && l->is_null())
+        out.listen.enabled = false;
+    else
+        listen(l, "/listen", out.listen.address, out.listen.port);
     number(o, "workers", out.workers, 0, 256);
     tls(o.get("tls"), out.tls, out.listen.enabled);
     authz(o.get("authz"), out.authz);
@@ -1012,12 +1082,13 @@ void Loader::admin(const json* a, Config& out) {
         if (auto s = secret(*o, "token")) {
             if (!is_field_value(s->value) || s->value.find_first_of(" \t") != std::string::npos)
                 error(o->at("token"), "must not contain spaces or control characters");
-            else out.admin.token = std::move(*s);
+            else
+                out.admin.token = std::move(*s);
         }
     }
     auto wildcard = [](const std::string& s) { return s == "0.0.0.0" || s == "::"; };
-    bool overlap = out.admin.address == out.listen.address || wildcard(out.admin.address) ||
-                   wildcard(out.listen.address);
+    bool overlap =
+        out.admin.address == out.listen.address || wildcard(out.admin.address) || wildcard(out.listen.address);
     if (out.listen.enabled && overlap && out.admin.port == out.listen.port)
         error("/admin/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
 }
@@ -1060,7 +1131,8 @@ void Loader::pages(const json* v, Config& out) {
             continue;
         }
         auto& action = out.outcomes[static_cast<std::size_t>(*which)];
-        if (action.action != Action::Reject) warn(ptr, "'" + shown + "' is not used: the outcome's action is not \"reject\"");
+        if (action.action != Action::Reject)
+            warn(ptr, "'" + shown + "' is not used: the outcome's action is not \"reject\"");
         action.page = std::make_shared<const PageTemplate>(std::move(parsed.page));
     }
 }
@@ -1082,20 +1154,20 @@ public:
     bool operator()(int, json::parse_event_t event, json& parsed) {
         using E = json::parse_event_t;
         switch (event) {
-        case E::object_start: stack_.push_back(Frame{false}); break;
-        case E::array_start: stack_.push_back(Frame{true}); break;
-        case E::key: {
-            auto& top = stack_.back();
-            top.key = parsed.get<std::string>();
-            if (!top.keys.insert(top.key).second) found.push_back(where() + ": duplicate key");
-            break;
-        }
-        case E::object_end:
-        case E::array_end:
-            stack_.pop_back();
-            next_element();
-            break;
-        case E::value: next_element(); break;
+            case E::object_start: stack_.push_back(Frame{false}); break;
+            case E::array_start: stack_.push_back(Frame{true}); break;
+            case E::key: {
+                auto& top = stack_.back();
+                top.key = parsed.get<std::string>();
+                if (!top.keys.insert(top.key).second) found.push_back(where() + ": duplicate key");
+                break;
+            }
+            case E::object_end:
+            case E::array_end:
+                stack_.pop_back();
+                next_element();
+                break;
+            case E::value: next_element(); break;
         }
         return true;
     }

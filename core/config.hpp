@@ -2,8 +2,8 @@
 // The configuration model (README: Configuration reference). load_config() fills every default, resolves relative paths
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
-#include "core/outcome.hpp"
 #include "core/cidr.hpp"
+#include "core/outcome.hpp"
 #include "core/page_template.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -42,7 +42,7 @@ struct TlsConfig {
     std::filesystem::path client_ca;
     std::optional<std::filesystem::path> crl;
     bool client_certificate_required = true;  // "required" | "optional"
-    std::string min_version = "1.2";          // "1.2" | "1.3"
+    std::string min_version = "1.2";  // "1.2" | "1.3"
 };
 
 enum class IdSource { SanUri, SubjectCn, Header };
@@ -76,13 +76,13 @@ struct CacheConfig : CacheTtls {
 
 // A Redis server shared by the instances of a site (verdicts, the single-flight lock, the sync lease).
 struct SharedCacheConfig {
-    bool enabled = false;                 // "shared_cache" given
-    std::string url;                      // as written, for messages
-    bool tls = false;                     // rediss://
+    bool enabled = false;  // "shared_cache" given
+    std::string url;  // as written, for messages
+    bool tls = false;  // rediss://
     std::string host;
     std::uint16_t port = 6379;
-    unsigned database = 0;                // the URL's path, /0 by default
-    Secret password;                      // value empty when none
+    unsigned database = 0;  // the URL's path, /0 by default
+    Secret password;  // value empty when none
     std::string key_prefix = "intune-gate:";
     std::chrono::milliseconds timeout{10};  // per Redis operation
 
@@ -91,7 +91,7 @@ struct SharedCacheConfig {
 
 struct SyncConfig {
     std::chrono::seconds interval{0};  // 0 = no bulk sync
-    std::size_t page_size = 1000;      // $top
+    std::size_t page_size = 1000;  // $top
 };
 
 // IntuneConfig comes in parts whose operator== the compiler writes: a reload compares parts, so a
@@ -109,12 +109,12 @@ struct GraphTenant {
 struct IntuneConnection : GraphTenant {
     std::string client_id;
     AuthMode auth = AuthMode::ClientSecret;
-    Secret client_secret;                               // client_secret and password grants
-    std::filesystem::path client_certificate;           // certificate grant
-    std::filesystem::path client_private_key;           // certificate grant (RSA only: Entra ID's rule)
+    Secret client_secret;  // client_secret and password grants
+    std::filesystem::path client_certificate;  // certificate grant
+    std::filesystem::path client_private_key;  // certificate grant (RSA only: Entra ID's rule)
     AssertionAlgorithm assertion_algorithm = AssertionAlgorithm::PS256;  // certificate grant
-    std::string username;                               // password grant
-    Secret password;                                    // password grant
+    std::string username;  // password grant
+    Secret password;  // password grant
     std::string login_url = "https://login.microsoftonline.com";
     std::optional<std::filesystem::path> ca_file;
 
@@ -125,7 +125,7 @@ struct IntuneConnection : GraphTenant {
 struct VerdictRules {
     Outcome device_not_found = Outcome::NotCompliant;
     bool save_device_properties = false;
-    std::vector<std::string> device_properties;         // empty = all
+    std::vector<std::string> device_properties;  // empty = all
     bool save_installed_apps = false;
     // Caps on the header line (name, value, CRLF) of X-Intune-Device and X-Intune-Installed-Apps.
     std::size_t max_device_header_bytes = 8192;
@@ -160,12 +160,12 @@ struct UpstreamConfig {
 
 struct OutcomeAction {
     Action action = Action::Reject;
-    unsigned status = 403;                                     // reject: status; redirect: 302
-    std::string location;                                      // redirect; may hold {request_id}, {return_url}
+    unsigned status = 403;  // reject: status; redirect: 302
+    std::string location;  // redirect; may hold {request_id}, {return_url}
     std::vector<std::pair<std::string, std::string>> headers;  // forward
-    std::string help;                                          // reject: what to do, shown on the deny page
-    std::string help_url;                                      // reject: an https URL, linked from the deny page
-    std::shared_ptr<const PageTemplate> page;                  // reject: <pages_dir>/<Outcome>.html, when given
+    std::string help;  // reject: what to do, shown on the deny page
+    std::string help_url;  // reject: an https URL, linked from the deny page
+    std::shared_ptr<const PageTemplate> page;  // reject: <pages_dir>/<Outcome>.html, when given
 };
 
 struct LimitsConfig {
@@ -200,7 +200,7 @@ struct AuthzConfig {
 struct Config {
     std::filesystem::path file;  // the config file itself, absolute
     ListenConfig listen;
-    unsigned workers = 0;        // 0 = one per core (resolved by the proxy)
+    unsigned workers = 0;  // 0 = one per core (resolved by the proxy)
     TlsConfig tls;
     DeviceIdConfig device_id;
     IntuneConfig intune;
@@ -216,7 +216,7 @@ struct Config {
 };
 
 struct ConfigResult {
-    std::optional<Config> config;     // set only when errors is empty
+    std::optional<Config> config;  // set only when errors is empty
     std::vector<std::string> errors;  // each "config error: <path>: <message>"
 };
 

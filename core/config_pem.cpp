@@ -23,7 +23,8 @@ struct Free {
     void operator()(X509_CRL* p) const { X509_CRL_free(p); }
     void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 };
-template <class T> using Ptr = std::unique_ptr<T, Free>;
+template <class T>
+using Ptr = std::unique_ptr<T, Free>;
 
 // Never prompt on a terminal for a pass phrase: an encrypted key is simply refused.
 int no_password(char*, int, int, void*) { return -1; }
@@ -129,7 +130,8 @@ std::optional<std::string> check_private_key(const std::filesystem::path& key_fi
     if (!key) {
         std::string reason = openssl_reason();
         if (text->find("ENCRYPTED") != std::string::npos)
-            return "'" + shown + "' is an encrypted private key; give it unencrypted (protect it with file permissions)";
+            return "'" + shown +
+                   "' is an encrypted private key; give it unencrypted (protect it with file permissions)";
         return "'" + shown + "' holds no PEM private key that parses (" + reason + ")";
     }
     std::string cert_error;

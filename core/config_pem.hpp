@@ -9,8 +9,8 @@
 namespace ig::config_pem {
 
 // The whole file, or "cannot read file '<shown>': <strerror>" in `error`. Refuses files over max_bytes.
-std::optional<std::string> read_file(const std::filesystem::path& file, const std::string& shown,
-                                     std::string& error, std::size_t max_bytes = 16 << 20);
+std::optional<std::string> read_file(const std::filesystem::path& file, const std::string& shown, std::string& error,
+                                     std::size_t max_bytes = 16 << 20);
 
 // A PEM certificate (chain) file whose first certificate parses.
 std::optional<std::string> check_certificate(const std::filesystem::path& file, const std::string& shown);

@@ -78,9 +78,9 @@ std::optional<Outcome> outcome_for_state(std::string_view state) {
 
 Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
     switch (reply.kind) {
-    case GraphReply::Kind::TokenFailed:
-    case GraphReply::Kind::Unreachable: return error(reply.error);
-    case GraphReply::Kind::Answered: break;
+        case GraphReply::Kind::TokenFailed:
+        case GraphReply::Kind::Unreachable: return error(reply.error);
+        case GraphReply::Kind::Answered: break;
     }
     if (reply.status == 404) {
         Verdict v;
@@ -93,7 +93,8 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
     if (is_access_denied(reply.status, e.value_or(none)))
         return error(http_reason("Intune denied access", reply, e) + ": " + std::string(access_denied_fix));
     if (reply.status == 401) return error(http_reason("graph refused the token", reply, e));
-    if (reply.status == 429 || reply.status >= 500) return error(http_reason("graph unavailable after retries", reply, e));
+    if (reply.status == 429 || reply.status >= 500)
+        return error(http_reason("graph unavailable after retries", reply, e));
     if (reply.status == 400) return error(http_reason("graph refused the request", reply, e));
     if (reply.status != 200) return error(http_reason("graph answered", reply, e));
 

@@ -76,8 +76,10 @@ std::optional<FoundDeviceId> find_device_id(X509* cert, const DeviceIdConfig& co
     if (!cert) return std::nullopt;
     for (const IdSource source : config.sources) {
         std::optional<std::string> id;
-        if (source == IdSource::SanUri) id = from_san_uri(cert, config.san_uri_scheme);
-        else if (source == IdSource::SubjectCn) id = from_subject_cn(cert);
+        if (source == IdSource::SanUri)
+            id = from_san_uri(cert, config.san_uri_scheme);
+        else if (source == IdSource::SubjectCn)
+            id = from_subject_cn(cert);
         if (id) return FoundDeviceId{std::move(*id), source};
     }
     return std::nullopt;

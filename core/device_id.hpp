@@ -3,8 +3,8 @@
 // subject CN) or, from a trusted peer only, from the device_id.header.
 #include "core/config.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <openssl/x509.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <optional>
 #include <string>

@@ -15,11 +15,11 @@
 namespace ig {
 
 struct SyncResult {
-    bool complete = false;    // every page read
+    bool complete = false;  // every page read
     int pages = 0;
     std::size_t devices = 0;  // verdicts handed to `each`
     std::size_t skipped = 0;  // entries without a valid id
-    std::string error;        // why it stopped early (one line, no secret)
+    std::string error;  // why it stopped early (one line, no secret)
 };
 
 inline constexpr int max_sync_pages = 100000;

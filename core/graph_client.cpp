@@ -28,7 +28,8 @@ std::string origin_of(std::string_view url) {
     auto u = urls::parse_uri(url);
     if (!u || !u->has_authority()) return {};
     std::string port = u->has_port() ? std::string(u->port()) : std::string();
-    if (port.empty()) port = u->scheme_id() == urls::scheme::https ? "443" : u->scheme_id() == urls::scheme::http ? "80" : "";
+    if (port.empty())
+        port = u->scheme_id() == urls::scheme::https ? "443" : u->scheme_id() == urls::scheme::http ? "80" : "";
     return lower(std::string(u->scheme())) + "://" + lower(std::string(u->encoded_host())) + ':' + port;
 }
 
@@ -76,9 +77,9 @@ std::optional<ODataError> parse_odata_error(const std::string& body) {
 
 bool is_access_denied(unsigned status, const ODataError& e) {
     if (status == 403) return true;
-    return status == 401 && (boost::algorithm::iequals(e.intune_code, "Forbidden") ||
-                             boost::algorithm::iequals(e.code, "Forbidden") ||
-                             boost::algorithm::iequals(e.code, "Authorization_RequestDenied"));
+    return status == 401 &&
+           (boost::algorithm::iequals(e.intune_code, "Forbidden") || boost::algorithm::iequals(e.code, "Forbidden") ||
+            boost::algorithm::iequals(e.code, "Authorization_RequestDenied"));
 }
 
 bool is_invalid_token(unsigned status, const ODataError& e) {
@@ -193,7 +194,7 @@ net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_
         if (!res.ok()) {
             reply.kind = GraphReply::Kind::Unreachable;
             reply.error = res.ec == boost::beast::error::timeout ? "graph request timed out"
-                                                                : "graph unreachable: " + one_line(res.error_text());
+                                                                 : "graph unreachable: " + one_line(res.error_text());
             co_return reply;
         }
         reply.kind = GraphReply::Kind::Answered;
@@ -254,7 +255,8 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
         if (!url.empty() && !same_origin(url)) {
             // Following it would hand our token to another host.
             out.error = "detectedApps: @odata.nextLink points to another origin, not followed";
-            log::warn("graph nextLink not followed", {{"device_id", device_id}, {"next_origin", one_line(origin_of(url), 200)}});
+            log::warn("graph nextLink not followed",
+                      {{"device_id", device_id}, {"next_origin", one_line(origin_of(url), 200)}});
             co_return out;
         }
     }

@@ -21,8 +21,8 @@ struct GraphReply {
     enum class Kind { Answered, TokenFailed, Unreachable };
     Kind kind = Kind::Unreachable;
     unsigned status = 0;  // Answered: the final HTTP status
-    std::string body;     // Answered
-    std::string error;    // TokenFailed / Unreachable: one line, no secret
+    std::string body;  // Answered
+    std::string error;  // TokenFailed / Unreachable: one line, no secret
     std::string request_id, client_request_id;  // Answered: Graph's response headers (sanitised)
 };
 

@@ -18,7 +18,7 @@ namespace ig {
 // the number of entries there were in all) are named in core/header_names.hpp.
 
 struct CappedJson {
-    std::string json;                  // the JSON text to encode into the header
+    std::string json;  // the JSON text to encode into the header
     std::optional<std::size_t> total;  // set when entries were left out: how many there were in all
 };
 

@@ -10,9 +10,7 @@ namespace {
 
 using boost::urls::grammar::ci_is_equal;
 
-char normalised(char c) {
-    return c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
+char normalised(char c) { return c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && ci_is_equal(s.substr(0, prefix.size()), prefix);
@@ -44,7 +42,8 @@ bool is_gateway_header(std::string_view name) {
 }
 
 bool is_own_header(std::string_view name) {
-    return std::any_of(own_headers.begin(), own_headers.end(), [&](std::string_view own) { return same_header_name(own, name); });
+    return std::any_of(own_headers.begin(), own_headers.end(),
+                       [&](std::string_view own) { return same_header_name(own, name); });
 }
 
 bool is_reserved_header(std::string_view name, std::string_view device_id_header) {
@@ -53,8 +52,7 @@ bool is_reserved_header(std::string_view name, std::string_view device_id_header
 }
 
 bool is_reserved_device_header(std::string_view name) {
-    return is_own_header(name) ||
-           (is_reserved_header(name, {}) && !normalised_starts_with(name, "x-intune-"));
+    return is_own_header(name) || (is_reserved_header(name, {}) && !normalised_starts_with(name, "x-intune-"));
 }
 
 }  // namespace ig

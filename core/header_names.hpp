@@ -19,8 +19,9 @@ inline constexpr std::string_view status_header = "X-Intune-Status";
 inline constexpr std::string_view request_id_header = "X-Request-Id";
 
 inline constexpr std::array<std::string_view, 9> own_headers{
-    outcome_header, compliance_state_header, device_header, device_truncated_header, apps_header,
-    apps_truncated_header, stale_header, error_header, status_header};
+    outcome_header, compliance_state_header, device_header, device_truncated_header,
+    apps_header,    apps_truncated_header,   stale_header,  error_header,
+    status_header};
 
 // Names compared as CGI, WSGI, PHP and Rack see them: case-insensitive, `_` the same as `-`
 // (to them `X_Intune_Outcome` is `X-Intune-Outcome`).

@@ -33,10 +33,10 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
 
 struct Target {
-    std::string host;       // for DNS, SNI and the certificate check
+    std::string host;  // for DNS, SNI and the certificate check
     std::uint16_t port = 443;
     std::string host_header;
-    std::string target;     // origin-form
+    std::string target;  // origin-form
     std::string key() const { return host + ':' + std::to_string(port); }
 };
 
@@ -51,8 +51,10 @@ std::optional<Target> parse_target(const std::string& url) {
     }
     t.host_header = u->encoded_host_and_port();
     t.target = u->encoded_target();
-    if (t.target.empty()) t.target = "/";
-    else if (t.target.front() != '/') t.target.insert(0, "/");
+    if (t.target.empty())
+        t.target = "/";
+    else if (t.target.front() != '/')
+        t.target.insert(0, "/");
     return t;
 }
 
@@ -104,15 +106,14 @@ std::size_t HttpClient::idle_connections() const {
 
 void HttpClient::close_idle() { state_->idle.clear(); }
 
-net::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::connect(const std::string& host,
-                                                                            std::uint16_t port,
+net::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::connect(const std::string& host, std::uint16_t port,
                                                                             Clock::time_point deadline,
                                                                             HttpResult& result) {
     auto ex = co_await net::this_coro::executor;
     tcp::resolver resolver(ex);
     net::steady_timer timer(ex, deadline);
-    auto resolved = co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) ||
-                              timer.async_wait(use_tuple));
+    auto resolved =
+        co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) || timer.async_wait(use_tuple));
     if (resolved.index() == 1) {
         result.ec = beast::error::timeout;
         result.where = "resolve";
@@ -171,7 +172,8 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
     msg.set(http::field::user_agent, "intune-gate/" IG_VERSION);
     msg.keep_alive(true);
     for (auto& [name, value] : req.headers) msg.set(name, value);
-    if (!req.body.empty() || req.method == http::verb::post || req.method == http::verb::put) msg.body() = std::move(req.body);
+    if (!req.body.empty() || req.method == http::verb::post || req.method == http::verb::put)
+        msg.body() = std::move(req.body);
     msg.prepare_payload();
 
     const auto key = target->key();

@@ -39,7 +39,7 @@ struct HttpResponse {
 
 struct HttpResult {
     boost::beast::error_code ec;  // set when no complete HTTP answer arrived
-    std::string where;            // which step failed: "resolve", "connect", "handshake", "write", "read", ...
+    std::string where;  // which step failed: "resolve", "connect", "handshake", "write", "read", ...
     HttpResponse response;
 
     bool ok() const { return !ec; }

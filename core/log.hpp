@@ -18,9 +18,15 @@ void write_rendered(std::string line);
 
 // {"time","level","msg", ...fields}
 void event(std::string_view level, std::string_view msg, nlohmann::json fields = nlohmann::json::object());
-inline void info(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("info", msg, std::move(fields)); }
-inline void warn(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("warn", msg, std::move(fields)); }
-inline void error(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) { event("error", msg, std::move(fields)); }
+inline void info(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) {
+    event("info", msg, std::move(fields));
+}
+inline void warn(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) {
+    event("warn", msg, std::move(fields));
+}
+inline void error(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) {
+    event("error", msg, std::move(fields));
+}
 
 // Lines dropped because the queue was full.
 std::uint64_t dropped();

@@ -29,8 +29,7 @@ private:
 // Fixed buckets in seconds, Prometheus-style (cumulative when rendered).
 class Histogram {
 public:
-    static constexpr std::array<double, 12> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                   0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
+    static constexpr std::array<double, 12> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
     void observe(double seconds) noexcept {
         std::size_t i = 0;
         while (i < bounds.size() && seconds > bounds[i]) ++i;
@@ -52,41 +51,41 @@ private:
 
 // What the shared cache (Redis) counts.
 struct RedisMetrics {
-    Counter commands;          // commands answered
-    Counter failures;          // commands with no usable reply (down, timed out, error reply, garbage)
-    Counter connects;          // connections established
+    Counter commands;  // commands answered
+    Counter failures;  // commands with no usable reply (down, timed out, error reply, garbage)
+    Counter connects;  // connections established
     Counter connect_failures;  // connection attempts that failed
-    Gauge up;                  // 1 while connected
+    Gauge up;  // 1 while connected
 };
 
 struct SharedCacheMetrics {
     RedisMetrics redis;
-    Counter hits;        // local miss answered by the shared cache
-    Counter misses;      // nothing there
-    Counter fallbacks;   // the shared cache did not answer (in time): local cache and Graph instead
-    Counter ignored;     // values read back that were not ours / another device's / inconsistent
+    Counter hits;  // local miss answered by the shared cache
+    Counter misses;  // nothing there
+    Counter fallbacks;  // the shared cache did not answer (in time): local cache and Graph instead
+    Counter ignored;  // values read back that were not ours / another device's / inconsistent
     Counter lock_waits;  // lookups that waited for another instance's Graph call
-    Counter writes;      // verdicts written
+    Counter writes;  // verdicts written
 };
 
 struct SyncMetrics {
     Counter runs_ok, runs_failed, runs_skipped;  // skipped: another instance held the lease
-    Counter pages;                               // pages read, all runs
-    Counter devices;                             // verdicts refreshed, all runs
+    Counter pages;  // pages read, all runs
+    Counter devices;  // verdicts refreshed, all runs
     Gauge last_duration_ms, last_pages, last_devices, last_end_unix;
 };
 
 // What the compliance core counts.
 struct CoreMetrics {
     std::array<Counter, 600> graph_calls_by_status{};  // index = HTTP status; 0 = no HTTP answer
-    Histogram graph_latency;                            // per Graph HTTP call
-    Counter token_fetches;                              // token requests sent
-    Counter token_failures;                             // token requests that gave no token
+    Histogram graph_latency;  // per Graph HTTP call
+    Counter token_fetches;  // token requests sent
+    Counter token_failures;  // token requests that gave no token
     Counter cache_hits;
     Counter cache_misses;
     Gauge cache_size;
-    Counter apps_failures;                              // installed-apps reads that failed
-    Counter stale_served;                               // Graph failed; an older answer stood in
+    Counter apps_failures;  // installed-apps reads that failed
+    Counter stale_served;  // Graph failed; an older answer stood in
     SharedCacheMetrics shared;
     SyncMetrics sync;
 

@@ -11,8 +11,7 @@ enum class Outcome { Compliant, NotCompliant, InGracePeriod, ConfigManager, Conf
 inline constexpr std::size_t outcome_count = 8;
 
 inline constexpr std::array<std::string_view, outcome_count> outcome_names{
-    "Compliant", "NotCompliant", "InGracePeriod", "ConfigManager",
-    "Conflict",  "NoId",         "StatusUnknown", "Error"};
+    "Compliant", "NotCompliant", "InGracePeriod", "ConfigManager", "Conflict", "NoId", "StatusUnknown", "Error"};
 
 constexpr std::string_view to_string(Outcome o) { return outcome_names[static_cast<std::size_t>(o)]; }
 

@@ -14,12 +14,12 @@ namespace ig {
 
 struct JsonLimits {
     std::size_t max_bytes = 8 << 20;  // the HTTP client's body limit
-    int max_depth = 64;               // objects and arrays inside each other; Graph's bodies need < 10
+    int max_depth = 64;  // objects and arrays inside each other; Graph's bodies need < 10
 };
 
 struct OutsideJson {
     std::optional<nlohmann::json> doc;  // nullopt when error is set
-    std::string error;                  // one line: "not valid JSON: ...", "nested deeper than 64 levels", ...
+    std::string error;  // one line: "not valid JSON: ...", "nested deeper than 64 levels", ...
 };
 
 // Extra per-event callback (e.g. to note duplicate keys); called for every event after the depth check.

@@ -12,8 +12,8 @@ namespace ig {
 
 enum class PageField { RequestId, Outcome, Reason, Help, HelpUrl, Time };
 inline constexpr std::size_t page_field_count = 6;
-inline constexpr std::array<std::string_view, page_field_count> page_field_names{
-    "request_id", "outcome", "reason", "help", "help_url", "time"};
+inline constexpr std::array<std::string_view, page_field_count> page_field_names{"request_id", "outcome",  "reason",
+                                                                                 "help",       "help_url", "time"};
 
 struct PageTemplate {
     std::vector<std::variant<std::string, PageField>> pieces;  // literal text, or a field to fill in

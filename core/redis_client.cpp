@@ -43,16 +43,28 @@ RedisReply failed(std::string why) {
 RedisReply convert(const redisReply* r) {
     RedisReply out;
     switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::String; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::Status; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::Error; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::Integer; out.integer = r->integer; break;
-    case REDIS_REPLY_NIL: out.type = RedisReply::Type::Nil; break;
-    case REDIS_REPLY_ARRAY:
-        out.type = RedisReply::Type::Array;
-        for (std::size_t i = 0; i < r->elements && i < 1024; ++i) out.elements.push_back(convert(r->element[i]));
-        break;
-    default: out = failed("unexpected reply type"); break;
+        case REDIS_REPLY_STRING:
+            out.type = RedisReply::Type::String;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_STATUS:
+            out.type = RedisReply::Type::Status;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_ERROR:
+            out.type = RedisReply::Type::Error;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_INTEGER:
+            out.type = RedisReply::Type::Integer;
+            out.integer = r->integer;
+            break;
+        case REDIS_REPLY_NIL: out.type = RedisReply::Type::Nil; break;
+        case REDIS_REPLY_ARRAY:
+            out.type = RedisReply::Type::Array;
+            for (std::size_t i = 0; i < r->elements && i < 1024; ++i) out.elements.push_back(convert(r->element[i]));
+            break;
+        default: out = failed("unexpected reply type"); break;
     }
     return out;
 }
@@ -100,7 +112,7 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
     std::shared_ptr<ssl::stream<tcp::socket>> conn;  // the loops hold it too while they run
     std::unique_ptr<redisReader, ReaderDeleter> reader;
     std::uint64_t generation = 0;
-    bool up = false;           // handshake (AUTH/SELECT) done
+    bool up = false;  // handshake (AUTH/SELECT) done
     bool stopped = false;
     bool reported_down = false;  // "shared cache unavailable" logged since the last connect
     std::deque<std::shared_ptr<Op>> pending;
@@ -116,8 +128,10 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
     }
 
     void complete(const std::shared_ptr<Op>& op, RedisReply r) {
-        if (r.failed() || r.type == RedisReply::Type::Error) metrics.failures.inc();
-        else metrics.commands.inc();
+        if (r.failed() || r.type == RedisReply::Type::Error)
+            metrics.failures.inc();
+        else
+            metrics.commands.inc();
         op->reply = std::move(r);
         if (op->waiter) op->waiter->cancel();
     }
@@ -239,8 +253,8 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
         }
         auto stream = std::make_shared<ssl::stream<tcp::socket>>(strand, ctx);
         timer.expires_at(deadline);
-        auto connected = co_await (net::async_connect(stream->next_layer(), endpoints, use_tuple) ||
-                                   timer.async_wait(use_tuple));
+        auto connected =
+            co_await (net::async_connect(stream->next_layer(), endpoints, use_tuple) || timer.async_wait(use_tuple));
         if (connected.index() == 1) {
             report_down("connect: timed out");
             co_return false;
@@ -256,8 +270,8 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
             stream->set_verify_mode(ssl::verify_peer);
             stream->set_verify_callback(ssl::host_name_verification(config.host));
             timer.expires_at(deadline);
-            auto hs = co_await (stream->async_handshake(ssl::stream_base::client, use_tuple) ||
-                                timer.async_wait(use_tuple));
+            auto hs =
+                co_await (stream->async_handshake(ssl::stream_base::client, use_tuple) || timer.async_wait(use_tuple));
             if (hs.index() == 1) {
                 report_down("TLS handshake: timed out");
                 co_return false;

@@ -16,9 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +27,8 @@ namespace ig {
 // A decoded reply (what is needed here: strings, nil, integers, status, errors, arrays).
 struct RedisReply {
     enum class Type { Failed, Nil, String, Status, Integer, Error, Array };
-    Type type = Type::Failed;   // Failed: no reply (down, timeout, garbage); `str` says why
-    std::string str;            // String, Status, Error; Failed: the reason
+    Type type = Type::Failed;  // Failed: no reply (down, timeout, garbage); `str` says why
+    std::string str;  // String, Status, Error; Failed: the reason
     long long integer = 0;
     std::vector<RedisReply> elements;
 

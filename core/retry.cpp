@@ -27,8 +27,11 @@ constexpr auto max_retry_after = std::chrono::milliseconds(86'400'000);
 std::optional<std::chrono::milliseconds> delta_seconds(std::string_view v) {
     const auto dot = v.find('.');
     const auto whole = v.substr(0, dot), frac = dot == std::string_view::npos ? std::string_view() : v.substr(dot + 1);
-    auto digits = [](std::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
-    if (whole.empty() || !digits(whole) || !digits(frac) || (dot != std::string_view::npos && frac.empty())) return std::nullopt;
+    auto digits = [](std::string_view s) {
+        return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (whole.empty() || !digits(whole) || !digits(frac) || (dot != std::string_view::npos && frac.empty()))
+        return std::nullopt;
     if (whole.size() > 6) return std::nullopt;  // more than a day anyway
     double secs = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs, std::chars_format::fixed);

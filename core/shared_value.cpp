@@ -118,7 +118,8 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
         if (!a || !is_json(*a, json::value_t::array)) return refuse("bad installed apps");
         v.apps_json = *a;
     }
-    for (auto [key, field] : {std::pair{"device_truncated", &v.device_truncated}, std::pair{"apps_truncated", &v.apps_truncated}}) {
+    for (auto [key, field] :
+         {std::pair{"device_truncated", &v.device_truncated}, std::pair{"apps_truncated", &v.apps_truncated}}) {
         if (!doc.contains(key)) continue;
         auto n = integer(doc, key);
         if (!n || *n < 0 || *n > 1000000) return refuse("bad truncation count");

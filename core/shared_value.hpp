@@ -16,7 +16,7 @@ inline constexpr int shared_value_version = 1;
 inline constexpr std::size_t max_shared_value_bytes = 1 << 20;
 
 struct SharedValue {
-    Verdict verdict;               // source Shared, fetched_at_ms from the value
+    Verdict verdict;  // source Shared, fetched_at_ms from the value
     std::int64_t expires_at_ms = 0;  // Unix ms
 };
 
@@ -30,8 +30,8 @@ std::string encode_shared_value(std::string_view device_id, const Verdict& v, st
 
 // nullopt (and `why` says what was wrong) unless `text` is our format for `device_id`, consistent,
 // and not expired at now_ms.
-std::optional<SharedValue> decode_shared_value(std::string_view text, std::string_view device_id,
-                                               std::int64_t now_ms, std::string* why = nullptr);
+std::optional<SharedValue> decode_shared_value(std::string_view text, std::string_view device_id, std::int64_t now_ms,
+                                               std::string* why = nullptr);
 
 // Unix time in milliseconds.
 std::int64_t unix_ms();

@@ -70,29 +70,29 @@ std::string TokenSource::token_url(const IntuneConfig& config) {
 std::string TokenSource::form_body(std::string& error) const {
     FormFields f{{"client_id", config_.client_id}, {"scope", std::string(graph_scope)}};
     switch (config_.auth) {
-    case AuthMode::ClientSecret:
-        f.emplace_back("grant_type", "client_credentials");
-        f.emplace_back("client_secret", config_.client_secret.value);
-        break;
-    case AuthMode::Certificate: {
-        auto a = make_client_assertion(config_.client_certificate, config_.client_private_key, config_.client_id,
-                                       token_url(config_), config_.assertion_algorithm);
-        if (a.jwt.empty()) {
-            error = "token request not sent: " + a.error;
-            return {};
+        case AuthMode::ClientSecret:
+            f.emplace_back("grant_type", "client_credentials");
+            f.emplace_back("client_secret", config_.client_secret.value);
+            break;
+        case AuthMode::Certificate: {
+            auto a = make_client_assertion(config_.client_certificate, config_.client_private_key, config_.client_id,
+                                           token_url(config_), config_.assertion_algorithm);
+            if (a.jwt.empty()) {
+                error = "token request not sent: " + a.error;
+                return {};
+            }
+            last_assertion_ = a.jwt;
+            f.emplace_back("grant_type", "client_credentials");
+            f.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+            f.emplace_back("client_assertion", std::move(a.jwt));
+            break;
         }
-        last_assertion_ = a.jwt;
-        f.emplace_back("grant_type", "client_credentials");
-        f.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-        f.emplace_back("client_assertion", std::move(a.jwt));
-        break;
-    }
-    case AuthMode::Password:
-        f.emplace_back("grant_type", "password");
-        f.emplace_back("client_secret", config_.client_secret.value);
-        f.emplace_back("username", config_.username);
-        f.emplace_back("password", config_.password.value);
-        break;
+        case AuthMode::Password:
+            f.emplace_back("grant_type", "password");
+            f.emplace_back("client_secret", config_.client_secret.value);
+            f.emplace_back("username", config_.username);
+            f.emplace_back("password", config_.password.value);
+            break;
     }
     return form_encode(f);
 }
@@ -113,7 +113,8 @@ TokenAnswer parse_token_answer(const std::string& body) {
     if (auto e = doc.find("expires_in"); e != doc.end()) {
         if (e->is_number_unsigned())
             answer.expires_in = static_cast<long long>(std::min<std::uint64_t>(e->get<std::uint64_t>(), max_lifetime));
-        else if (e->is_number_integer()) answer.expires_in = e->get<long long>();
+        else if (e->is_number_integer())
+            answer.expires_in = e->get<long long>();
         else if (e->is_number_float())
             answer.expires_in = static_cast<long long>(std::clamp(e->get<double>(), 0.0, double(max_lifetime)));
         else if (e->is_string())  // strtoll saturates where atoll was undefined
@@ -207,9 +208,8 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
         co_return out;
     }
 
-    auto res = co_await request_with_retries(http_, req, deadline, {}, [this](const HttpResult&, double) {
-        metrics_.token_fetches.inc();
-    });
+    auto res = co_await request_with_retries(http_, req, deadline, {},
+                                             [this](const HttpResult&, double) { metrics_.token_fetches.inc(); });
     last_assertion_.clear();
 
     if (!res.ok()) {

@@ -42,13 +42,14 @@ void VerdictCache::put(const std::string& device_id, Verdict verdict, std::chron
 }
 
 std::optional<CacheEntryInfo> VerdictCache::inspect(std::string_view device_id, Clock::time_point now,
-                                                   std::int64_t now_ms) const {
+                                                    std::int64_t now_ms) const {
     std::lock_guard lock(mutex_);
     auto it = index_.find(device_id);
     if (it == index_.end()) return std::nullopt;
     CacheEntryInfo info;
     info.verdict = it->second->verdict;
-    info.age_s = info.verdict.fetched_at_ms > 0 ? std::max<std::int64_t>(0, (now_ms - info.verdict.fetched_at_ms) / 1000) : 0;
+    info.age_s =
+        info.verdict.fetched_at_ms > 0 ? std::max<std::int64_t>(0, (now_ms - info.verdict.fetched_at_ms) / 1000) : 0;
     if (it->second->expires <= now) {
         // Expired but kept for stale-if-error: shown as what it is now, a stale answer.
         if (retain_ms_ <= 0 || info.verdict.fetched_at_ms <= 0 || now_ms - info.verdict.fetched_at_ms > retain_ms_)

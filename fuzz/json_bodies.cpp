@@ -110,10 +110,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static constexpr unsigned statuses[] = {400, 401, 403, 404, 429, 500, 503, 302};
     const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
     switch (data[0] % 4) {
-    case 0: device(body); break;
-    case 1: error_body(statuses[(data[0] / 4) % std::size(statuses)], body); break;
-    case 2: apps_page(body); break;
-    case 3: token_answer(body); break;
+        case 0: device(body); break;
+        case 1: error_body(statuses[(data[0] / 4) % std::size(statuses)], body); break;
+        case 2: apps_page(body); break;
+        case 3: token_answer(body); break;
     }
     return 0;
 }

@@ -48,7 +48,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 
 void check_forwarded_header(const http::request_header<>& req, const ig::HeaderPolicy& policy) {
     const std::string_view set_by_us[] = {"x-intune-outcome", "x-intune-compliance-state", "x-request-id",
-                                          "x-forwarded-for", "x-forwarded-proto", "x-auth-level"};
+                                          "x-forwarded-for",  "x-forwarded-proto",         "x-auth-level"};
     for (const auto& f : req) {
         const auto name = f.name_string();
         const auto value = f.value();
@@ -106,8 +106,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!more()) return 0;  // the client stopped mid-header: nothing is forwarded
         const auto used = parser.put(net::buffer(pending), ec);
         pending.erase(0, used);
-        if (ec == http::error::need_more) ec = {};
-        else if (ec) return 0;  // refused with 400/413/431
+        if (ec == http::error::need_more)
+            ec = {};
+        else if (ec)
+            return 0;  // refused with 400/413/431
     }
 
     auto& req = parser.get();

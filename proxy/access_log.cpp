@@ -37,8 +37,10 @@ void append_string(std::string& out, std::string_view s) {
 }
 
 void append_text_or_null(std::string& out, std::string_view s) {
-    if (s.empty()) out += "null";
-    else append_string(out, s);
+    if (s.empty())
+        out += "null";
+    else
+        append_string(out, s);
 }
 
 void append_unsigned(std::string& out, unsigned n) {
@@ -97,8 +99,10 @@ void log_access(const AccessRecord& r) {
     line += ",\"time\":\"";
     line += log::now_iso8601();
     line += "\",\"type\":\"access\",\"upstream_status\":";
-    if (r.upstream_status) append_unsigned(line, r.upstream_status);
-    else line += "null";
+    if (r.upstream_status)
+        append_unsigned(line, r.upstream_status);
+    else
+        line += "null";
     line += '}';
     log::write_rendered(std::move(line));
 }

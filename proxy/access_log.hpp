@@ -8,17 +8,17 @@ struct AccessRecord {
     std::string request_id;
     std::string client_address;
     std::string method;
-    std::string path;              // the target without its query (a query may carry secrets), capped
-    std::string device_id;         // empty when none
-    std::string outcome;           // empty when refused before a decision (400/413/431)
+    std::string path;  // the target without its query (a query may carry secrets), capped
+    std::string device_id;  // empty when none
+    std::string outcome;  // empty when refused before a decision (400/413/431)
     std::string compliance_state;
     std::string action;
-    unsigned status = 0;           // what the client got
+    unsigned status = 0;  // what the client got
     unsigned upstream_status = 0;  // 0 when the upstream was not contacted
     double latency_ms = 0;
     double graph_ms = 0;
     bool cache_hit = false;
-    std::string error;             // one-line reason, when any
+    std::string error;  // one-line reason, when any
 };
 
 void log_access(const AccessRecord& record);

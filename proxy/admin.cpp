@@ -3,6 +3,8 @@
 #include "core/device_id.hpp"
 #include "core/log.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,8 +15,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <thread>
 
@@ -35,7 +35,7 @@ struct AdminServer::Impl {
     AdminHandlers handlers;
     AdminLimits limits;
     std::size_t connections = 0;  // touched only on the admin thread
-    std::uint16_t port = 0;       // set before the thread starts; the acceptor belongs to that thread
+    std::uint16_t port = 0;  // set before the thread starts; the acceptor belongs to that thread
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
     std::thread thread;
@@ -60,9 +60,10 @@ struct AdminServer::Impl {
     }
 
     static std::string device_json(const DeviceView& v) {
-        nlohmann::json body{{"device_id", v.device_id}, {"outcome", v.outcome},
-                            {"compliance_state", v.compliance_state}, {"source", v.source},
-                            {"age_s", v.age_s}, {"ttl_s", v.ttl_s}, {"reason", v.reason}};
+        nlohmann::json body{
+            {"device_id", v.device_id}, {"outcome", v.outcome}, {"compliance_state", v.compliance_state},
+            {"source", v.source},       {"age_s", v.age_s},     {"ttl_s", v.ttl_s},
+            {"reason", v.reason}};
         return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
 

@@ -30,10 +30,10 @@ struct DeviceView {
 };
 
 struct AdminHandlers {
-    std::function<bool()> ready;                     // the gateway listens and is configured
-    std::function<std::optional<bool>()> token_ok;   // ComplianceService::token_ok(); may be empty
-    std::function<std::string()> metrics;            // the /metrics body; may be empty
-    std::function<std::string()> token;              // the admin token now (empty: none); may be empty
+    std::function<bool()> ready;  // the gateway listens and is configured
+    std::function<std::optional<bool>()> token_ok;  // ComplianceService::token_ok(); may be empty
+    std::function<std::string()> metrics;  // the /metrics body; may be empty
+    std::function<std::string()> token;  // the admin token now (empty: none); may be empty
     // The cached verdict of a device (a lower-case GUID), or nothing.
     std::function<std::optional<DeviceView>(const std::string& id)> device;
     // Drops the cached verdict and looks the device up; `done` may run on any thread.
@@ -55,7 +55,7 @@ public:
     AdminServer& operator=(const AdminServer&) = delete;
 
     std::uint16_t port() const;  // the bound port (useful with port 0); any thread
-    void stop();                 // closes the listener and every admin connection; idempotent
+    void stop();  // closes the listener and every admin connection; idempotent
 
 private:
     struct Impl;

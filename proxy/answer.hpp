@@ -15,19 +15,19 @@ namespace ig {
 
 // Who is being answered.
 enum class Dialect {
-    Gateway,     // the mTLS front end: reject/redirect as configured, forward to the upstream
-    Authz,       // the authorization endpoint: forward = 200 with the facts as headers
+    Gateway,  // the mTLS front end: reject/redirect as configured, forward to the upstream
+    Authz,  // the authorization endpoint: forward = 200 with the facts as headers
     AuthzNginx,  // nginx auth_request: only 2xx, 401 and 403 pass; redirect = 401 + Location,
                  // every reject = 403 with the configured status in X-Intune-Status
 };
 
 struct AnswerPlan {
     Action action = Action::Reject;
-    unsigned status = 0;             // status to answer; 0 on the front end's forward (the upstream's)
-    std::string body;                // reject: the JSON body; empty otherwise
-    std::string location;            // redirect: the sanitised Location
+    unsigned status = 0;  // status to answer; 0 on the front end's forward (the upstream's)
+    std::string body;  // reject: the JSON body; empty otherwise
+    std::string location;  // redirect: the sanitised Location
     unsigned configured_status = 0;  // the outcome's own status (reject) or 302 (redirect)
-    ForwardFacts facts;              // the device facts (forward: for the upstream or the answer)
+    ForwardFacts facts;  // the device facts (forward: for the upstream or the answer)
 };
 
 // `device_id` and `verdict` must outlive the plan (facts points at them).

@@ -29,7 +29,8 @@ std::optional<Dialect> authz_dialect(std::string_view target) {
     return std::nullopt;
 }
 
-CertHeaderPick pick_certificate_header(const boost::beast::http::fields& fields, const std::vector<std::string>& names) {
+CertHeaderPick pick_certificate_header(const boost::beast::http::fields& fields,
+                                       const std::vector<std::string>& names) {
     CertHeaderPick pick;
     for (const auto& f : fields) {
         const auto name = f.name_string();

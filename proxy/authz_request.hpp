@@ -17,7 +17,7 @@ std::optional<Dialect> authz_dialect(std::string_view target);
 
 struct CertHeaderPick {
     enum Kind { None, One, Ambiguous } kind = None;
-    std::string_view name;   // One: the header's name as sent
+    std::string_view name;  // One: the header's name as sent
     std::string_view value;  // One: its value
 };
 

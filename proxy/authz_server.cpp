@@ -1,13 +1,13 @@
 #include "proxy/authz_server.hpp"
 
 #include "core/cert_header.hpp"
+#include "core/cidr.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/answer.hpp"
 #include "proxy/authz_request.hpp"
 #include "proxy/headers.hpp"
-#include "core/cidr.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_id.hpp"
 #include "proxy/response_framing.hpp"
@@ -337,16 +337,18 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
         verdict.reason = "no client certificate";
     }
     if (id) {
-        if (auto hit = compliance.cached(*id)) verdict = std::move(*hit);
-        else verdict = co_await compliance.async_check(*id, net::use_awaitable);
+        if (auto hit = compliance.cached(*id))
+            verdict = std::move(*hit);
+        else
+            verdict = co_await compliance.async_check(*id, net::use_awaitable);
     }
 
     const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg, *dialect);
     metrics.count_request(verdict.outcome, plan.action);
-    metrics.count_authz(no_certificate                        ? AuthzResult::NoCertificate
-                        : plan.action == Action::Forward      ? AuthzResult::Allowed
-                        : plan.action == Action::Redirect     ? AuthzResult::Redirected
-                                                              : AuthzResult::Rejected);
+    metrics.count_authz(no_certificate                    ? AuthzResult::NoCertificate
+                        : plan.action == Action::Forward  ? AuthzResult::Allowed
+                        : plan.action == Action::Redirect ? AuthzResult::Redirected
+                                                          : AuthzResult::Rejected);
     rec.device_id = id.value_or(std::string());
     rec.outcome = std::string(to_string(verdict.outcome));
     rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
@@ -357,19 +359,17 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
 
     res.result(plan.status);
     switch (plan.action) {
-    case Action::Forward:
-        set_answer_headers(res, rt.headers, plan.facts);
-        break;
-    case Action::Reject:
-        json_answer(plan.status, plan.body);
-        res.set("X-Intune-Outcome", to_string(verdict.outcome));
-        if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
-        break;
-    case Action::Redirect:
-        res.set(http::field::location, plan.location);
-        res.set("X-Intune-Outcome", to_string(verdict.outcome));
-        if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
-        break;
+        case Action::Forward: set_answer_headers(res, rt.headers, plan.facts); break;
+        case Action::Reject:
+            json_answer(plan.status, plan.body);
+            res.set("X-Intune-Outcome", to_string(verdict.outcome));
+            if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+            break;
+        case Action::Redirect:
+            res.set(http::field::location, plan.location);
+            res.set("X-Intune-Outcome", to_string(verdict.outcome));
+            if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+            break;
     }
     const bool again = co_await send(keep, head);
     log_access(rec);

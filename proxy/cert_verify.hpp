@@ -22,13 +22,13 @@ using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 struct CertVerifyResult {
     X509Ptr cert{nullptr, &X509_free};  // set when the DER parsed, verified or not
     bool verified = false;
-    std::string error;                  // OpenSSL's verify error text when not verified
+    std::string error;  // OpenSSL's verify error text when not verified
 };
 
 // What a check needs from a certificate: did it parse, does it verify, which device it names.
 struct CertCheck {
     enum Status { NotCertificate, NotVerified, Verified } status = NotCertificate;
-    std::string error;                     // why not verified
+    std::string error;  // why not verified
     std::optional<std::string> device_id;  // Verified: device_id_from_certificate()
 };
 

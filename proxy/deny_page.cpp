@@ -169,12 +169,12 @@ void append_template(std::string& out, const PageTemplate& page, const DenyInfo&
             continue;
         }
         switch (std::get<PageField>(piece)) {
-        case PageField::RequestId: out += html_escape(info.request_id); break;
-        case PageField::Outcome: out += html_escape(outcome); break;
-        case PageField::Reason: out += html_escape(info.reason); break;
-        case PageField::Help: out += html_escape(info.help); break;
-        case PageField::HelpUrl: out += html_escape(info.help_url); break;
-        case PageField::Time: out += html_escape(info.time); break;
+            case PageField::RequestId: out += html_escape(info.request_id); break;
+            case PageField::Outcome: out += html_escape(outcome); break;
+            case PageField::Reason: out += html_escape(info.reason); break;
+            case PageField::Help: out += html_escape(info.help); break;
+            case PageField::HelpUrl: out += html_escape(info.help_url); break;
+            case PageField::Time: out += html_escape(info.time); break;
         }
     }
 }
@@ -223,14 +223,14 @@ std::string html_escape(std::string_view text) {
     out.reserve(text.size() + text.size() / 8);
     for (char c : text) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default:
-            if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') || c == 0x7f) break;
-            out += c;
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default:
+                if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') || c == 0x7f) break;
+                out += c;
         }
     }
     return out;
@@ -244,9 +244,10 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
     }
     const auto& t = texts[static_cast<std::size_t>(info.outcome)];
     out.reserve(6000);
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"color-scheme\" content=\"light dark\">\n<meta name=\"robots\" content=\"noindex\">\n<title>";
+    out +=
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"color-scheme\" content=\"light dark\">\n<meta name=\"robots\" content=\"noindex\">\n<title>";
     out += t.title;
     out += "</title>\n<style>";
     out += style;
@@ -258,7 +259,8 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
     out += t.title;
     out += "</h1>\n<section aria-labelledby=\"what-happened\">\n<h2 id=\"what-happened\">What happened</h2>\n<p>";
     out += t.happened;
-    out += "</p>\n</section>\n<section aria-labelledby=\"what-to-do\">\n<h2 id=\"what-to-do\">What you can do</h2>\n<p>";
+    out +=
+        "</p>\n</section>\n<section aria-labelledby=\"what-to-do\">\n<h2 id=\"what-to-do\">What you can do</h2>\n<p>";
     out += t.todo;
     out += "</p>\n";
     if (!info.help.empty()) {
@@ -274,8 +276,9 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
         out += host.empty() ? std::string("Get help") : "Continue to " + html_escape(host);
         out += "</a></p>\n";
     }
-    out += "</section>\n<section class=\"desk\" aria-labelledby=\"help-desk\">\n"
-           "<h2 id=\"help-desk\">For your help desk</h2>\n<dl>\n<dt>Request ID</dt><dd><code>";
+    out +=
+        "</section>\n<section class=\"desk\" aria-labelledby=\"help-desk\">\n"
+        "<h2 id=\"help-desk\">For your help desk</h2>\n<dl>\n<dt>Request ID</dt><dd><code>";
     out += html_escape(info.request_id);
     out += "</code></dd>\n<dt>Time</dt><dd>";
     out += html_escape(info.time);
@@ -338,9 +341,12 @@ std::string redirect_location(std::string_view location, std::string_view reques
         }
         out.append(location.substr(pos, open - pos));
         const auto name = location.substr(open + 1, close - open - 1);
-        if (name == "request_id") out += urls::encode(request_id, urls::unreserved_chars);
-        else if (name == "return_url") out += urls::encode(return_url, urls::unreserved_chars);
-        else out.append(location.substr(open, close - open + 1));  // the config check allows no other
+        if (name == "request_id")
+            out += urls::encode(request_id, urls::unreserved_chars);
+        else if (name == "return_url")
+            out += urls::encode(return_url, urls::unreserved_chars);
+        else
+            out.append(location.substr(open, close - open + 1));  // the config check allows no other
         pos = close + 1;
     }
     return out;

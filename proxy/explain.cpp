@@ -5,13 +5,13 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -25,7 +25,9 @@ namespace {
 template <auto Free>
 struct Deleter {
     template <class T>
-    void operator()(T* p) const { Free(p); }
+    void operator()(T* p) const {
+        Free(p);
+    }
 };
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
@@ -74,16 +76,16 @@ std::vector<std::string> san_uris(X509* cert) {
 
 std::string_view source_name(IdSource s) {
     switch (s) {
-    case IdSource::SanUri: return "san_uri";
-    case IdSource::SubjectCn: return "subject_cn";
-    case IdSource::Header: return "header";
+        case IdSource::SanUri: return "san_uri";
+        case IdSource::SubjectCn: return "subject_cn";
+        case IdSource::Header: return "header";
     }
     return "?";
 }
 
 // Verifies as the TLS front end does: the client CA bundle, the CRL when configured, purpose
 // "TLS client", intermediates from the same file. Empty when it verifies, else OpenSSL's reason.
-std::string verify(const Config& config, X509* leaf, STACK_OF(X509)* intermediates) {
+std::string verify(const Config& config, X509* leaf, STACK_OF(X509) * intermediates) {
     StorePtr store(X509_STORE_new());
     if (!store || X509_STORE_load_file(store.get(), config.tls.client_ca.c_str()) != 1)
         return "cannot load tls.client_ca '" + config.tls.client_ca.string() + "': " + openssl_error();
@@ -174,8 +176,9 @@ int explain_certificate(const Config& config, const std::filesystem::path& certi
         verdict.reason = "no valid device id in the client certificate";
     } else {
         verdict = look_up(config, found->id);
-        out << "graph:       " << (verdict.compliance_state.empty() ? std::string("no complianceState")
-                                                                     : "complianceState " + printable_ascii(verdict.compliance_state, 64))
+        out << "graph:       "
+            << (verdict.compliance_state.empty() ? std::string("no complianceState")
+                                                 : "complianceState " + printable_ascii(verdict.compliance_state, 64))
             << " (" << static_cast<long long>(verdict.graph_ms) << " ms)\n";
     }
     const OutcomeAction& action = config.action_for(verdict.outcome);

@@ -48,10 +48,10 @@ struct Gateway {
     ProxyMetrics proxy_metrics;
     net::io_context core_io{1};  // the compliance core's own thread
     std::unique_ptr<ComplianceService> compliance;
-    std::unique_ptr<Server> server;       // the mTLS front end; none when listen is null
-    std::unique_ptr<AuthzServer> authz;   // the authorization endpoint; none without authz
+    std::unique_ptr<Server> server;  // the mTLS front end; none when listen is null
+    std::unique_ptr<AuthzServer> authz;  // the authorization endpoint; none without authz
     std::unique_ptr<AdminServer> admin;
-    std::atomic<std::uint64_t> reloads{0};          // atomic: /metrics reads them on the admin thread
+    std::atomic<std::uint64_t> reloads{0};  // atomic: /metrics reads them on the admin thread
     std::atomic<std::uint64_t> reload_failures{0};
     double start_time = 0;
     // The admin token, read on the admin thread, replaced by a reload (no front end may exist to
@@ -75,14 +75,17 @@ struct Gateway {
         if (!result.config) {
             ++reload_failures;
             for (const auto& e : result.errors)  // one JSON line per problem, as at startup
-                log::error("reload refused, keeping the running config", {{"error", e}, {"file", config_file.string()}});
+                log::error("reload refused, keeping the running config",
+                           {{"error", e}, {"file", config_file.string()}});
             return;
         }
         // The listeners were bound at start: a reload cannot open or close one.
-        if (result.config->listen.enabled != static_cast<bool>(server) || result.config->authz.enabled != static_cast<bool>(authz)) {
+        if (result.config->listen.enabled != static_cast<bool>(server) ||
+            result.config->authz.enabled != static_cast<bool>(authz)) {
             ++reload_failures;
             log::error("reload refused, keeping the running config",
-                       {{"error", "turning \"listen\" or \"authz\" on or off needs a restart"}, {"file", config_file.string()}});
+                       {{"error", "turning \"listen\" or \"authz\" on or off needs a restart"},
+                        {"file", config_file.string()}});
             return;
         }
         try {
@@ -95,7 +98,8 @@ struct Gateway {
             log::info("config reloaded", {{"file", config_file.string()}});
         } catch (const std::exception& e) {
             ++reload_failures;
-            log::error("reload refused, keeping the running config", {{"error", e.what()}, {"file", config_file.string()}});
+            log::error("reload refused, keeping the running config",
+                       {{"error", e.what()}, {"file", config_file.string()}});
         }
     }
 
@@ -127,7 +131,8 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
     }
     auto core_work = net::make_work_guard(g.core_io);
     std::thread core_thread([&] { g.core_io.run(); });
-    g.compliance = std::make_unique<ComplianceService>(g.core_io.get_executor(), runtime->config.intune, g.core_metrics);
+    g.compliance =
+        std::make_unique<ComplianceService>(g.core_io.get_executor(), runtime->config.intune, g.core_metrics);
     g.compliance->start_token_refresh();
     if (runtime->config.listen.enabled) g.server = std::make_unique<Server>(runtime, *g.compliance, g.proxy_metrics);
     if (runtime->config.authz.enabled) g.authz = std::make_unique<AuthzServer>(runtime, *g.compliance, g.proxy_metrics);
@@ -166,15 +171,19 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
             };
             g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
         }
-        if (g.authz)
-            log::info("authz listening", {{"address", cfg.authz.address}, {"port", g.authz->port()}});
+        if (g.authz) log::info("authz listening", {{"address", cfg.authz.address}, {"port", g.authz->port()}});
         if (g.server)
-            log::info("listening", {{"address", cfg.listen.address}, {"port", g.server->port()},
-                                    {"upstream", cfg.upstream.url}, {"workers", cfg.workers}});
+            log::info("listening", {{"address", cfg.listen.address},
+                                    {"port", g.server->port()},
+                                    {"upstream", cfg.upstream.url},
+                                    {"workers", cfg.workers}});
         else
-            log::info("listening", {{"authz_address", cfg.authz.address}, {"authz_port", g.authz->port()},
-                                    {"front_end", false}, {"workers", cfg.workers}});
-        std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+            log::info("listening", {{"authz_address", cfg.authz.address},
+                                    {"authz_port", g.authz->port()},
+                                    {"front_end", false},
+                                    {"workers", cfg.workers}});
+        std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                   int sig) {
             if (ec) return;
             if (sig == SIGHUP) {
                 g.on_reload();
@@ -186,8 +195,9 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
             bool clean = true;
             if (g.authz) clean = g.authz->drain(deadline);
             if (g.server) clean = g.server->drain(deadline) && clean;
-            if (!clean) log::warn("drain deadline passed; closing the remaining connections",
-                                  {{"open_connections", g.server ? g.server->open_connections() : 0}});
+            if (!clean)
+                log::warn("drain deadline passed; closing the remaining connections",
+                          {{"open_connections", g.server ? g.server->open_connections() : 0}});
         };
         signals.async_wait(on_signal);
         main_io.run();

@@ -19,7 +19,8 @@ constexpr std::size_t max_reason_bytes = 300;
 // The names listed by every Connection header; they are hop-by-hop too.
 std::vector<std::string> connection_tokens(const http::fields& fields) {
     std::vector<std::string> names;
-    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection; ++it)
+    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
+         ++it)
         for (auto token : http::token_list{it->value()}) names.emplace_back(token);
     return names;
 }
@@ -27,8 +28,10 @@ std::vector<std::string> connection_tokens(const http::fields& fields) {
 template <class Predicate>
 void erase_if(http::fields& fields, Predicate drop) {
     for (auto it = fields.begin(); it != fields.end();) {
-        if (drop(it->name_string())) it = fields.erase(it);
-        else ++it;
+        if (drop(it->name_string()))
+            it = fields.erase(it);
+        else
+            ++it;
     }
 }
 
@@ -46,14 +49,17 @@ bool is_clean(std::string_view value) {
         const auto c = static_cast<unsigned char>(ch);
         if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
     }
-    return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
+    return value.empty() ||
+           (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
 }
 
 void set_clean(http::fields& fields, std::string_view name, std::string_view value) {
     if (name.empty()) return;
     // The common case (already clean) is set without an intermediate copy.
-    if (is_clean(value)) fields.set(name, value);
-    else fields.set(name, sanitize_header_value(value));
+    if (is_clean(value))
+        fields.set(name, value);
+    else
+        fields.set(name, sanitize_header_value(value));
 }
 
 }  // namespace
@@ -149,8 +155,10 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
 }  // namespace
 
 void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
-    if (facts.chunked) fields.set(http::field::transfer_encoding, "chunked");
-    else if (facts.content_length) fields.set(http::field::content_length, std::to_string(*facts.content_length));
+    if (facts.chunked)
+        fields.set(http::field::transfer_encoding, "chunked");
+    else if (facts.content_length)
+        fields.set(http::field::content_length, std::to_string(*facts.content_length));
     set_fact_headers(fields, policy, facts);
     set_clean(fields, "X-Forwarded-For", facts.client_address);
     fields.set("X-Forwarded-Proto", "https");

@@ -19,7 +19,7 @@ namespace http = boost::beast::http;
 // Precomputed once per Runtime from the config.
 struct HeaderPolicy {
     std::vector<std::string> strip_names;  // names (as same_header_name() compares), besides is_gateway_header()
-    std::string device_header;             // device_id.header as configured
+    std::string device_header;  // device_id.header as configured
     // Outcome headers with sanitised values, indexed by Outcome.
     std::array<std::vector<std::pair<std::string, std::string>>, outcome_count> outcome_headers;
     // Every header a forwarding answer of the authorization endpoint can carry under this config
@@ -33,7 +33,7 @@ HeaderPolicy make_header_policy(const Config& config);
 struct ForwardFacts {
     Outcome outcome = Outcome::Error;
     const std::string* device_id = nullptr;  // when one was found
-    const Verdict* verdict = nullptr;        // when the core was asked
+    const Verdict* verdict = nullptr;  // when the core was asked
     std::string_view request_id;
     std::string_view client_address;
     // The body framing the gateway relays: chunked, or this many bytes, or (neither) no body.

@@ -36,8 +36,12 @@ public:
         out_ += value;
         out_ += '\n';
     }
-    void sample(std::string_view name, std::string_view labels, std::uint64_t v) { sample(name, labels, std::to_string(v)); }
-    void sample(std::string_view name, std::string_view labels, std::int64_t v) { sample(name, labels, std::to_string(v)); }
+    void sample(std::string_view name, std::string_view labels, std::uint64_t v) {
+        sample(name, labels, std::to_string(v));
+    }
+    void sample(std::string_view name, std::string_view labels, std::int64_t v) {
+        sample(name, labels, std::to_string(v));
+    }
     void scalar(std::string_view name, std::string_view type, std::string_view help, std::uint64_t v) {
         family(name, type, help);
         sample(name, "", v);
@@ -73,11 +77,12 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.family("intune_gate_requests_total", "counter", "Requests decided, by outcome and the action taken.");
     for (std::size_t o = 0; o < outcome_count; ++o)
         for (std::size_t a = 0; a < action_count; ++a)
-            w.sample("intune_gate_requests_total",
-                     "{outcome=\"" + std::string(outcome_names[o]) + "\",action=\"" + std::string(action_names[a]) + "\"}",
-                     proxy.requests[o][a].get());
-    w.scalar("intune_gate_requests_rejected_total", "counter",
-             "Requests refused before any decision (400, 413, 431).", proxy.rejected_requests.get());
+            w.sample(
+                "intune_gate_requests_total",
+                "{outcome=\"" + std::string(outcome_names[o]) + "\",action=\"" + std::string(action_names[a]) + "\"}",
+                proxy.requests[o][a].get());
+    w.scalar("intune_gate_requests_rejected_total", "counter", "Requests refused before any decision (400, 413, 431).",
+             proxy.rejected_requests.get());
 
     w.family("intune_gate_authz_checks_total", "counter",
              "Checks answered by the authorization endpoint, by result (no_certificate: none or an unreadable "
@@ -93,7 +98,8 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     for (std::size_t s = 0; s < core.graph_calls_by_status.size(); ++s) {
         const auto n = core.graph_calls_by_status[s].get();
         if (n == 0) continue;
-        w.sample("intune_gate_graph_calls_total", "{status=\"" + (s == 0 ? std::string("none") : std::to_string(s)) + "\"}", n);
+        w.sample("intune_gate_graph_calls_total",
+                 "{status=\"" + (s == 0 ? std::string("none") : std::to_string(s)) + "\"}", n);
     }
     render_histogram(w, "intune_gate_graph_latency_seconds", "Latency of HTTP calls to Microsoft Graph.",
                      core.graph_latency);
@@ -102,9 +108,11 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
              core.token_fetches.get());
     w.scalar("intune_gate_token_failures_total", "counter", "Token requests that gave no token.",
              core.token_failures.get());
-    w.family("intune_gate_token_ok", "gauge", "1 when the last token request succeeded, 0 when it failed, -1 before the first.");
+    w.family("intune_gate_token_ok", "gauge",
+             "1 when the last token request succeeded, 0 when it failed, -1 before the first.");
     w.sample("intune_gate_token_ok", "", std::int64_t{extra.token_ok ? (*extra.token_ok ? 1 : 0) : -1});
-    w.scalar("intune_gate_cache_hits_total", "counter", "Device lookups answered from the cache.", core.cache_hits.get());
+    w.scalar("intune_gate_cache_hits_total", "counter", "Device lookups answered from the cache.",
+             core.cache_hits.get());
     w.scalar("intune_gate_cache_misses_total", "counter", "Device lookups that needed Graph.", core.cache_misses.get());
     w.family("intune_gate_cache_entries", "gauge", "Devices currently in the cache.");
     w.sample("intune_gate_cache_entries", "", core.cache_size.get());
@@ -133,7 +141,8 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.scalar("intune_gate_shared_cache_command_failures_total", "counter",
              "Redis commands with no usable reply (down, timed out, error reply, protocol garbage).",
              sh.redis.failures.get());
-    w.scalar("intune_gate_shared_cache_connects_total", "counter", "Connections made to Redis.", sh.redis.connects.get());
+    w.scalar("intune_gate_shared_cache_connects_total", "counter", "Connections made to Redis.",
+             sh.redis.connects.get());
     w.scalar("intune_gate_shared_cache_connect_failures_total", "counter", "Failed connection attempts to Redis.",
              sh.redis.connect_failures.get());
 
@@ -146,7 +155,8 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.scalar("intune_gate_sync_pages_total", "counter", "Device-list pages read by the sync.", sy.pages.get());
     w.scalar("intune_gate_sync_devices_total", "counter", "Verdicts refreshed by the sync.", sy.devices.get());
     w.family("intune_gate_sync_last_duration_seconds", "gauge", "Duration of the last sync run here.");
-    w.sample("intune_gate_sync_last_duration_seconds", "", number(static_cast<double>(sy.last_duration_ms.get()) / 1000.0));
+    w.sample("intune_gate_sync_last_duration_seconds", "",
+             number(static_cast<double>(sy.last_duration_ms.get()) / 1000.0));
     w.family("intune_gate_sync_last_pages", "gauge", "Pages read by the last sync run here.");
     w.sample("intune_gate_sync_last_pages", "", sy.last_pages.get());
     w.family("intune_gate_sync_last_devices", "gauge", "Devices refreshed by the last sync run here.");
@@ -165,7 +175,8 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
              "Connect, read and write failures and timeouts towards the upstream.", proxy.upstream_errors.get());
     w.family("intune_gate_connections_refused_total", "counter",
              "Client connections closed right after accept, by the limit that was reached.");
-    w.sample("intune_gate_connections_refused_total", "{limit=\"max_connections\"}", proxy.refused_max_connections.get());
+    w.sample("intune_gate_connections_refused_total", "{limit=\"max_connections\"}",
+             proxy.refused_max_connections.get());
     w.sample("intune_gate_connections_refused_total", "{limit=\"max_connections_per_address\"}",
              proxy.refused_per_address.get());
     w.scalar("intune_gate_handshakes_evicted_total", "counter",

@@ -12,11 +12,23 @@ inline constexpr std::array<std::string_view, handshake_failure_count> handshake
     "no_certificate", "unknown_ca", "expired", "revoked", "weak_signature", "other"};
 
 // What one check of the authorization endpoint ended in; each check counts once.
-enum class AuthzResult { Allowed, Rejected, Redirected, UntrustedPeer, CertificateNotVerified, NoCertificate, AmbiguousCertificate };
+enum class AuthzResult {
+    Allowed,
+    Rejected,
+    Redirected,
+    UntrustedPeer,
+    CertificateNotVerified,
+    NoCertificate,
+    AmbiguousCertificate
+};
 inline constexpr std::size_t authz_result_count = 7;
-inline constexpr std::array<std::string_view, authz_result_count> authz_result_names{
-    "allowed", "rejected", "redirected", "untrusted_peer", "certificate_not_verified", "no_certificate",
-    "ambiguous_certificate"};
+inline constexpr std::array<std::string_view, authz_result_count> authz_result_names{"allowed",
+                                                                                     "rejected",
+                                                                                     "redirected",
+                                                                                     "untrusted_peer",
+                                                                                     "certificate_not_verified",
+                                                                                     "no_certificate",
+                                                                                     "ambiguous_certificate"};
 
 struct ProxyMetrics {
     std::array<std::array<Counter, action_count>, outcome_count> requests{};  // [outcome][action]
@@ -28,9 +40,9 @@ struct ProxyMetrics {
     std::array<Counter, authz_result_count> authz_checks{};  // the authorization endpoint, by result
     Gauge authz_open_connections;
     Counter refused_max_connections;  // accepted and closed at once: max_connections reached
-    Counter refused_per_address;      // accepted and closed at once: max_connections_per_address reached
-    Counter handshakes_evicted;       // closed in their handshake to stay within max_pending_handshakes
-    Counter accept_errors;            // accept() failures (e.g. EMFILE), each followed by a pause
+    Counter refused_per_address;  // accepted and closed at once: max_connections_per_address reached
+    Counter handshakes_evicted;  // closed in their handshake to stay within max_pending_handshakes
+    Counter accept_errors;  // accept() failures (e.g. EMFILE), each followed by a pause
 
     void count_request(Outcome o, Action a) noexcept {
         requests[static_cast<std::size_t>(o)][static_cast<std::size_t>(a)].inc();

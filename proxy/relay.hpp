@@ -38,8 +38,8 @@ struct RelayEnd {
 // A message complete with its header (no body, or a HEAD answer): nothing to read and, without a
 // chunked body, no trailer to keep out, so the parser's own message is written without a copy.
 template <bool isRequest, class Out>
-boost::asio::awaitable<RelayResult> relay_header_only(boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
-                                                      RelayEnd<Out> out) {
+boost::asio::awaitable<RelayResult> relay_header_only(
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     auto& msg = p.get();
@@ -60,9 +60,10 @@ boost::asio::awaitable<RelayResult> relay_header_only(boost::beast::http::parser
 // trailer into p's header, and when the body is only the last chunk that happens before the first
 // write. Trailers are thus dropped, never sent on as header fields.
 template <bool isRequest, class In, class Out>
-boost::asio::awaitable<RelayResult> relay_message(RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-                                                  boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
-                                                  RelayEnd<Out> out, char* buf, std::size_t buf_size) {
+boost::asio::awaitable<RelayResult> relay_message(
+    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out, char* buf,
+    std::size_t buf_size) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     if (p.is_done()) co_return co_await relay_header_only(p, out);

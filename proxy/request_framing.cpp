@@ -70,11 +70,13 @@ FramingCheck check_request_framing(const http::request_header<>& req) {
     // Boost.URL's comparison, not beast::iequals: Beast 1.81's reads one byte past the end of the
     // two views once they differ in case, and these views end where the target's buffer ends.
     using boost::urls::grammar::ci_is_equal;
-    if (!ci_is_equal(uri->scheme(), "http") && !ci_is_equal(uri->scheme(), "https")) return {"bad request-target scheme", {}};
+    if (!ci_is_equal(uri->scheme(), "http") && !ci_is_equal(uri->scheme(), "https"))
+        return {"bad request-target scheme", {}};
     if (!uri->has_authority() || uri->has_userinfo() || uri->encoded_host().empty())
         return {"bad request-target authority", {}};
     // The upstream sees Host only: the target's authority must name the same origin.
-    if (hosts != 1 || !ci_is_equal(uri->encoded_authority(), host)) return {"request-target authority differs from host", {}};
+    if (hosts != 1 || !ci_is_equal(uri->encoded_authority(), host))
+        return {"request-target authority differs from host", {}};
     std::string origin(uri->encoded_path());
     if (origin.empty()) origin = "/";
     if (uri->has_query()) {

@@ -13,7 +13,7 @@ namespace ig {
 namespace http = boost::beast::http;
 
 struct FramingCheck {
-    std::string_view error;                    // empty: acceptable; otherwise why it gets 400
+    std::string_view error;  // empty: acceptable; otherwise why it gets 400
     std::optional<std::string> origin_target;  // an absolute-form target, rewritten to origin-form
     bool ok() const { return error.empty(); }
 };

@@ -17,21 +17,21 @@ inline bool client_keep_alive(const http::basic_parser<true>& request, bool clos
 
 // What is known of the request when its response is framed.
 struct RelayRequest {
-    unsigned version = 11;    // the client's HTTP version (10 or 11)
-    bool head = false;        // HEAD: the response has no body
+    unsigned version = 11;  // the client's HTTP version (10 or 11)
+    bool head = false;  // HEAD: the response has no body
     bool keep_alive = false;  // client_keep_alive() for this request
 };
 
 struct ResponseFraming {
     enum class Body {
-        None,         // HEAD, 1xx, 204, 304: the header is all that is sent
-        AsIs,         // relayed with the upstream's own framing (Content-Length or chunked)
-        ToChunked,    // close-delimited upstream body, chunked for an HTTP/1.1 client
+        None,  // HEAD, 1xx, 204, 304: the header is all that is sent
+        AsIs,  // relayed with the upstream's own framing (Content-Length or chunked)
+        ToChunked,  // close-delimited upstream body, chunked for an HTTP/1.1 client
         FromChunked,  // chunked upstream body, close-delimited for an HTTP/1.0 client
-        UntilClose,   // close-delimited upstream body, close-delimited for an HTTP/1.0 client
+        UntilClose,  // close-delimited upstream body, close-delimited for an HTTP/1.0 client
     };
     Body body = Body::AsIs;
-    unsigned version = 11;    // of the response to the client: its own
+    unsigned version = 11;  // of the response to the client: its own
     bool keep_alive = false;  // the client connection stays open after this response
 };
 

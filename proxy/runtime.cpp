@@ -23,7 +23,8 @@ std::shared_ptr<const Runtime> make_runtime(Config config) {
         boost::asio::ip::tcp::resolver resolver(io);
         boost::system::error_code ec;
         auto results = resolver.resolve(config.upstream.host, std::to_string(config.upstream.port), ec);
-        if (ec) throw std::runtime_error("cannot resolve upstream host '" + config.upstream.host + "': " + ec.message());
+        if (ec)
+            throw std::runtime_error("cannot resolve upstream host '" + config.upstream.host + "': " + ec.message());
         for (const auto& entry : results) rt->upstream_endpoints.push_back(entry.endpoint());
         if (rt->upstream_endpoints.empty())
             throw std::runtime_error("upstream host '" + config.upstream.host + "' has no address");

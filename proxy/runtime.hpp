@@ -16,15 +16,16 @@ namespace ig {
 
 struct Runtime {
     Config config;
-    std::unique_ptr<boost::asio::ssl::context> server_tls;    // only with the front end on (listen)
-    std::unique_ptr<CertVerifier> authz_verifier;              // only with the authz endpoint on
+    std::unique_ptr<boost::asio::ssl::context> server_tls;  // only with the front end on (listen)
+    std::unique_ptr<CertVerifier> authz_verifier;  // only with the authz endpoint on
     std::unique_ptr<boost::asio::ssl::context> upstream_tls;  // only for an https upstream
     HeaderPolicy headers;
     std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // resolved once
     std::uint64_t generation = 0;  // pooled upstream connections of another generation are dropped
 };
 
-// Builds the TLS contexts (and the authz certificate verifier) and resolves the upstream. Throws std::runtime_error on failure.
+// Builds the TLS contexts (and the authz certificate verifier) and resolves the upstream. Throws std::runtime_error on
+// failure.
 std::shared_ptr<const Runtime> make_runtime(Config config);
 
 }  // namespace ig

@@ -97,73 +97,77 @@ void Server::start() {
     for (auto& w : workers_) {
         Worker* worker = w.get();
         worker->ctx.worker_count = workers_.size();
-        net::co_spawn(worker->io, [this, worker]() -> net::awaitable<void> {
-            std::uint64_t errors_unlogged = 0;
-            auto last_error_log = std::chrono::steady_clock::time_point{};
-            for (;;) {
-                auto [ec, socket] = co_await worker->acceptor.async_accept(net::as_tuple(net::use_awaitable));
-                if (ec == net::error::operation_aborted || !worker->acceptor.is_open()) co_return;
-                if (ec) {
-                    // e.g. EMFILE: the connection stays in the backlog and accept fails again at
-                    // once; retrying without a pause would spin.
-                    metrics_.accept_errors.inc();
-                    ++errors_unlogged;
-                    const auto now = std::chrono::steady_clock::now();
-                    if (now - last_error_log >= accept_error_log_interval) {
-                        log::error("accept failed; pausing before the next accept",
-                                   {{"error", ec.message()}, {"failures", errors_unlogged},
-                                    {"pause_ms", accept_pause.count()}});
-                        errors_unlogged = 0;
-                        last_error_log = now;
+        net::co_spawn(
+            worker->io,
+            [this, worker]() -> net::awaitable<void> {
+                std::uint64_t errors_unlogged = 0;
+                auto last_error_log = std::chrono::steady_clock::time_point{};
+                for (;;) {
+                    auto [ec, socket] = co_await worker->acceptor.async_accept(net::as_tuple(net::use_awaitable));
+                    if (ec == net::error::operation_aborted || !worker->acceptor.is_open()) co_return;
+                    if (ec) {
+                        // e.g. EMFILE: the connection stays in the backlog and accept fails again at
+                        // once; retrying without a pause would spin.
+                        metrics_.accept_errors.inc();
+                        ++errors_unlogged;
+                        const auto now = std::chrono::steady_clock::now();
+                        if (now - last_error_log >= accept_error_log_interval) {
+                            log::error("accept failed; pausing before the next accept",
+                                       {{"error", ec.message()},
+                                        {"failures", errors_unlogged},
+                                        {"pause_ms", accept_pause.count()}});
+                            errors_unlogged = 0;
+                            last_error_log = now;
+                        }
+                        net::steady_timer pause(worker->io, accept_pause);
+                        co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+                        continue;
                     }
-                    net::steady_timer pause(worker->io, accept_pause);
-                    co_await pause.async_wait(net::as_tuple(net::use_awaitable));
-                    continue;
-                }
-                auto rt = current();
-                const auto& limits = rt->config.limits;
-                boost::system::error_code ignored;
-                if (connections_.load(std::memory_order_relaxed) >= limits.max_connections &&
-                    !evict_oldest_handshake(worker->ctx)) {
-                    // Full, and no connection still in its handshake to give way: refused.
-                    metrics_.refused_max_connections.inc();
-                    socket.close(ignored);
-                    continue;
-                }
-                std::string address = address_key(socket);
-                {
-                    std::lock_guard lock(addresses_mutex_);
-                    auto& n = connections_per_address_[address];
-                    if (n >= limits.max_connections_per_address) {
-                        metrics_.refused_per_address.inc();
+                    auto rt = current();
+                    const auto& limits = rt->config.limits;
+                    boost::system::error_code ignored;
+                    if (connections_.load(std::memory_order_relaxed) >= limits.max_connections &&
+                        !evict_oldest_handshake(worker->ctx)) {
+                        // Full, and no connection still in its handshake to give way: refused.
+                        metrics_.refused_max_connections.inc();
                         socket.close(ignored);
                         continue;
                     }
-                    ++n;
+                    std::string address = address_key(socket);
+                    {
+                        std::lock_guard lock(addresses_mutex_);
+                        auto& n = connections_per_address_[address];
+                        if (n >= limits.max_connections_per_address) {
+                            metrics_.refused_per_address.inc();
+                            socket.close(ignored);
+                            continue;
+                        }
+                        ++n;
+                    }
+                    connections_.fetch_add(1, std::memory_order_relaxed);
+                    metrics_.open_connections.add(1);
+                    net::co_spawn(worker->io, serve_connection(std::move(socket), std::move(rt), worker->ctx),
+                                  [this, address = std::move(address)](std::exception_ptr e) {
+                                      {
+                                          std::lock_guard lock(addresses_mutex_);
+                                          auto it = connections_per_address_.find(address);
+                                          if (it != connections_per_address_.end() && --it->second == 0)
+                                              connections_per_address_.erase(it);
+                                      }
+                                      connections_.fetch_sub(1, std::memory_order_relaxed);
+                                      metrics_.open_connections.add(-1);
+                                      if (!e) return;
+                                      try {
+                                          std::rethrow_exception(e);
+                                      } catch (const std::exception& ex) {
+                                          log::error("connection failed", {{"error", ex.what()}});
+                                      } catch (...) {
+                                          log::error("connection failed");
+                                      }
+                                  });
                 }
-                connections_.fetch_add(1, std::memory_order_relaxed);
-                metrics_.open_connections.add(1);
-                net::co_spawn(worker->io, serve_connection(std::move(socket), std::move(rt), worker->ctx),
-                              [this, address = std::move(address)](std::exception_ptr e) {
-                                  {
-                                      std::lock_guard lock(addresses_mutex_);
-                                      auto it = connections_per_address_.find(address);
-                                      if (it != connections_per_address_.end() && --it->second == 0)
-                                          connections_per_address_.erase(it);
-                                  }
-                                  connections_.fetch_sub(1, std::memory_order_relaxed);
-                                  metrics_.open_connections.add(-1);
-                                  if (!e) return;
-                                  try {
-                                      std::rethrow_exception(e);
-                                  } catch (const std::exception& ex) {
-                                      log::error("connection failed", {{"error", ex.what()}});
-                                  } catch (...) {
-                                      log::error("connection failed");
-                                  }
-                              });
-            }
-        }, net::detached);
+            },
+            net::detached);
         worker->thread = std::thread([worker] { worker->io.run(); });
     }
     listening_ = true;

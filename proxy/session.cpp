@@ -1,5 +1,6 @@
 #include "proxy/session.hpp"
 
+#include "core/cidr.hpp"
 #include "core/device_id.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -7,11 +8,10 @@
 #include "proxy/answer.hpp"
 #include "proxy/deny_page.hpp"
 #include "proxy/headers.hpp"
-#include "core/cidr.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/relay.hpp"
-#include "proxy/request_id.hpp"
 #include "proxy/request_framing.hpp"
+#include "proxy/request_id.hpp"
 #include "proxy/response_framing.hpp"
 #include "proxy/tls_context.hpp"
 #include "proxy/tls_stream.hpp"
@@ -33,11 +33,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <nlohmann/json.hpp>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -114,7 +114,7 @@ struct ForwardRequest {
 struct Exchange {
     error_code ec;
     Side side = Side::None;  // Client: reading the request (or the 100 Continue) failed
-    std::string_view what;   // the step that failed, for the access record
+    std::string_view what;  // the step that failed, for the access record
 };
 
 }  // namespace
@@ -122,7 +122,10 @@ struct Exchange {
 class Session {
 public:
     Session(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker)
-        : rt_(std::move(runtime)), cfg_(rt_->config), w_(worker), stream_(std::move(socket), rt_->server_tls->native_handle()) {
+        : rt_(std::move(runtime)),
+          cfg_(rt_->config),
+          w_(worker),
+          stream_(std::move(socket), rt_->server_tls->native_handle()) {
         error_code ec;
         const auto peer = unmapped(lowest(stream_).socket().remote_endpoint(ec).address());
         client_address_ = ec ? std::string() : peer.to_string();
@@ -177,12 +180,13 @@ private:
     net::awaitable<bool> handshake();
     net::awaitable<bool> serve_request(bool first);
     net::awaitable<Verdict> decide(const std::optional<std::string>& id, AccessRecord& rec);
-    net::awaitable<bool> answer_locally(const AnswerPlan& plan, const Verdict& verdict, const http::request_header<>& req,
-                                        AccessRecord& rec, bool keep);
+    net::awaitable<bool> answer_locally(const AnswerPlan& plan, const Verdict& verdict,
+                                        const http::request_header<>& req, AccessRecord& rec, bool keep);
     net::awaitable<bool> forward(Parser& parser, const AnswerPlan& plan, AccessRecord& rec);
     std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
-    net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr, std::unique_ptr<UpstreamConnection>& up,
-                                          std::optional<ResponseParser>& rp, RelayBuffer& buf);
+    net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr,
+                                          std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
+                                          RelayBuffer& buf);
     net::awaitable<std::pair<error_code, std::size_t>> read_final_header(UpstreamConnection& up,
                                                                          std::optional<ResponseParser>& rp, bool head);
     net::awaitable<RelayResult> relay_response(UpstreamConnection& up, ResponseParser& rp,
@@ -231,7 +235,8 @@ bool evict_oldest_handshake(WorkerContext& worker) {
     return true;
 }
 
-net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker) {
+net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
+                                      WorkerContext& worker) {
     Session session(std::move(socket), std::move(runtime), worker);
     co_await session.run();
 }
@@ -289,9 +294,10 @@ net::awaitable<bool> Session::handshake() {
         // A resumed session skips certificate verification: a certificate that has expired since
         // the session began would otherwise keep working for the session's lifetime.
         w_.metrics.handshake_failures[static_cast<std::size_t>(HandshakeFailure::Expired)].inc();
-        log::info("tls handshake failed", {{"client", client_address_},
-                                           {"reason", handshake_failure_names[static_cast<std::size_t>(HandshakeFailure::Expired)]},
-                                           {"error", "resumed session of a certificate outside its validity period"}});
+        log::info("tls handshake failed",
+                  {{"client", client_address_},
+                   {"reason", handshake_failure_names[static_cast<std::size_t>(HandshakeFailure::Expired)]},
+                   {"error", "resumed session of a certificate outside its validity period"}});
         co_return false;
     }
     w_.metrics.handshakes.inc();
@@ -308,7 +314,6 @@ std::optional<std::string> Session::device_id_for(const http::fields& req) const
     if (!name.empty() && req.count(name) == 1) header.value = req[name];
     return request_device_id(cfg_.device_id, cert_id_, header);
 }
-
 
 net::awaitable<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
     res.keep_alive(keep_alive);
@@ -362,7 +367,8 @@ net::awaitable<bool> Session::refuse_unreadable(const error_code& ec, std::strin
 net::awaitable<bool> Session::upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec) {
     w_.metrics.upstream_errors.inc();
     note_error(rec, what, ec);
-    co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable", rec);
+    co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable",
+                              rec);
 }
 
 net::awaitable<bool> Session::serve_request(bool first) {
@@ -459,7 +465,8 @@ net::awaitable<bool> Session::answer_locally(const AnswerPlan& plan, const Verdi
 
 // Puts the forward headers on the request (the device facts, the client's own X-Intune-* and
 // hop-by-hop fields gone). The reason when a header would be too large to send.
-std::optional<std::string> Session::prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts) {
+std::optional<std::string> Session::prepare_forward(http::request_header<>& req, const Parser& parser,
+                                                    ForwardFacts facts) {
     req.erase(http::field::expect);
     facts.client_address = client_address_;
     facts.chunked = parser.chunked();
@@ -539,15 +546,16 @@ net::awaitable<bool> Session::forward(Parser& parser, const AnswerPlan& plan, Ac
 // header into rp. A request that may be sent twice is sent again on a new connection when a
 // pooled one turns out to have been closed by the upstream.
 net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequest& fr,
-                                               std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
-                                               RelayBuffer& buf) {
+                                               std::unique_ptr<UpstreamConnection>& up,
+                                               std::optional<ResponseParser>& rp, RelayBuffer& buf) {
     bool sent_continue = false;
     for (int attempt = 0;; ++attempt) {
         const bool may_retry = attempt == 0 && fr.retryable;
         up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
         if (!up) {
             up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
-            if (auto ec = co_await connect_upstream(*up, *rt_)) co_return Exchange{ec, Side::Upstream, "upstream connect"};
+            if (auto ec = co_await connect_upstream(*up, *rt_))
+                co_return Exchange{ec, Side::Upstream, "upstream connect"};
         }
         if (fr.expect_continue && fr.has_body && !sent_continue) {
             sent_continue = true;
@@ -558,7 +566,8 @@ net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequ
         }
         auto sent = co_await with_upstream(*up, [&](auto& s) {
             return relay_message<true>(end_of(stream_, client_step_timeout(), Side::Client), buffer_, parser,
-                                       end_of(s, upstream_step_timeout(), Side::Upstream), buf.get(), RelayBuffer::size);
+                                       end_of(s, upstream_step_timeout(), Side::Upstream), buf.get(),
+                                       RelayBuffer::size);
         });
         if (sent.ec && sent.side == Side::Client) co_return Exchange{sent.ec, Side::Client, "client"};
         if (sent.ec) {
@@ -577,8 +586,8 @@ net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequ
 // Reads response headers until the final one: interim 1xx answers are dropped (101 is final).
 // Also the bytes read, so that a connection that closed before answering can be told apart.
 net::awaitable<std::pair<error_code, std::size_t>> Session::read_final_header(UpstreamConnection& up,
-                                                                             std::optional<ResponseParser>& rp,
-                                                                             bool head) {
+                                                                              std::optional<ResponseParser>& rp,
+                                                                              bool head) {
     std::size_t got = 0;
     for (;;) {
         rp.emplace();
@@ -586,7 +595,8 @@ net::awaitable<std::pair<error_code, std::size_t>> Session::read_final_header(Up
         rp->body_limit(boost::none);
         if (head) rp->skip(true);
         up.tcp().expires_after(upstream_step_timeout());
-        auto [ec, n] = co_await with_upstream(up, [&](auto& s) { return http::async_read_header(s, up.buffer, *rp, nothrow); });
+        auto [ec, n] =
+            co_await with_upstream(up, [&](auto& s) { return http::async_read_header(s, up.buffer, *rp, nothrow); });
         got += n;
         const unsigned status = ec ? 0 : rp->get().result_int();
         if (ec || status / 100 != 1 || status == 101) co_return std::pair{ec, got};

@@ -67,8 +67,10 @@ void set_session_id_context(SSL_CTX* ctx) {
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
     for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
         X509_OBJECT* o = sk_X509_OBJECT_value(objects, i);
-        if (X509* c = X509_OBJECT_get0_X509(o)) add_der(c, i2d_X509);
-        else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(o)) add_der(crl, i2d_X509_CRL);
+        if (X509* c = X509_OBJECT_get0_X509(o))
+            add_der(c, i2d_X509);
+        else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(o))
+            add_der(crl, i2d_X509_CRL);
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -104,8 +106,8 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     // Resumption is by stateless tickets only (TLS 1.2 and 1.3), as nginx does by default: nothing
     // is stored or looked up in a per-context cache (no lock, no flush, and a reload's new
     // context would start with an empty one anyway).
-    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR |
-                                               SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(
+        native, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_cache_size(native, 1);
     SSL_CTX_set_timeout(native, 3600);
     if (SSL_CTX_set_tlsext_ticket_keys(native, const_cast<unsigned char*>(ticket_keys().data()),
@@ -136,30 +138,24 @@ std::unique_ptr<ssl::context> make_upstream_tls_context(const UpstreamConfig& up
 HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
     const long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
     switch (verify) {
-    case X509_V_OK:
-        break;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
-    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
-        return HandshakeFailure::Expired;
-    case X509_V_ERR_CERT_REVOKED:
-        return HandshakeFailure::Revoked;
-    // OpenSSL reports a weak digest on any certificate of the chain as CA_MD_TOO_WEAK.
-    case X509_V_ERR_CA_MD_TOO_WEAK:
-    case X509_V_ERR_EE_KEY_TOO_SMALL:
-    case X509_V_ERR_CA_KEY_TOO_SMALL:
-        return HandshakeFailure::WeakSignature;
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-    case X509_V_ERR_CERT_UNTRUSTED:
-        return HandshakeFailure::UnknownCa;
-    default:
-        return HandshakeFailure::Other;
+        case X509_V_OK: break;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+        case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+        case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD: return HandshakeFailure::Expired;
+        case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;
+        // OpenSSL reports a weak digest on any certificate of the chain as CA_MD_TOO_WEAK.
+        case X509_V_ERR_CA_MD_TOO_WEAK:
+        case X509_V_ERR_EE_KEY_TOO_SMALL:
+        case X509_V_ERR_CA_KEY_TOO_SMALL: return HandshakeFailure::WeakSignature;
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        case X509_V_ERR_CERT_UNTRUSTED: return HandshakeFailure::UnknownCa;
+        default: return HandshakeFailure::Other;
     }
     if (ec.category() == boost::asio::error::get_ssl_category() &&
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)

@@ -31,27 +31,27 @@ TlsSocket::Step TlsSocket::result_of(int r, error_code& ec) {
     const int err = SSL_get_error(ssl_, r);
     const int saved_errno = errno;
     switch (err) {
-    case SSL_ERROR_WANT_READ:
-        return Step::WaitRead;
-    case SSL_ERROR_WANT_WRITE:
-        return Step::WaitWrite;
-    case SSL_ERROR_ZERO_RETURN:
-        ec = net::error::eof;
-        break;
-    case SSL_ERROR_SYSCALL:
-    case SSL_ERROR_SSL: {
-        fatal_ = true;  // no further I/O on this connection, not even close_notify
-        const unsigned long e = ERR_get_error();
-        if (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ec = ssl::error::stream_truncated;
-        else if (e && ERR_GET_LIB(e) == ERR_LIB_SYS) ec = error_code(ERR_GET_REASON(e), boost::system::system_category());
-        else if (e) ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
-        else if (err == SSL_ERROR_SYSCALL && saved_errno) ec = error_code(saved_errno, boost::system::system_category());
-        else ec = ssl::error::stream_truncated;
-        ERR_clear_error();
-        break;
-    }
-    default:
-        ec = ssl::error::unexpected_result;
+        case SSL_ERROR_WANT_READ: return Step::WaitRead;
+        case SSL_ERROR_WANT_WRITE: return Step::WaitWrite;
+        case SSL_ERROR_ZERO_RETURN: ec = net::error::eof; break;
+        case SSL_ERROR_SYSCALL:
+        case SSL_ERROR_SSL: {
+            fatal_ = true;  // no further I/O on this connection, not even close_notify
+            const unsigned long e = ERR_get_error();
+            if (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                ec = ssl::error::stream_truncated;
+            else if (e && ERR_GET_LIB(e) == ERR_LIB_SYS)
+                ec = error_code(ERR_GET_REASON(e), boost::system::system_category());
+            else if (e)
+                ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
+            else if (err == SSL_ERROR_SYSCALL && saved_errno)
+                ec = error_code(saved_errno, boost::system::system_category());
+            else
+                ec = ssl::error::stream_truncated;
+            ERR_clear_error();
+            break;
+        }
+        default: ec = ssl::error::unexpected_result;
     }
     return Step::Done;
 }

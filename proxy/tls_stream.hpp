@@ -69,7 +69,8 @@ public:
                         first = m;
                         break;
                     }
-                IoOp<std::decay_t<decltype(handler)>, Kind::Read, net::mutable_buffer>(std::move(handler), *this, first);
+                IoOp<std::decay_t<decltype(handler)>, Kind::Read, net::mutable_buffer>(std::move(handler), *this,
+                                                                                       first);
             },
             token, buffers);
     }
@@ -87,7 +88,8 @@ public:
     auto async_handshake(Token&& token) {
         return net::async_initiate<Token, void(error_code)>(
             [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, net::const_buffer>(std::move(handler), *this, {});
+                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, net::const_buffer>(std::move(handler), *this,
+                                                                                          {});
             },
             token);
     }
@@ -98,7 +100,8 @@ public:
     auto async_wait_readable(Token&& token) {
         return net::async_initiate<Token, void(error_code)>(
             [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this, {});
+                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this,
+                                                                                             {});
             },
             token);
     }
@@ -128,43 +131,41 @@ private:
         int r = 0;
         n = 0;
         switch (kind) {
-        case Kind::Handshake:
-            r = SSL_do_handshake(ssl_);
-            break;
-        case Kind::WaitReadable:
-            return Step::Done;
-        case Kind::Shutdown:
-            SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
-            r = SSL_shutdown(ssl_);
-            if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
-            break;
-        case Kind::Read:
-            if constexpr (std::is_same_v<Buffers, net::mutable_buffer>) {
-                if (buffers.size() == 0) return Step::Done;
-                r = SSL_read_ex(ssl_, buffers.data(), buffers.size(), &n) ? 1 : 0;
+            case Kind::Handshake: r = SSL_do_handshake(ssl_); break;
+            case Kind::WaitReadable: return Step::Done;
+            case Kind::Shutdown:
+                SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
+                r = SSL_shutdown(ssl_);
+                if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
+                break;
+            case Kind::Read:
+                if constexpr (std::is_same_v<Buffers, net::mutable_buffer>) {
+                    if (buffers.size() == 0) return Step::Done;
+                    r = SSL_read_ex(ssl_, buffers.data(), buffers.size(), &n) ? 1 : 0;
+                }
+                break;
+            case Kind::Write: {
+                // A header and a small body go out as one record (one syscall), as beast::flat_stream does.
+                const std::size_t total = net::buffer_size(buffers);
+                if (total == 0) return Step::Done;
+                const void* data;
+                std::size_t size;
+                if (net::buffer_sequence_end(buffers) == std::next(net::buffer_sequence_begin(buffers)) ||
+                    net::const_buffer(*net::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
+                    net::const_buffer first(*net::buffer_sequence_begin(buffers));
+                    for (auto it = net::buffer_sequence_begin(buffers);
+                         first.size() == 0 && it != net::buffer_sequence_end(buffers); ++it)
+                        first = *it;
+                    data = first.data();
+                    size = first.size();
+                } else {
+                    thread_local std::unique_ptr<char[]> scratch(new char[max_coalesced]);
+                    size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
+                    data = scratch.get();
+                }
+                r = SSL_write_ex(ssl_, data, size, &n) ? 1 : 0;
+                break;
             }
-            break;
-        case Kind::Write: {
-            // A header and a small body go out as one record (one syscall), as beast::flat_stream does.
-            const std::size_t total = net::buffer_size(buffers);
-            if (total == 0) return Step::Done;
-            const void* data;
-            std::size_t size;
-            if (net::buffer_sequence_end(buffers) == std::next(net::buffer_sequence_begin(buffers)) ||
-                net::const_buffer(*net::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
-                net::const_buffer first(*net::buffer_sequence_begin(buffers));
-                for (auto it = net::buffer_sequence_begin(buffers); first.size() == 0 && it != net::buffer_sequence_end(buffers); ++it)
-                    first = *it;
-                data = first.data();
-                size = first.size();
-            } else {
-                thread_local std::unique_ptr<char[]> scratch(new char[max_coalesced]);
-                size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
-                data = scratch.get();
-            }
-            r = SSL_write_ex(ssl_, data, size, &n) ? 1 : 0;
-            break;
-        }
         }
         return result_of(r, ec);
     }
@@ -184,15 +185,20 @@ private:
             s_.busy_ = true;
             if (kind == Kind::Shutdown && (s_.fatal_ || s_.timed_out_ || !SSL_is_init_finished(s_.ssl_)))
                 finish(false, {}, 0);
-            else if (s_.timed_out_) finish(false, beast::error::timeout, 0);
+            else if (s_.timed_out_)
+                finish(false, beast::error::timeout, 0);
             else if (kind == Kind::WaitReadable) {
-                if (SSL_has_pending(s_.ssl_)) finish(false, {}, 0);
-                else wait(Step::WaitRead);
+                if (SSL_has_pending(s_.ssl_))
+                    finish(false, {}, 0);
+                else
+                    wait(Step::WaitRead);
             }
             // A read right after a response usually finds nothing yet: wait for the socket
             // first, unless OpenSSL already holds bytes.
-            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_)) wait(Step::WaitRead);
-            else step(false);
+            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_))
+                wait(Step::WaitRead);
+            else
+                step(false);
         }
 
         void operator()(error_code ec) {
@@ -219,14 +225,17 @@ private:
         void wait(Step st) {
             s_.waiting_ = true;
             s_.arm_timer();
-            s_.socket_.async_wait(st == Step::WaitRead ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(*this));
+            s_.socket_.async_wait(st == Step::WaitRead ? tcp::socket::wait_read : tcp::socket::wait_write,
+                                  std::move(*this));
         }
         void finish(bool cont, error_code ec, std::size_t n) {
             s_.busy_ = false;
             if constexpr (kind == Kind::Read || kind == Kind::WaitReadable) s_.fresh_read_ = false;
             if constexpr (kind == Kind::Write) s_.fresh_read_ = true;
-            if constexpr (kind == Kind::Read || kind == Kind::Write) this->complete(cont, ec, n);
-            else this->complete(cont, ec);
+            if constexpr (kind == Kind::Read || kind == Kind::Write)
+                this->complete(cont, ec, n);
+            else
+                this->complete(cont, ec);
         }
 
         TlsSocket& s_;
@@ -243,8 +252,8 @@ private:
     bool waiting_ = false;
     bool timed_out_ = false;
     bool fresh_read_ = false;  // the last operation was a write: the peer has probably not answered yet
-    bool fatal_ = false;       // a fatal TLS or socket error happened
-    bool busy_ = false;        // an operation is in progress
+    bool fatal_ = false;  // a fatal TLS or socket error happened
+    bool busy_ = false;  // an operation is in progress
 };
 
 }  // namespace tls_stream_detail

@@ -33,8 +33,10 @@ bool still_open(beast::tcp_stream& stream, bool tls) {
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(net::any_io_executor ex, const Runtime& rt) : generation(rt.generation) {
-    if (rt.upstream_tls) tls.emplace(ex, *rt.upstream_tls);
-    else plain.emplace(ex);
+    if (rt.upstream_tls)
+        tls.emplace(ex, *rt.upstream_tls);
+    else
+        plain.emplace(ex);
 }
 
 beast::tcp_stream& UpstreamConnection::tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }

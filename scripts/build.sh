@@ -8,7 +8,8 @@ cd "$top"
 packages=(libboost1.81-dev libboost-test1.81-dev libboost-url1.81-dev nlohmann-json3-dev
           libssl-dev cmake g++ make openssl curl ca-certificates python3 nginx caddy chromium
           pkg-config libhiredis-dev redis-server jq
-          clang libclang-rt-14-dev)  # clang + libFuzzer runtime: scripts/fuzz.sh
+          clang libclang-rt-14-dev   # clang + libFuzzer runtime: scripts/fuzz.sh
+          clang-format clang-tidy)   # scripts/lint.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -28,7 +29,8 @@ if command -v ccache >/dev/null 2>&1; then
   export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+# compile_commands.json: clang-tidy (scripts/lint.sh) reads it.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "${launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
 if [ "${1:-}" = "--asan" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIG_SANITIZE=ON -DIG_UNIT_TESTS_ONLY=ON "${launcher[@]}" >/dev/null

@@ -60,7 +60,7 @@ redis-value-not-ours @@ core/shared_value.cpp @@ if (!parsed.doc || !parsed.doc-
 framing-repeated-te @@ proxy/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 framing-te-not-chunked @@ proxy/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 framing-repeated-host @@ proxy/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
-handshake-failure-reason @@ proxy/tls_context.cpp @@     case X509_V_ERR_CERT_REVOKED:\n        return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
+handshake-failure-reason @@ proxy/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
 EOF
 )
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test with CTest —
 # the unit tests and end-to-end tests of the release build, then the unit tests under ASan+UBSan,
-# then every fuzz target for a short fixed time (a crash fails the run).
+# then every fuzz target for a short fixed time (a crash fails the run), then the style and
+# static checks (scripts/lint.sh: clang-format and clang-tidy).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -13,4 +14,6 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
    ctest --output-on-failure -j"${JOBS:-2}" -L unit) || status=1
 echo "== fuzz targets, ${FUZZ_SECONDS:-15} s each"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}" || status=1
+echo "== clang-format and clang-tidy"
+bash scripts/lint.sh || status=1
 exit $status

@@ -36,7 +36,8 @@ inline std::string guid(const char* last4) { return std::string("3f2504e0-4f89-4
 inline const fs::path& pki_dir() {
     static const fs::path dir = [] {
         fs::path d = fs::path(IG_BINARY_DIR) / "test-pki";
-        const std::string cmd = "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
+        const std::string cmd =
+            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
         return d;
     }();
@@ -62,8 +63,8 @@ inline fs::path devices_file() {
     static const fs::path file = [] {
         nlohmann::json devices = nlohmann::json::object();
         const std::pair<const char*, const char*> states[] = {
-            {"3301", "compliant"},     {"3302", "noncompliant"}, {"3303", "inGracePeriod"},
-            {"3304", "configManager"}, {"3305", "conflict"},     {"3306", "unknown"},
+            {"3301", "compliant"},     {"3302", "noncompliant"},    {"3303", "inGracePeriod"},
+            {"3304", "configManager"}, {"3305", "conflict"},        {"3306", "unknown"},
             {"3307", "error"},         {"330a", "someFutureState"}, {"3309", "compliant"}};
         for (auto& [n, s] : states) devices[guid(n)] = device(guid(n), s);
         auto apps = device(guid("3401"), "compliant");
@@ -83,17 +84,16 @@ inline fs::path devices_file() {
             auto id = guid(("35" + std::to_string(10 + i)).c_str());
             devices[id] = device(id, i % 2 ? "compliant" : "noncompliant");
         }
-        nlohmann::json doc = {
-            {"tenants",
-             {{tenant,
-               {{"clients",
-                 {{client,
-                   {{"secret", secret},
-                    {"certificate", (pki_dir() / "intune-app.crt").string()},
-                    {"users", {{user, password}}}}}}}}}}},
-            {"token_expires_in", 3600},
-            {"apps_page_size", 2},
-            {"devices", devices}};
+        nlohmann::json doc = {{"tenants",
+                               {{tenant,
+                                 {{"clients",
+                                   {{client,
+                                     {{"secret", secret},
+                                      {"certificate", (pki_dir() / "intune-app.crt").string()},
+                                      {"users", {{user, password}}}}}}}}}}},
+                              {"token_expires_in", 3600},
+                              {"apps_page_size", 2},
+                              {"devices", devices}};
         // Other test executables may write the same file at the same time: write aside, then rename.
         fs::path f = fs::path(IG_BINARY_DIR) / "test-core-devices.json";
         fs::path tmp = f;
@@ -158,7 +158,8 @@ struct Env {
     std::future<Verdict> start(const std::string& id, const std::string& request_id = {}) {
         auto p = std::make_shared<std::promise<Verdict>>();
         auto f = p->get_future();
-        svc().check(id, [p](Verdict v) { p->set_value(std::move(v)); }, request_id);
+        svc().check(
+            id, [p](Verdict v) { p->set_value(std::move(v)); }, request_id);
         return f;
     }
 

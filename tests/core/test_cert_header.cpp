@@ -171,8 +171,9 @@ BOOST_AUTO_TEST_CASE(bare_base64_der_caddy_haproxy) {
 BOOST_AUTO_TEST_CASE(traefik_pass_tls_client_cert_chain) {
     Certs c;
     auto traefik = [](const std::string& pem) {
-        return replace_all(replace_all(replace_all(pem, "-----BEGIN CERTIFICATE-----", ""), "-----END CERTIFICATE-----", ""),
-                           "\n", "");
+        return replace_all(
+            replace_all(replace_all(pem, "-----BEGIN CERTIFICATE-----", ""), "-----END CERTIFICATE-----", ""), "\n",
+            "");
     };
     const std::string value = traefik(c.pem) + "," + traefik(pem_of(c.other.get()));
     BOOST_TEST(value.find(',') != std::string::npos);
@@ -232,16 +233,29 @@ BOOST_AUTO_TEST_CASE(envoy_xfcc_without_cert_is_no_certificate) {
     // The last element has no Cert=: an earlier element's certificate is not taken instead.
     BOOST_TEST(!ig::certificate_from_header("Cert=\"" + nginx_escape(c.pem) + "\",By=spiffe://x;Hash=abc"));
     // Two Cert= in one element: no choosing.
-    BOOST_TEST(!ig::certificate_from_header("Cert=\"" + nginx_escape(c.pem) + "\";Cert=\"" + nginx_escape(c.pem) + "\""));
+    BOOST_TEST(
+        !ig::certificate_from_header("Cert=\"" + nginx_escape(c.pem) + "\";Cert=\"" + nginx_escape(c.pem) + "\""));
     // An unterminated quote.
     BOOST_TEST(!ig::certificate_from_header("Cert=\"" + nginx_escape(c.pem)));
 }
 
 BOOST_AUTO_TEST_CASE(garbage_never_yields_a_certificate) {
-    const std::string garbage[] = {"", "   ", "hello", "::", ":!!!!:", ":", "-----BEGIN CERTIFICATE-----",
+    const std::string garbage[] = {"",
+                                   "   ",
+                                   "hello",
+                                   "::",
+                                   ":!!!!:",
+                                   ":",
+                                   "-----BEGIN CERTIFICATE-----",
                                    "-----BEGIN CERTIFICATE----- @@@@ -----END CERTIFICATE-----",
-                                   "-----BEGIN%20CERTIFICATE-----%ZZ", "Cert=", "Cert=\"%\"", "By=;Hash=;;;,,,",
-                                   "MIIB", "MII=====", std::string(100000, '%'), std::string("\0\0\0\0", 4)};
+                                   "-----BEGIN%20CERTIFICATE-----%ZZ",
+                                   "Cert=",
+                                   "Cert=\"%\"",
+                                   "By=;Hash=;;;,,,",
+                                   "MIIB",
+                                   "MII=====",
+                                   std::string(100000, '%'),
+                                   std::string("\0\0\0\0", 4)};
     for (const auto& g : garbage) {
         auto got = ig::certificate_from_header(g);
         // Either nothing, or bytes that are not a certificate (the verifier refuses those).

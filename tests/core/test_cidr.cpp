@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(parses_networks_and_single_addresses) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_network) {
-    for (auto text : {"proxy.local", "", "/8", "10.0.0/8", "10.0.0.256/32", "010.0.0.0/8", "fe80::1%eth0/128", "1.2.3.4 /32"})
+    for (auto text :
+         {"proxy.local", "", "/8", "10.0.0/8", "10.0.0.256/32", "010.0.0.0/8", "fe80::1%eth0/128", "1.2.3.4 /32"})
         BOOST_TEST(problem_of(text).find("is not a CIDR") == 0u, text);
     for (auto text : {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/8x", "10.0.0.0/-1"})
         BOOST_TEST(problem_of(text).find("invalid prefix length") != std::string::npos, text);

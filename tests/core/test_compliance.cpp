@@ -13,16 +13,22 @@ using namespace std::chrono_literals;
 using Ms = std::chrono::milliseconds;
 
 namespace {
-double elapsed_ms(Clock::time_point since) { return std::chrono::duration<double, std::milli>(Clock::now() - since).count(); }
+double elapsed_ms(Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_compliance_state_gives_its_outcome) {
     Env env;
     const std::tuple<const char*, const char*, const char*> cases[] = {
-        {"3301", "Compliant", "compliant"},         {"3302", "NotCompliant", "noncompliant"},
-        {"3303", "InGracePeriod", "inGracePeriod"}, {"3304", "ConfigManager", "configManager"},
-        {"3305", "Conflict", "conflict"},           {"3306", "StatusUnknown", "unknown"},
-        {"3307", "Error", "error"},                 {"330a", "StatusUnknown", "someFutureState"},
+        {"3301", "Compliant", "compliant"},
+        {"3302", "NotCompliant", "noncompliant"},
+        {"3303", "InGracePeriod", "inGracePeriod"},
+        {"3304", "ConfigManager", "configManager"},
+        {"3305", "Conflict", "conflict"},
+        {"3306", "StatusUnknown", "unknown"},
+        {"3307", "Error", "error"},
+        {"330a", "StatusUnknown", "someFutureState"},
         {"3308", "NotCompliant", ""},
     };
     for (auto& [n, outcome, state] : cases) {
@@ -215,8 +221,8 @@ BOOST_AUTO_TEST_CASE(latency_over_timeout_is_error_within_timeout) {
     const double took = elapsed_ms(t0);
     BOOST_TEST_MESSAGE("timed out after " << took << " ms: " << v.reason);
     BOOST_TEST(to_string(v.outcome) == "Error");
-    BOOST_TEST(took >= 550);     // a timer does not fire early
-    BOOST_TEST(took < 15000);    // long before Graph's 30 s answer
+    BOOST_TEST(took >= 550);  // a timer does not fire early
+    BOOST_TEST(took < 15000);  // long before Graph's 30 s answer
     BOOST_TEST(v.reason.find("timed out") != std::string::npos);
 }
 
@@ -372,9 +378,9 @@ BOOST_AUTO_TEST_CASE(http_client_reuses_connections) {
     Env env;
     HttpClient http(HttpClientOptions{pki_dir() / "server-ca.crt"});
     auto run = [&](std::string url) {
-        return boost::asio::co_spawn(env.io, http.request(HttpRequest{boost::beast::http::verb::get, url, {}, {}},
-                                                          Clock::now() + 3s),
-                                     boost::asio::use_future)
+        return boost::asio::co_spawn(
+                   env.io, http.request(HttpRequest{boost::beast::http::verb::get, url, {}, {}}, Clock::now() + 3s),
+                   boost::asio::use_future)
             .get();
     };
     const auto url = env.emulator.origin() + "/v1.0/deviceManagement/managedDevices/" + guid("3301");
@@ -409,5 +415,5 @@ BOOST_AUTO_TEST_CASE(reconfigure_keeps_token_and_cache_when_unchanged) {
     env.svc().reconfigure(changed);
     BOOST_TEST(to_string(env.check(guid("3308")).outcome) == "Conflict");
     BOOST_TEST(!env.check(guid("3301")).cache_hit);  // verdict settings changed: cache dropped
-    BOOST_TEST(env.stat("token_requests") == 1);      // the token was kept
+    BOOST_TEST(env.stat("token_requests") == 1);  // the token was kept
 }

@@ -28,7 +28,8 @@ BOOST_AUTO_TEST_CASE(thousand_lookups_ten_devices_eight_threads) {
                 const auto& id = ids[static_cast<std::size_t>(i) % ids.size()];
                 const bool expect_compliant = (i % 10) % 2 == 1;
                 std::optional<Verdict> v = env.svc().cached(id);
-                if (v) ++hits;
+                if (v)
+                    ++hits;
                 else {
                     auto f = env.start(id);
                     if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
@@ -37,8 +38,10 @@ BOOST_AUTO_TEST_CASE(thousand_lookups_ten_devices_eight_threads) {
                     }
                     v = f.get();
                 }
-                if (v->outcome == Outcome::Error) ++errors;
-                else if ((v->outcome == Outcome::Compliant) != expect_compliant) ++wrong;
+                if (v->outcome == Outcome::Error)
+                    ++errors;
+                else if ((v->outcome == Outcome::Compliant) != expect_compliant)
+                    ++wrong;
                 ++done;
             }
         });

@@ -1,5 +1,5 @@
-// The configuration loader (README: Configuration reference): every class of bad input gives its exact error line and no
-// config; a valid file gives every field, defaults and absolute paths.
+// The configuration loader (README: Configuration reference): every class of bad input gives its exact error line and
+// no config; a valid file gives every field, defaults and absolute paths.
 #define BOOST_TEST_MODULE config
 #include <boost/test/unit_test.hpp>
 
@@ -7,13 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -283,8 +283,7 @@ BOOST_AUTO_TEST_CASE(shipped_demo_config_is_valid) {
     std::string text((std::istreambuf_iterator<char>(in)), {});
     BOOST_REQUIRE(!text.empty());
     auto conf = pki().dir / "demo-conf" / "demo.json";
-    for (std::string::size_type p; (p = text.find("../demo-pki/")) != std::string::npos;)
-        text.replace(p, 12, "../");
+    for (std::string::size_type p; (p = text.find("../demo-pki/")) != std::string::npos;) text.replace(p, 12, "../");
     write(conf, text);
     auto r = ig::load_config(conf);
     expect_ok(r);
@@ -425,7 +424,8 @@ BOOST_AUTO_TEST_CASE(connection_limits_are_validated) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_keys) {
-    expect_error(parse(with(minimal(), "/tls/clinet_ca", "device-ca.crt")), "config error: /tls/clinet_ca: unknown key");
+    expect_error(parse(with(minimal(), "/tls/clinet_ca", "device-ca.crt")),
+                 "config error: /tls/clinet_ca: unknown key");
     expect_error(parse(with(minimal(), "/colour", 1)), "config error: /colour: unknown key");
     expect_error(parse(with(minimal(), "/intune/cache/ttl", 1)), "config error: /intune/cache/ttl: unknown key");
     auto doc = minimal();
@@ -456,8 +456,9 @@ BOOST_AUTO_TEST_CASE(required_keys) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_enums) {
-    expect_error(parse(with(minimal(), "/intune/auth", "oauth")),
-                 "config error: /intune/auth: must be one of \"client_secret\", \"certificate\", \"password\", got \"oauth\"");
+    expect_error(
+        parse(with(minimal(), "/intune/auth", "oauth")),
+        "config error: /intune/auth: must be one of \"client_secret\", \"certificate\", \"password\", got \"oauth\"");
     expect_error(parse(with(minimal(), "/tls/client_certificate", "maybe")),
                  "config error: /tls/client_certificate: must be one of \"required\", \"optional\", got \"maybe\"");
     expect_error(parse(with(minimal(), "/tls/min_version", "1.1")),
@@ -478,7 +479,8 @@ BOOST_AUTO_TEST_CASE(numbers_out_of_range) {
                  "config error: /upstream/timeout_ms: must be between 1 and 3600000, got 0");
     expect_error_like(parse(with(minimal(), "/limits/handshake_timeout_s", 0)), "/limits/handshake_timeout_s",
                       "must be between 1 and");
-    expect_error_like(parse(with(minimal(), "/limits/idle_timeout_s", 0)), "/limits/idle_timeout_s", "must be between 1");
+    expect_error_like(parse(with(minimal(), "/limits/idle_timeout_s", 0)), "/limits/idle_timeout_s",
+                      "must be between 1");
     expect_error_like(parse(with(minimal(), "/limits/max_header_bytes", 10)), "/limits/max_header_bytes",
                       "must be between 1024");
     expect_error_like(parse(with(minimal(), "/limits/max_connections", 0)), "/limits/max_connections",
@@ -542,10 +544,12 @@ BOOST_AUTO_TEST_CASE(crl_checks) {
     write(pki().dir / "garbage.crl", "-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n");
     expect_error(parse(with(minimal(), "/tls/crl", "garbage.crl")),
                  "config error: /tls/crl: 'garbage.crl' holds a PEM CRL that does not parse");
-    expect_error(parse(with(minimal(), "/tls/crl", "server.crt")), "config error: /tls/crl: no PEM CRL in 'server.crt'");
+    expect_error(parse(with(minimal(), "/tls/crl", "server.crt")),
+                 "config error: /tls/crl: no PEM CRL in 'server.crt'");
     auto doc = with(minimal(), "/tls/crl", "device-ca.crl");
     expect_ok(parse(doc));
-    expect_error_like(parse(with(doc, "/tls/client_ca", "other-ca.crt")), "/tls/crl", "is not signed by any certificate");
+    expect_error_like(parse(with(doc, "/tls/client_ca", "other-ca.crt")), "/tls/crl",
+                      "is not signed by any certificate");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -587,7 +591,8 @@ BOOST_AUTO_TEST_CASE(bad_secret_shapes) {
                  "config error: /intune/client_secret: needs \"env\" or \"file\"");
     expect_error(parse(with(minimal(), "/intune/client_secret", json{{"vault", "x"}})),
                  "config error: /intune/client_secret/vault: unknown key");
-    expect_error_like(parse(with(minimal(), "/intune/client_secret", 42)), "/intune/client_secret", "expected {\"env\"");
+    expect_error_like(parse(with(minimal(), "/intune/client_secret", 42)), "/intune/client_secret",
+                      "expected {\"env\"");
 }
 
 BOOST_AUTO_TEST_CASE(literal_secret_is_a_warning_without_the_value) {
@@ -706,10 +711,11 @@ BOOST_AUTO_TEST_SUITE(graph_fidelity)
 BOOST_AUTO_TEST_CASE(device_properties_must_exist_in_graph_v1) {
     // ownerType exists only in beta: $select of it on v1.0 is a 400, so every lookup would be Error.
     auto doc = with(minimal(), "/intune/save_device_properties", true);
-    auto r = parse(with(doc, "/intune/device_properties", json::array({"deviceName", "ownerType", "@odata.type",
-                                                                        "noSuchThing"})));
-    expect_error(r, "config error: /intune/device_properties/1: \"ownerType\" is not a property of managedDevice "
-                    "in Microsoft Graph v1.0; the v1.0 property is \"managedDeviceOwnerType\"");
+    auto r = parse(
+        with(doc, "/intune/device_properties", json::array({"deviceName", "ownerType", "@odata.type", "noSuchThing"})));
+    expect_error(r,
+                 "config error: /intune/device_properties/1: \"ownerType\" is not a property of managedDevice "
+                 "in Microsoft Graph v1.0; the v1.0 property is \"managedDeviceOwnerType\"");
     expect_error_like(r, "/intune/device_properties/2", "is not a property of managedDevice");
     expect_error_like(r, "/intune/device_properties/3", "is not a property of managedDevice");
     BOOST_TEST(r.errors.size() == 3u, all(r));
@@ -718,8 +724,9 @@ BOOST_AUTO_TEST_CASE(device_properties_must_exist_in_graph_v1) {
                          json::array({"managedDeviceOwnerType", "devicename", "azureADDeviceId", "complianceState"})));
     expect_ok(ok);
     if (ok.config)
-        BOOST_TEST((ok.config->intune.device_properties ==
-                    std::vector<std::string>{"managedDeviceOwnerType", "deviceName", "azureADDeviceId", "complianceState"}));
+        BOOST_TEST(
+            (ok.config->intune.device_properties ==
+             std::vector<std::string>{"managedDeviceOwnerType", "deviceName", "azureADDeviceId", "complianceState"}));
     expect_error_like(parse(with(doc, "/intune/device_properties", json::array({"deviceName", "DeviceName"}))),
                       "/intune/device_properties/1", "listed twice");
 }
@@ -738,7 +745,8 @@ BOOST_AUTO_TEST_CASE(header_caps) {
         BOOST_TEST(r.config->intune.max_device_header_bytes == 2000u);
     }
     expect_error_like(parse(with(minimal(), "/intune/max_apps_header_bytes", 10)), "/intune/max_apps_header_bytes", "");
-    expect_error_like(parse(with(minimal(), "/intune/max_device_header_bytes", 1 << 20)), "/intune/max_device_header_bytes", "");
+    expect_error_like(parse(with(minimal(), "/intune/max_device_header_bytes", 1 << 20)),
+                      "/intune/max_device_header_bytes", "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -810,8 +818,9 @@ BOOST_AUTO_TEST_CASE(sources) {
                  "config error: /device_id/sources: must name at least one source");
     expect_error(parse(with(minimal(), "/device_id/sources", json{"san_uri", "san_uri"})),
                  "config error: /device_id/sources/1: \"san_uri\" is listed twice");
-    expect_error(parse(with(minimal(), "/device_id/sources", json::array({"dns"}))),
-                 "config error: /device_id/sources/0: must be one of \"san_uri\", \"subject_cn\", \"header\", got \"dns\"");
+    expect_error(
+        parse(with(minimal(), "/device_id/sources", json::array({"dns"}))),
+        "config error: /device_id/sources/0: must be one of \"san_uri\", \"subject_cn\", \"header\", got \"dns\"");
 }
 
 BOOST_AUTO_TEST_CASE(header_name) {
@@ -834,8 +843,9 @@ BOOST_AUTO_TEST_CASE(unknown_outcome_and_action) {
                       "unknown outcome");
     expect_error(parse(with(minimal(), "/outcomes/NoId", json::object())),
                  "config error: /outcomes/NoId/action: is required (\"forward\", \"reject\" or \"redirect\")");
-    expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "drop"}})),
-                 "config error: /outcomes/NoId/action: must be one of \"forward\", \"reject\", \"redirect\", got \"drop\"");
+    expect_error(
+        parse(with(minimal(), "/outcomes/NoId", json{{"action", "drop"}})),
+        "config error: /outcomes/NoId/action: must be one of \"forward\", \"reject\", \"redirect\", got \"drop\"");
     expect_error(parse(with(minimal(), "/outcomes/NoId", json{{"action", "reject"}, {"headers", json::object()}})),
                  "config error: /outcomes/NoId/headers: unknown key");
 }
@@ -853,8 +863,9 @@ BOOST_AUTO_TEST_CASE(reject_status) {
 BOOST_AUTO_TEST_CASE(redirect_fields) {
     expect_error(parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}})),
                  "config error: /outcomes/NotCompliant/location: is required with action \"redirect\"");
-    expect_error(parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}, {"location", "/portal"}})),
-                 "config error: /outcomes/NotCompliant/location: is not an absolute URL");
+    expect_error(
+        parse(with(minimal(), "/outcomes/NotCompliant", json{{"action", "redirect"}, {"location", "/portal"}})),
+        "config error: /outcomes/NotCompliant/location: is not an absolute URL");
     expect_error(parse(with(minimal(), "/outcomes/NotCompliant",
                             json{{"action", "redirect"}, {"location", "https://a.example/\r\nSet-Cookie: x"}})),
                  "config error: /outcomes/NotCompliant/location: must not contain control characters");
@@ -922,14 +933,16 @@ BOOST_AUTO_TEST_CASE(deny_page_help_and_help_url) {
     expect_ok(r);
     if (r.config) {
         BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).help == "Open Company Portal.\nThen try again.");
-        BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).help_url == "https://portal.manage.microsoft.com/devices?x=1");
+        BOOST_TEST(r.config->action_for(ig::Outcome::NotCompliant).help_url ==
+                   "https://portal.manage.microsoft.com/devices?x=1");
     }
     expect_error(parse(reject({{"help_url", "http://portal.example/"}})),
                  "config error: /outcomes/NotCompliant/help_url: must be an https URL: \"http://portal.example/\"");
     expect_error(parse(reject({{"help_url", "javascript:alert(1)"}})),
                  "config error: /outcomes/NotCompliant/help_url: must be an https URL: \"javascript:alert(1)\"");
-    expect_error(parse(reject({{"help", "a\rb"}})),
-                 "config error: /outcomes/NotCompliant/help: must not contain control characters other than a line break");
+    expect_error(
+        parse(reject({{"help", "a\rb"}})),
+        "config error: /outcomes/NotCompliant/help: must not contain control characters other than a line break");
     expect_error(parse(reject({{"help", std::string(2001, 'x')}})),
                  "config error: /outcomes/NotCompliant/help: is longer than 2000 bytes");
     // help belongs to the deny page of a reject.
@@ -953,7 +966,8 @@ BOOST_AUTO_TEST_CASE(redirect_location_placeholders) {
 }
 
 BOOST_AUTO_TEST_CASE(admin_token) {
-    auto doc = with(minimal(), "/admin", json{{"address", "127.0.0.1"}, {"port", 9901}, {"token", {{"env", "IG_TEST_SECRET"}}}});
+    auto doc = with(minimal(), "/admin",
+                    json{{"address", "127.0.0.1"}, {"port", 9901}, {"token", {{"env", "IG_TEST_SECRET"}}}});
     auto r = parse(doc);
     expect_ok(r);
     if (r.config) {
@@ -984,9 +998,10 @@ BOOST_AUTO_TEST_CASE(pages_dir_reads_pages_once_and_checks_them) {
         BOOST_TEST(r.config->action_for(ig::Outcome::NoId).page == nullptr);
     }
     write(dir / "Noncompliant.html", "x");
-    expect_error(parse(with(minimal(), "/pages_dir", "pages")),
-                 "config error: /pages_dir: 'Noncompliant.html' does not name an outcome (pages are <Outcome>.html, e.g. "
-                 "NotCompliant.html)");
+    expect_error(
+        parse(with(minimal(), "/pages_dir", "pages")),
+        "config error: /pages_dir: 'Noncompliant.html' does not name an outcome (pages are <Outcome>.html, e.g. "
+        "NotCompliant.html)");
     fs::remove(dir / "Noncompliant.html");
     write(dir / "NoId.html", "<p>{{ request_id }}</p>");
     expect_error_like(parse(with(minimal(), "/pages_dir", "pages")), "/pages_dir",
@@ -1051,14 +1066,18 @@ BOOST_AUTO_TEST_CASE(plain_redis_url_defaults) {
 BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
     auto sc = [](json v) { return parse(with(minimal(), "/intune/shared_cache", std::move(v))); };
     expect_error_like(sc({{"redis", "http://cache:6379"}}), "/intune/shared_cache/redis", "redis:// or rediss://");
-    expect_error_like(sc({{"redis", "redis://:hunter2@cache:6379"}}), "/intune/shared_cache/redis", "must not contain user info");
+    expect_error_like(sc({{"redis", "redis://:hunter2@cache:6379"}}), "/intune/shared_cache/redis",
+                      "must not contain user info");
     auto r = sc({{"redis", "redis://:hunter2@cache:6379"}});
     BOOST_TEST(all(r).find("hunter2") == std::string::npos);  // a password in the URL is not echoed
     expect_error_like(sc({{"redis", "redis://cache:0"}}), "/intune/shared_cache/redis", "invalid port");
     expect_error_like(sc({{"redis", "redis://cache/x"}}), "/intune/shared_cache/redis", "database number");
-    expect_error(sc(json::object()), "config error: /intune/shared_cache/redis: is required (redis://host:port/db or rediss://...)");
-    expect_error(sc({{"redis", "redis://c"}, {"pasword", "x"}}), "config error: /intune/shared_cache/pasword: unknown key");
-    expect_error_like(sc({{"redis", "redis://c"}, {"key_prefix", "a b"}}), "/intune/shared_cache/key_prefix", "visible ASCII");
+    expect_error(sc(json::object()),
+                 "config error: /intune/shared_cache/redis: is required (redis://host:port/db or rediss://...)");
+    expect_error(sc({{"redis", "redis://c"}, {"pasword", "x"}}),
+                 "config error: /intune/shared_cache/pasword: unknown key");
+    expect_error_like(sc({{"redis", "redis://c"}, {"key_prefix", "a b"}}), "/intune/shared_cache/key_prefix",
+                      "visible ASCII");
     expect_error(sc({{"redis", "redis://c"}, {"timeout_ms", 0}}),
                  "config error: /intune/shared_cache/timeout_ms: must be between 1 and 10000, got 0");
     expect_error_like(sc({{"redis", "redis://c"}, {"password", {{"env", "IG_TEST_NOT_SET_ANYWHERE"}}}}),
@@ -1068,7 +1087,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
                  "config error: /intune/sync/page_size: must be between 1 and 1000, got 0");
     expect_error(parse(with(minimal(), "/intune/sync", {{"interval_s", -1}})),
                  "config error: /intune/sync/interval_s: must be between 0 and 86400, got -1");
-    expect_error(parse(with(minimal(), "/intune/sync", {{"every", 1}})), "config error: /intune/sync/every: unknown key");
+    expect_error(parse(with(minimal(), "/intune/sync", {{"every", 1}})),
+                 "config error: /intune/sync/every: unknown key");
     expect_error(parse(with(minimal(), "/intune/stale_if_error_s", "1h")),
                  "config error: /intune/stale_if_error_s: expected an integer, got string");
 }

@@ -7,13 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -163,7 +163,8 @@ BOOST_AUTO_TEST_CASE(bad_fields) {
 BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
     auto doc = with(minimal(), "/authz", authz_block());
     expect_error(parse(with(doc, "/authz/prot", 1)), "config error: /authz/prot: unknown key");
-    expect_error_like(parse(with(doc, "/authz/address", "localhost")), "/authz/address", "must be an IPv4 or IPv6 address");
+    expect_error_like(parse(with(doc, "/authz/address", "localhost")), "/authz/address",
+                      "must be an IPv4 or IPv6 address");
     expect_error_like(parse(with(doc, "/authz/port", 0)), "/authz/port", "must be between 1 and 65535");
     expect_error(parse(with(doc, "/authz/certificate_headers", json::array())),
                  "config error: /authz/certificate_headers: must name at least one header");
@@ -171,7 +172,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
                       "is not a valid header name");
     expect_error_like(parse(with(doc, "/authz/certificate_headers", {"Client-Cert", "client-cert"})),
                       "/authz/certificate_headers/1", "is listed twice");
-    expect_error(parse(with(doc, "/authz/verify_header", {{"name", "X-V"}})), "config error: /authz/verify_header/value: is required");
+    expect_error(parse(with(doc, "/authz/verify_header", {{"name", "X-V"}})),
+                 "config error: /authz/verify_header/value: is required");
     expect_error_like(parse(with(doc, "/authz/verify_header", {{"name", "X-V"}, {"value", "a\r\nb"}})),
                       "/authz/verify_header/value", "control characters");
     expect_error_like(parse(with(doc, "/authz/port", 9901)), "/authz/port", "is the same as /admin/port");
@@ -192,7 +194,8 @@ BOOST_AUTO_TEST_CASE(listen_null_is_plugin_only) {
     }
     expect_error(parse(without(doc, "/tls", "client_ca")), "config error: /tls/client_ca: is required");
     // With the front end on, they are required as before.
-    auto front = without(without(with(minimal(), "/authz", authz_block()), "/tls", "certificate"), "/tls", "private_key");
+    auto front =
+        without(without(with(minimal(), "/authz", authz_block()), "/tls", "certificate"), "/tls", "private_key");
     expect_error(parse(front), "config error: /tls/certificate: is required");
 }
 

@@ -23,11 +23,11 @@ GraphReply device_with_state(const nlohmann::json& state) {
 
 BOOST_AUTO_TEST_CASE(every_state_maps_case_insensitively) {
     const std::pair<const char*, Outcome> cases[] = {
-        {"compliant", Outcome::Compliant},         {"COMPLIANT", Outcome::Compliant},
-        {"noncompliant", Outcome::NotCompliant},   {"nonCompliant", Outcome::NotCompliant},
-        {"inGracePeriod", Outcome::InGracePeriod}, {"ingraceperiod", Outcome::InGracePeriod},
-        {"configManager", Outcome::ConfigManager}, {"conflict", Outcome::Conflict},
-        {"unknown", Outcome::StatusUnknown},       {"error", Outcome::Error},
+        {"compliant", Outcome::Compliant},           {"COMPLIANT", Outcome::Compliant},
+        {"noncompliant", Outcome::NotCompliant},     {"nonCompliant", Outcome::NotCompliant},
+        {"inGracePeriod", Outcome::InGracePeriod},   {"ingraceperiod", Outcome::InGracePeriod},
+        {"configManager", Outcome::ConfigManager},   {"conflict", Outcome::Conflict},
+        {"unknown", Outcome::StatusUnknown},         {"error", Outcome::Error},
         {"someFutureState", Outcome::StatusUnknown}, {"", Outcome::StatusUnknown},
     };
     IntuneConfig cfg;
@@ -54,7 +54,11 @@ BOOST_AUTO_TEST_CASE(http_failures_are_errors_with_odata_code) {
     IntuneConfig cfg;
     for (unsigned status : {400u, 401u, 403u, 429u, 500u, 503u, 302u}) {
         BOOST_TEST_CONTEXT("status " << status) {
-            auto v = decide(answered(status, R"({"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges\r\nX-Evil: 1","innerError":{"request-id":"abc"}}})"), cfg);
+            auto v = decide(
+                answered(
+                    status,
+                    R"({"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges\r\nX-Evil: 1","innerError":{"request-id":"abc"}}})"),
+                cfg);
             BOOST_TEST(to_string(v.outcome) == "Error");
             BOOST_TEST(v.reason.find(std::to_string(status)) != std::string::npos);
             BOOST_TEST(v.reason.find("Authorization_RequestDenied") != std::string::npos);
@@ -103,7 +107,8 @@ BOOST_AUTO_TEST_CASE(hostile_state_is_sanitised) {
 
 BOOST_AUTO_TEST_CASE(saved_properties_all_or_selected) {
     IntuneConfig cfg;
-    auto body = nlohmann::json{{"id", "d"}, {"complianceState", "compliant"}, {"deviceName", "pc"}, {"osVersion", "11"}};
+    auto body =
+        nlohmann::json{{"id", "d"}, {"complianceState", "compliant"}, {"deviceName", "pc"}, {"osVersion", "11"}};
     BOOST_TEST(decide(answered(200, body.dump()), cfg).device_json.empty());
     cfg.save_device_properties = true;
     BOOST_TEST(nlohmann::json::parse(decide(answered(200, body.dump()), cfg).device_json) == body);
@@ -119,7 +124,9 @@ BOOST_AUTO_TEST_CASE(text_helpers) {
     BOOST_TEST(one_line("abcd efgh", 5) == "abcd");
     BOOST_TEST(one_line(one_line("abcd efgh", 5), 5) == one_line("abcd efgh", 5));
     BOOST_TEST(scrub("secret is s3cret and s3cret", {"s3cret"}) == "secret is *** and ***");
-    BOOST_TEST(printable_ascii("a\x7f\xff" "b", 10) == "ab");
+    BOOST_TEST(printable_ascii("a\x7f\xff"
+                               "b",
+                               10) == "ab");
 }
 
 BOOST_AUTO_TEST_CASE(deeply_nested_device_is_an_error_not_a_crash) {

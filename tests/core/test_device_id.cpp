@@ -20,7 +20,8 @@ X509Ptr make_cert(const std::string& cn, const std::vector<std::string>& uris, b
     X509_NAME* name = X509_get_subject_name(cert.get());
     if (!cn.empty())
         X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(cn.data()), static_cast<int>(cn.size()), -1, 0);
+                                   reinterpret_cast<const unsigned char*>(cn.data()), static_cast<int>(cn.size()), -1,
+                                   0);
     if (!uris.empty() || dns_san) {
         GENERAL_NAMES* names = GENERAL_NAMES_new();
         if (dns_san) {
@@ -83,10 +84,14 @@ BOOST_AUTO_TEST_CASE(san_uri_picks_first_matching_guid) {
 }
 
 BOOST_AUTO_TEST_CASE(san_uri_hostile_values_are_no_id) {
-    for (const std::string& uri : std::vector<std::string>{"IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301%0D%0AX-Evil:%201",
-          "IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1", std::string("IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301\0", 55),
-          "IntuneDeviceId://" + std::string(5000, 'a'), "IntuneDeviceId://", "IntuneDeviceId:3f2504e0-4f89-41d3-9a0c-0305e82c3301",
-          "OtherScheme://3f2504e0-4f89-41d3-9a0c-0305e82c3301", "IntuneDeviceIdX://3f2504e0-4f89-41d3-9a0c-0305e82c3301"}) {
+    for (const std::string& uri :
+         std::vector<std::string>{"IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301%0D%0AX-Evil:%201",
+                                  "IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1",
+                                  std::string("IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301\0", 55),
+                                  "IntuneDeviceId://" + std::string(5000, 'a'), "IntuneDeviceId://",
+                                  "IntuneDeviceId:3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+                                  "OtherScheme://3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+                                  "IntuneDeviceIdX://3f2504e0-4f89-41d3-9a0c-0305e82c3301"}) {
         auto cert = make_cert("", {uri});
         BOOST_TEST(!ig::device_id_from_certificate(cert.get(), config({ig::IdSource::SanUri})).has_value());
     }
@@ -111,8 +116,9 @@ BOOST_AUTO_TEST_CASE(subject_cn_must_be_a_guid) {
 BOOST_AUTO_TEST_CASE(sources_are_tried_in_config_order) {
     auto cert = make_cert("3f2504e0-4f89-41d3-9a0c-0305e82c3309", {"IntuneDeviceId://" + guid});
     BOOST_TEST(ig::device_id_from_certificate(cert.get(), config()).value() == guid);
-    BOOST_TEST(ig::device_id_from_certificate(cert.get(), config({ig::IdSource::SubjectCn, ig::IdSource::SanUri})).value() ==
-               "3f2504e0-4f89-41d3-9a0c-0305e82c3309");
+    BOOST_TEST(
+        ig::device_id_from_certificate(cert.get(), config({ig::IdSource::SubjectCn, ig::IdSource::SanUri})).value() ==
+        "3f2504e0-4f89-41d3-9a0c-0305e82c3309");
     BOOST_TEST(!ig::device_id_from_certificate(cert.get(), config({ig::IdSource::Header})).has_value());
     auto cn_only = make_cert("3f2504e0-4f89-41d3-9a0c-0305e82c3309", {});
     BOOST_TEST(!ig::device_id_from_certificate(cn_only.get(), config({ig::IdSource::SanUri})).has_value());
@@ -125,9 +131,7 @@ BOOST_AUTO_TEST_CASE(custom_scheme) {
     BOOST_TEST(ig::device_id_from_certificate(cert.get(), c).value() == "3f2504e0-4f89-41d3-9a0c-0305e82c3304");
 }
 
-BOOST_AUTO_TEST_CASE(null_certificate) {
-    BOOST_TEST(!ig::device_id_from_certificate(nullptr, config()).has_value());
-}
+BOOST_AUTO_TEST_CASE(null_certificate) { BOOST_TEST(!ig::device_id_from_certificate(nullptr, config()).has_value()); }
 
 BOOST_AUTO_TEST_CASE(request_id_header_only_from_trusted_peers) {
     ig::DeviceIdConfig c;
@@ -142,7 +146,8 @@ BOOST_AUTO_TEST_CASE(request_id_header_only_from_trusted_peers) {
     const std::string header_guid = "3F2504E0-4F89-41D3-9A0C-0305E82C3301";
     const std::optional<std::string> cert_id = "11111111-2222-3333-4444-555555555555";
     // Trusted: the header comes first (config order), lower-cased.
-    BOOST_TEST(ig::request_device_id(c, cert_id, {true, header_guid}).value_or("") == "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    BOOST_TEST(ig::request_device_id(c, cert_id, {true, header_guid}).value_or("") ==
+               "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
     // Untrusted, or no single header, or not a GUID: the next source (the certificate).
     BOOST_TEST(ig::request_device_id(c, cert_id, {false, header_guid}).value_or("") == *cert_id);
     BOOST_TEST(ig::request_device_id(c, cert_id, {true, std::nullopt}).value_or("") == *cert_id);
@@ -151,7 +156,8 @@ BOOST_AUTO_TEST_CASE(request_id_header_only_from_trusted_peers) {
     // Certificate first: the header is never read while the certificate has an ID.
     c.sources = {ig::IdSource::SanUri, ig::IdSource::Header};
     BOOST_TEST(ig::request_device_id(c, cert_id, {true, header_guid}).value_or("") == *cert_id);
-    BOOST_TEST(ig::request_device_id(c, std::nullopt, {true, header_guid}).value_or("") == "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    BOOST_TEST(ig::request_device_id(c, std::nullopt, {true, header_guid}).value_or("") ==
+               "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
     // Without the header source a trusted header is ignored.
     c.sources = {ig::IdSource::SubjectCn};
     BOOST_TEST(!ig::request_device_id(c, std::nullopt, {true, header_guid}));

@@ -14,9 +14,7 @@ namespace {
 
 struct SyncEnv : Env {
     // Env's emulator has no synthetic devices; this one adds `n`.
-    explicit SyncEnv(std::size_t n) : big(make(n)) {
-        config = base_config(big->origin());
-    }
+    explicit SyncEnv(std::size_t n) : big(make(n)) { config = base_config(big->origin()); }
     static std::unique_ptr<ig::test::GraphEmulator> make(std::size_t n) {
         auto o = emulator_options();
         o.synthetic_devices = n;

@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(intune_forbidden_401_is_no_reason_for_new_tokens) {
         last = env.check(guid("3301"));
         BOOST_TEST(to_string(last.outcome) == "Error");
     }
-    BOOST_TEST(env.stat("token_requests") == 1);          // not one per lookup
+    BOOST_TEST(env.stat("token_requests") == 1);  // not one per lookup
     BOOST_TEST(env.device_requests(guid("3301")) == 10);  // one Graph call per lookup, no retry
     // The log line says what the admin has to fix, not "graph refused the token".
     BOOST_TEST_MESSAGE("reason: " << last.reason);
@@ -281,8 +281,9 @@ BOOST_AUTO_TEST_CASE(parsers_read_real_entra_id_bodies) {
     // The older form has no trace_id/correlation_id fields and CR LF in the description.
     auto crlf = parse_aad_error(fixture("aad/crlf-7000218.json"));
     BOOST_TEST(crlf.error == "invalid_client");
-    BOOST_TEST(crlf.description ==
-               "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    BOOST_TEST(
+        crlf.description ==
+        "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     BOOST_TEST(crlf.trace_id == "754ea136-da6b-426a-af61-015d81255c00");
     BOOST_TEST(crlf.correlation_id == "1d3945b5-1227-4ff7-873f-2785a1919e89");
 

@@ -14,7 +14,8 @@ BOOST_AUTO_TEST_CASE(same_name_as_cgi_sees_it) {
 }
 
 BOOST_AUTO_TEST_CASE(hop_by_hop_and_framing) {
-    for (auto name : {"Connection", "keep-alive", "TE", "Trailer", "UPGRADE", "Proxy-Connection", "proxy-authorization"})
+    for (auto name :
+         {"Connection", "keep-alive", "TE", "Trailer", "UPGRADE", "Proxy-Connection", "proxy-authorization"})
         BOOST_TEST(ig::is_hop_by_hop(name), name);
     for (auto name : {"Host", "Content-Length", "Transfer-Encoding", "Trailers", "Proxy", "X-Connection", "Tee"})
         BOOST_TEST(!ig::is_hop_by_hop(name), name);

@@ -87,10 +87,11 @@ BOOST_AUTO_TEST_CASE(syntax_errors_say_where_but_quote_nothing) {
 
 BOOST_AUTO_TEST_CASE(extra_callback_sees_every_event) {
     int keys = 0;
-    auto r = parse_outside_json(R"({"a":1,"b":{"c":2}})", {}, [&](int, nlohmann::json::parse_event_t e, nlohmann::json&) {
-        if (e == nlohmann::json::parse_event_t::key) ++keys;
-        return true;
-    });
+    auto r =
+        parse_outside_json(R"({"a":1,"b":{"c":2}})", {}, [&](int, nlohmann::json::parse_event_t e, nlohmann::json&) {
+            if (e == nlohmann::json::parse_event_t::key) ++keys;
+            return true;
+        });
     BOOST_REQUIRE(r.doc.has_value());
     BOOST_TEST(keys == 3);
 }

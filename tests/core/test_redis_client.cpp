@@ -47,9 +47,9 @@ struct RedisServer {
     void start() {
         pid = ::fork();
         if (pid == 0) {
-            std::vector<std::string> args{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                          "--loglevel", "warning"};
+            std::vector<std::string> args{
+                "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",  "--save", "",
+                "--appendonly", "no",     "--daemonize",        "no",     "--loglevel", "warning"};
             // With TLS the port given is the TLS one and plain TCP is off.
             if (!extra.empty() && extra.front() == "--tls-port") args[2] = "0";
             args.insert(args.end(), extra.begin(), extra.end());

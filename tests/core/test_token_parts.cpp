@@ -7,13 +7,13 @@
 #include "core/retry.hpp"
 #include "core/token_source.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +25,11 @@ namespace fs = std::filesystem;
 
 BOOST_AUTO_TEST_CASE(form_encoding_round_trip) {
     const std::string secret = "demo-s3cret+/=&~ x";
-    const FormFields fields{{"client_secret", secret}, {"password", "p@ss w+rd&="}, {"scope", "https://graph.microsoft.com/.default"},
-                            {"empty", ""}, {"utf8", "\xc3\xa4\r\n\x01"}};
+    const FormFields fields{{"client_secret", secret},
+                            {"password", "p@ss w+rd&="},
+                            {"scope", "https://graph.microsoft.com/.default"},
+                            {"empty", ""},
+                            {"utf8", "\xc3\xa4\r\n\x01"}};
     const auto body = form_encode(fields);
     BOOST_TEST(body.find(' ') == std::string::npos);
     BOOST_TEST(body.find("demo-s3cret%2B%2F%3D%26%7E%20x") != std::string::npos);
@@ -162,7 +165,8 @@ void check_assertion(const KeyPair& kp, AssertionAlgorithm alg) {
     BOOST_TEST(verify(a.jwt, kp.cert, pss));
     BOOST_TEST(!verify(a.jwt, kp.cert, !pss));  // the padding is really the named one
     auto b = make_client_assertion(kp.cert, kp.key, "client-1", aud, alg);
-    BOOST_TEST(json_part(b.jwt.substr(b.jwt.find('.') + 1, b.jwt.rfind('.') - b.jwt.find('.') - 1))["jti"] != claims["jti"]);
+    BOOST_TEST(json_part(b.jwt.substr(b.jwt.find('.') + 1, b.jwt.rfind('.') - b.jwt.find('.') - 1))["jti"] !=
+               claims["jti"]);
 }
 
 }  // namespace
@@ -201,14 +205,24 @@ BOOST_AUTO_TEST_CASE(token_answer_lifetime_is_clamped_without_overflow) {
     // Found by fuzz_json_bodies: 1e20 (and 2^64, which JSON parses as unsigned) went through a
     // conversion to long long, undefined behaviour that came out as a negative lifetime.
     const std::pair<const char*, long long> cases[] = {
-        {"3599", 3599},          {"\"3599\"", 3599},   {"1e20", 86400},     {"99999999999999999999", 86400},
-        {"18446744073709551615", 86400}, {"-1e20", 0}, {"-5", 0},           {"1.9", 1},
-        {"\"99999999999999999999999\"", 86400}, {"\"-99999999999999999999\"", 0}, {"\"abc\"", 0},
-        {"null", 3600},          {"[1]", 3600},
+        {"3599", 3599},
+        {"\"3599\"", 3599},
+        {"1e20", 86400},
+        {"99999999999999999999", 86400},
+        {"18446744073709551615", 86400},
+        {"-1e20", 0},
+        {"-5", 0},
+        {"1.9", 1},
+        {"\"99999999999999999999999\"", 86400},
+        {"\"-99999999999999999999\"", 0},
+        {"\"abc\"", 0},
+        {"null", 3600},
+        {"[1]", 3600},
     };
     for (auto& [value, expected] : cases) {
         BOOST_TEST_CONTEXT("expires_in " << value) {
-            auto a = ig::parse_token_answer(std::string(R"({"token_type":"Bearer","access_token":"eyJ.a.b","expires_in":)") + value + "}");
+            auto a = ig::parse_token_answer(
+                std::string(R"({"token_type":"Bearer","access_token":"eyJ.a.b","expires_in":)") + value + "}");
             BOOST_TEST(a.error.empty());
             BOOST_TEST(a.token == "eyJ.a.b");
             BOOST_TEST(a.expires_in == expected);
@@ -218,9 +232,9 @@ BOOST_AUTO_TEST_CASE(token_answer_lifetime_is_clamped_without_overflow) {
 }
 
 BOOST_AUTO_TEST_CASE(token_answer_without_usable_token_quotes_nothing) {
-    for (const char* body : {R"({"access_token":"eyJsecret\r\nX-Evil: 1"})", R"({"access_token":""})",
-                             R"({"access_token":42})", R"({"token_type":"Bearer"})", "{\"access_token\":\"eyJsecret",
-                             "[]", ""}) {
+    for (const char* body :
+         {R"({"access_token":"eyJsecret\r\nX-Evil: 1"})", R"({"access_token":""})", R"({"access_token":42})",
+          R"({"token_type":"Bearer"})", "{\"access_token\":\"eyJsecret", "[]", ""}) {
         BOOST_TEST_CONTEXT("body " << body) {
             auto a = ig::parse_token_answer(body);
             BOOST_TEST(a.token.empty());

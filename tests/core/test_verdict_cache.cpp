@@ -74,8 +74,10 @@ BOOST_AUTO_TEST_CASE(concurrent_use_is_safe) {
         threads.emplace_back([&cache, &wrong, t] {
             for (int i = 0; i < 20000; ++i) {
                 const auto id = std::to_string((i * 7 + t) % 100);
-                if (i % 3 == 0) cache.put(id, verdict(Outcome::Compliant, id), 60s);
-                else if (auto v = cache.get(id); v && v->compliance_state != id) ++wrong;
+                if (i % 3 == 0)
+                    cache.put(id, verdict(Outcome::Compliant, id), 60s);
+                else if (auto v = cache.get(id); v && v->compliance_state != id)
+                    ++wrong;
             }
         });
     for (auto& th : threads) th.join();

@@ -65,7 +65,8 @@ struct Fixture {
             std::lock_guard lock(mutex);
             looked_up.push_back(device);
             if (device != id) return std::nullopt;
-            return ig::DeviceView{device, "NotCompliant", "noncompliant", "graph", "complianceState noncompliant", 7, 30};
+            return ig::DeviceView{device, "NotCompliant", "noncompliant", "graph", "complianceState noncompliant", 7,
+                                  30};
         };
         h.refresh = [this](const std::string& device, std::function<void(ig::DeviceView)> done) {
             std::lock_guard lock(mutex);
@@ -97,15 +98,16 @@ BOOST_FIXTURE_TEST_CASE(token_guards_everything_but_the_probes, Fixture) {
     const auto port = server.port();
     BOOST_TEST(send(port, http::verb::get, "/healthz").status == 200u);
     BOOST_TEST(send(port, http::verb::get, "/readyz").status == 200u);
-    for (const std::string& target : {std::string("/metrics"), "/devices/" + std::string(id), std::string("/devices/bad"), std::string("/nope")}) {
+    for (const std::string& target :
+         {std::string("/metrics"), "/devices/" + std::string(id), std::string("/devices/bad"), std::string("/nope")}) {
         auto r = send(port, http::verb::get, target);
         BOOST_TEST(r.status == 401u, target);
         BOOST_TEST(r.www_authenticate == "Bearer realm=\"intune-gate admin\"");
         BOOST_TEST(r.body.find(token) == std::string::npos);
     }
     BOOST_TEST(send(port, http::verb::post, "/devices/" + std::string(id) + "/refresh").status == 401u);
-    for (const std::string bad : {"Bearer s3cret-admin-toke", "Bearer s3cret-admin-tokenX", "Bearer ", "Basic s3cret-admin-token",
-                                  "s3cret-admin-token", "Bearer  s3cret-admin-token"})
+    for (const std::string bad : {"Bearer s3cret-admin-toke", "Bearer s3cret-admin-tokenX", "Bearer ",
+                                  "Basic s3cret-admin-token", "s3cret-admin-token", "Bearer  s3cret-admin-token"})
         BOOST_TEST(send(port, http::verb::get, "/metrics", bad).status == 401u, bad);
     BOOST_TEST(send(port, http::verb::get, "/metrics", bearer()).status == 200u);
     BOOST_TEST(send(port, http::verb::get, "/metrics", "bearer s3cret-admin-token").status == 200u);
@@ -121,8 +123,9 @@ BOOST_FIXTURE_TEST_CASE(token_guards_everything_but_the_probes, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(device_lookup_and_refresh, Fixture) {
     const auto port = server.port();
-    for (const std::string bad : {"not-a-guid", "3f2504e0-4f89-41d3-9a0c-0305e82c330", "3f2504e0-4f89-41d3-9a0c-0305e82c3302x",
-                                  "%3Cscript%3E", "3f2504e0%2D4f89-41d3-9a0c-0305e82c3302"}) {
+    for (const std::string bad :
+         {"not-a-guid", "3f2504e0-4f89-41d3-9a0c-0305e82c330", "3f2504e0-4f89-41d3-9a0c-0305e82c3302x", "%3Cscript%3E",
+          "3f2504e0%2D4f89-41d3-9a0c-0305e82c3302"}) {
         BOOST_TEST(send(port, http::verb::get, "/devices/" + bad, bearer()).status == 400u, bad);
         BOOST_TEST(send(port, http::verb::post, "/devices/" + bad + "/refresh", bearer()).status == 400u, bad);
     }
@@ -132,9 +135,13 @@ BOOST_FIXTURE_TEST_CASE(device_lookup_and_refresh, Fixture) {
 
     auto r = send(port, http::verb::get, "/devices/3F2504E0-4F89-41D3-9A0C-0305E82C3302", bearer());
     BOOST_TEST(r.status == 200u);
-    BOOST_TEST(nlohmann::json::parse(r.body) ==
-               (nlohmann::json{{"device_id", id}, {"outcome", "NotCompliant"}, {"compliance_state", "noncompliant"},
-                               {"source", "graph"}, {"age_s", 7}, {"ttl_s", 30}, {"reason", "complianceState noncompliant"}}));
+    BOOST_TEST(nlohmann::json::parse(r.body) == (nlohmann::json{{"device_id", id},
+                                                                {"outcome", "NotCompliant"},
+                                                                {"compliance_state", "noncompliant"},
+                                                                {"source", "graph"},
+                                                                {"age_s", 7},
+                                                                {"ttl_s", 30},
+                                                                {"reason", "complianceState noncompliant"}}));
     BOOST_TEST(send(port, http::verb::get, "/devices/3f2504e0-4f89-41d3-9a0c-0305e82c3399", bearer()).status == 404u);
     BOOST_TEST((looked_up == std::vector<std::string>{std::string(id), "3f2504e0-4f89-41d3-9a0c-0305e82c3399"}));
 

@@ -7,11 +7,11 @@
 
 #include <openssl/pem.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -39,7 +39,8 @@ Pki& pki() {
 std::string der_of(const std::string& name) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file((pki().dir / (name + ".crt")).c_str(), "r"), &BIO_free);
     BOOST_REQUIRE(bio);
-    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                                                     &X509_free);
     BOOST_REQUIRE(cert);
     unsigned char* buf = nullptr;
     const int n = i2d_X509(cert.get(), &buf);
@@ -97,6 +98,7 @@ BOOST_AUTO_TEST_CASE(not_a_certificate) {
 BOOST_AUTO_TEST_CASE(unreadable_ca_names_the_file) {
     ig::TlsConfig t;
     t.client_ca = "/nonexistent/ca.pem";
-    BOOST_CHECK_EXCEPTION(ig::CertVerifier{t}, std::runtime_error,
-                          [](const std::runtime_error& e) { return std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos; });
+    BOOST_CHECK_EXCEPTION(ig::CertVerifier{t}, std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos;
+    });
 }

@@ -49,9 +49,9 @@ BOOST_AUTO_TEST_CASE(browsers_get_html_api_clients_json) {
     BOOST_TEST(prefers_html("TEXT/HTML; charset=utf-8"));
     BOOST_TEST(prefers_html("text/*"));
     BOOST_TEST(!prefers_html(""));
-    BOOST_TEST(!prefers_html("*/*"));                               // curl: a tie keeps JSON
+    BOOST_TEST(!prefers_html("*/*"));  // curl: a tie keeps JSON
     BOOST_TEST(!prefers_html("application/json"));
-    BOOST_TEST(!prefers_html("application/json, text/html"));       // equal q: JSON
+    BOOST_TEST(!prefers_html("application/json, text/html"));  // equal q: JSON
     BOOST_TEST(!prefers_html("text/html;q=0.5, application/json"));
     BOOST_TEST(!prefers_html("text/html;q=0, */*"));
     BOOST_TEST(!prefers_html("text/*;q=0.2, application/*"));
@@ -129,7 +129,8 @@ BOOST_AUTO_TEST_CASE(markup_in_every_field_is_text) {
     BOOST_TEST(b.find("<b>") == std::string::npos);
     BOOST_TEST(b.find("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
                       "&quot;&#39;&amp;") != std::string::npos);
-    BOOST_TEST(b.find("href=\"https://portal.example/?a=&quot;&gt;&lt;script&gt;x&lt;/script&gt;\"") != std::string::npos);
+    BOOST_TEST(b.find("href=\"https://portal.example/?a=&quot;&gt;&lt;script&gt;x&lt;/script&gt;\"") !=
+               std::string::npos);
     BOOST_TEST(b.find("<code>&lt;b&gt;id&lt;/b&gt;</code>") != std::string::npos);
 }
 
@@ -140,9 +141,11 @@ BOOST_AUTO_TEST_CASE(operator_page_gets_every_field_escaped) {
     auto action = reject(403, "<i>help</i>", "https://h.example/?q=<x>");
     action.page = std::make_shared<const PageTemplate>(parsed.page);
     const auto t = std::chrono::system_clock::from_time_t(0);
-    auto r = render_reject(action, verdict(Outcome::StatusUnknown, "<script>alert(1)</script>"), "<id>", chrome_accept, t);
-    BOOST_TEST(r.body == "<html lang=\"de\"><p>StatusUnknown|&lt;id&gt;|&lt;script&gt;alert(1)&lt;/script&gt;|"
-                         "&lt;i&gt;help&lt;/i&gt;|https://h.example/?q=&lt;x&gt;|1970-01-01 00:00:00 UTC</p></html>");
+    auto r =
+        render_reject(action, verdict(Outcome::StatusUnknown, "<script>alert(1)</script>"), "<id>", chrome_accept, t);
+    BOOST_TEST(r.body ==
+               "<html lang=\"de\"><p>StatusUnknown|&lt;id&gt;|&lt;script&gt;alert(1)&lt;/script&gt;|"
+               "&lt;i&gt;help&lt;/i&gt;|https://h.example/?q=&lt;x&gt;|1970-01-01 00:00:00 UTC</p></html>");
     BOOST_TEST(header(r, "Content-Security-Policy") == "default-src 'none'; style-src 'unsafe-inline'");
 }
 
@@ -161,7 +164,8 @@ BOOST_AUTO_TEST_CASE(api_clients_keep_the_json_body) {
         BOOST_TEST(r.content_type == "application/json");
         BOOST_TEST(header(r, "Content-Security-Policy") == "(absent)");
         auto j = nlohmann::json::parse(r.body);
-        BOOST_TEST(j == (nlohmann::json{{"outcome", "NoId"}, {"request_id", "abc"}, {"reason", "no client certificate"}}));
+        BOOST_TEST(j ==
+                   (nlohmann::json{{"outcome", "NoId"}, {"request_id", "abc"}, {"reason", "no client certificate"}}));
     }
 }
 
@@ -180,7 +184,8 @@ BOOST_AUTO_TEST_CASE(redirect_placeholders_are_percent_encoded) {
     const auto url = original_url("app.example:8443", "/login?next=%2Fa&x=1");
     BOOST_TEST(url == "https://app.example:8443/login?next=%2Fa&x=1");
     BOOST_TEST(redirect_location("https://portal.example/blocked?id={request_id}&return={return_url}", "0a1b", url) ==
-               "https://portal.example/blocked?id=0a1b&return=https%3A%2F%2Fapp.example%3A8443%2Flogin%3Fnext%3D%252Fa%26x%3D1");
+               "https://portal.example/"
+               "blocked?id=0a1b&return=https%3A%2F%2Fapp.example%3A8443%2Flogin%3Fnext%3D%252Fa%26x%3D1");
     BOOST_TEST(redirect_location("https://portal.example/", "0a1b", url) == "https://portal.example/");
     // Host headers that do not form an origin give no return URL.
     BOOST_TEST(original_url("user@evil.example", "/").empty());

@@ -91,10 +91,10 @@ BOOST_AUTO_TEST_CASE(zero_state_is_complete_and_well_formed) {
     BOOST_TEST(e.types.at("intune_gate_graph_latency_seconds") == "histogram");
     BOOST_TEST(e.types.at("intune_gate_open_connections") == "gauge");
     BOOST_TEST(e.types.at("intune_gate_cache_entries") == "gauge");
-    for (const char* name : {"intune_gate_token_fetches_total", "intune_gate_token_failures_total",
-                             "intune_gate_cache_hits_total", "intune_gate_cache_misses_total",
-                             "intune_gate_upstream_errors_total", "intune_gate_log_lines_dropped_total",
-                             "intune_gate_open_connections", "intune_gate_cache_entries"})
+    for (const char* name :
+         {"intune_gate_token_fetches_total", "intune_gate_token_failures_total", "intune_gate_cache_hits_total",
+          "intune_gate_cache_misses_total", "intune_gate_upstream_errors_total", "intune_gate_log_lines_dropped_total",
+          "intune_gate_open_connections", "intune_gate_cache_entries"})
         BOOST_TEST(e.at(name) == 0);
     // every outcome x action pair is present, so rate() works from the first scrape
     BOOST_TEST(e.at("intune_gate_requests_total{outcome=\"Error\",action=\"redirect\"}") == 0);
@@ -223,7 +223,9 @@ struct Reply {
 
 class Client {
 public:
-    explicit Client(std::uint16_t port) : stream_(ioc_) { stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port)); }
+    explicit Client(std::uint16_t port) : stream_(ioc_) {
+        stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    }
     Reply send(http::verb method, std::string target, int version = 11) {
         http::request<http::empty_body> req{method, target, version};
         req.set(http::field::host, "127.0.0.1");
@@ -345,8 +347,8 @@ BOOST_FIXTURE_TEST_CASE(keep_alive_and_close, Fixture) {
 BOOST_FIXTURE_TEST_CASE(garbage_and_oversized_requests_are_cut_off, ShortTimeout) {
     const auto port = server.port();
     for (const std::string& junk : {std::string("NOT HTTP AT ALL\r\n\r\n"),
-                                   "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n",
-                                   std::string("GET /healthz HTTP/1.1\r\nContent-Length: 999999\r\n\r\n")}) {
+                                    "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n",
+                                    std::string("GET /healthz HTTP/1.1\r\nContent-Length: 999999\r\n\r\n")}) {
         Client c(port);
         beast::error_code ec;
         net::write(c.stream(), net::buffer(junk), ec);
@@ -380,7 +382,7 @@ BOOST_FIXTURE_TEST_CASE(connection_cap_holds_and_recovers, Fixture) {
     net::write(extra.stream(), net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), ec);
     const auto got = extra.read_until_close(ec, std::chrono::seconds(60));
     BOOST_TEST(ec != beast::error_code(beast::error::timeout), ec.message());  // closed by the server, not left hanging
-    BOOST_TEST(got.empty());                  // and unanswered: over the cap
+    BOOST_TEST(got.empty());  // and unanswered: over the cap
     BOOST_TEST(idle[0]->send(http::verb::get, "/healthz").status == 200u);  // the held ones still work
     idle.clear();
     // Once the server has seen them go, a new connection is served again.

@@ -61,16 +61,19 @@ BOOST_AUTO_TEST_CASE(plain_requests_pass) {
 
 BOOST_AUTO_TEST_CASE(transfer_encoding_only_single_chunked) {
     // The smuggling pair: the parser frames by the last field, a serialiser by the first.
-    BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
-    BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    BOOST_TEST(
+        refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    BOOST_TEST(
+        refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, chunked\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked;q=1\r\n\r\n"));
     BOOST_TEST(refused("POST /x HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"));
-    BOOST_TEST(check("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n")
-                   .check.error == "repeated transfer-encoding");
+    BOOST_TEST(
+        check("POST /x HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .check.error == "repeated transfer-encoding");
 }
 
 BOOST_AUTO_TEST_CASE(content_length_single_and_alone) {

@@ -27,7 +27,8 @@ namespace {
 std::filesystem::path pki() {
     static const std::filesystem::path dir = [] {
         std::filesystem::path d = std::filesystem::path(IG_BINARY_DIR) / "unit-pki";
-        const std::string cmd = "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
+        const std::string cmd =
+            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
         BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
         return d;
     }();
@@ -113,7 +114,9 @@ BOOST_FIXTURE_TEST_CASE(serves_swaps_and_drains, Fixture) {
     Client second(server.port());
     BOOST_TEST(second.get("/b").result_int() == 418u);
     BOOST_TEST(first.get("/c").result_int() == 401u);
-    BOOST_TEST(metrics.requests[static_cast<std::size_t>(ig::Outcome::NoId)][static_cast<std::size_t>(ig::Action::Reject)].get() == 3u);
+    BOOST_TEST(
+        metrics.requests[static_cast<std::size_t>(ig::Outcome::NoId)][static_cast<std::size_t>(ig::Action::Reject)]
+            .get() == 3u);
     BOOST_TEST(metrics.handshakes.get() == 2u);
     BOOST_TEST(server.open_connections() == 2u);
 

@@ -27,7 +27,8 @@ namespace {
 const std::filesystem::path& pki_dir() {
     static const std::filesystem::path dir = [] {
         std::filesystem::path d = std::filesystem::path(IG_BINARY_DIR) / "test-pki";
-        const std::string cmd = "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
+        const std::string cmd =
+            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
         return d;
     }();
@@ -96,7 +97,11 @@ struct Pair {
     error_code read(std::string& out) {
         char buf[4096];
         std::size_t n = 0;
-        auto ec = run([&](auto h) { stream->async_read_some(net::buffer(buf), [h](error_code e, std::size_t k) mutable { h(e, k); }); }, &n);
+        auto ec = run(
+            [&](auto h) {
+                stream->async_read_some(net::buffer(buf), [h](error_code e, std::size_t k) mutable { h(e, k); });
+            },
+            &n);
         out.assign(buf, n);
         return ec;
     }
@@ -140,8 +145,11 @@ BOOST_AUTO_TEST_CASE(large_write_through_a_small_send_buffer) {
         }
     });
     std::size_t written = 0;
-    auto ec = p.run([&](auto h) { net::async_write(*p.stream, net::buffer(data), [h](error_code e, std::size_t k) mutable { h(e, k); }); },
-                    &written);
+    auto ec = p.run(
+        [&](auto h) {
+            net::async_write(*p.stream, net::buffer(data), [h](error_code e, std::size_t k) mutable { h(e, k); });
+        },
+        &written);
     client.join();
     BOOST_TEST(!ec);
     BOOST_TEST(written == data.size());
