@@ -147,6 +147,9 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
         up = false;
         metrics.up.set(0);
         out.clear();
+        // A write loop of the old connection may still be suspended in its write: it ends without
+        // touching the state, so the next connection must start its own.
+        writing = false;
         auto ops = std::move(pending);
         pending.clear();
         for (auto& op : ops) complete(op, failed(why));

@@ -201,6 +201,26 @@ BOOST_AUTO_TEST_CASE(down_fails_at_once_and_comes_back) {
     BOOST_TEST(c.metrics.connects.get() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_connection_lost_during_a_write_is_replaced_by_a_working_one) {
+    // The old connection's write loop was still in its write when the server died: the next
+    // connection must write its commands all the same (it used to queue them forever, so the
+    // shared cache timed out on every command after such an outage).
+    auto server = std::make_unique<RedisServer>();
+    const auto port = server->port;
+    Client c(port);
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.client->send({"SET", "big", std::string(64 << 20, 'x')}));
+    ::kill(server->pid, SIGKILL);
+    ::waitpid(server->pid, nullptr, 0);
+    server->pid = -1;
+    BOOST_TEST_REQUIRE(c.wait_connected(false));
+    server->port = port;
+    server->start();
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.run({"SET", "k", "v"}, 5000ms).ok_status());
+    BOOST_TEST(c.run({"GET", "k"}, 5000ms).str == "v");
+}
+
 BOOST_AUTO_TEST_CASE(password_is_sent_and_a_wrong_one_keeps_it_down) {
     RedisServer server({"--requirepass", "s3cret-pw"});
     Client good(server.port, "s3cret-pw");
