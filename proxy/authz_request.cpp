@@ -1,5 +1,9 @@
 #include "proxy/authz_request.hpp"
 
+#include "core/cert_header.hpp"
+#include "core/text.hpp"
+#include "proxy/cert_verify.hpp"
+
 #include <boost/beast/core/string.hpp>
 
 #include <algorithm>
@@ -53,6 +57,44 @@ bool verify_header_ok(const boost::beast::http::fields& fields, const AuthzConfi
         match = f.value() == value;
     }
     return seen == 1 && match;
+}
+
+HeaderIdentity identify_from_headers(const boost::beast::http::fields& fields, const AuthzConfig& authz,
+                                     const CertVerifier& verifier, const DeviceIdConfig& device_id) {
+    HeaderIdentity out;
+    auto unreadable = [&](const char* reason) {
+        out.no_certificate = true;
+        out.reason = reason;
+        return out;
+    };
+    const auto pick = pick_certificate_header(fields, authz.certificate_headers);
+    if (pick.kind == CertHeaderPick::Ambiguous) {
+        out.refusal = AuthzResult::AmbiguousCertificate;
+        out.reason = "ambiguous client certificate";
+        return out;
+    }
+    if (pick.kind == CertHeaderPick::None) return unreadable("no client certificate");
+    if (!verify_header_ok(fields, authz)) {
+        out.refusal = AuthzResult::CertificateNotVerified;
+        out.reason = "certificate not verified";
+        out.detail = "the proxy's verify header is missing or not the configured value";
+        return out;
+    }
+    auto parsed = certificate_from_header(pick.value);
+    if (!parsed) return unreadable("unreadable client certificate header");
+    auto checked = verifier.check(parsed->der, device_id);
+    switch (checked.status) {
+        case CertCheck::NotCertificate: return unreadable("unreadable client certificate header");
+        case CertCheck::NotVerified:
+            out.refusal = AuthzResult::CertificateNotVerified;
+            out.reason = "certificate not verified";
+            out.detail = one_line(checked.error, 200);
+            return out;
+        case CertCheck::Verified: break;
+    }
+    out.device_id = std::move(checked.device_id);
+    if (!out.device_id) out.reason = "no valid device id in the client certificate";
+    return out;
 }
 
 }  // namespace ig

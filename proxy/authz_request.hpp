@@ -3,6 +3,7 @@
 // path asks for, which certificate header it carries, whether the proxy's verify header agrees.
 #include "core/config.hpp"
 #include "proxy/answer.hpp"
+#include "proxy/proxy_metrics.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
@@ -29,5 +30,21 @@ CertHeaderPick pick_certificate_header(const boost::beast::http::fields& fields,
 
 // True when no verify_header is configured, or it occurs exactly once with exactly that value.
 bool verify_header_ok(const boost::beast::http::fields& fields, const AuthzConfig& config);
+
+class CertVerifier;
+
+// The device a check's certificate header names. Either the check is refused outright
+// (`refusal` set: an ambiguous or unverified certificate), or it goes on to a decision with
+// `device_id`, or without one as NoId for `reason`.
+struct HeaderIdentity {
+    std::optional<AuthzResult> refusal;
+    std::string reason;  // refusal: the client-facing reason; NoId: why there is no device
+    std::string detail;  // refusal: what the log adds
+    std::optional<std::string> device_id;
+    bool no_certificate = false;  // NoId because no readable certificate came at all
+};
+
+HeaderIdentity identify_from_headers(const boost::beast::http::fields& fields, const AuthzConfig& authz,
+                                     const CertVerifier& verifier, const DeviceIdConfig& device_id);
 
 }  // namespace ig

@@ -1,6 +1,5 @@
 #include "proxy/authz_server.hpp"
 
-#include "core/cert_header.hpp"
 #include "core/cidr.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -8,6 +7,7 @@
 #include "proxy/answer.hpp"
 #include "proxy/authz_request.hpp"
 #include "proxy/headers.hpp"
+#include "proxy/listener.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_id.hpp"
 #include "proxy/response_framing.hpp"
@@ -33,6 +33,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -123,7 +124,7 @@ struct AuthzServer::Impl {
         return runtime;
     }
 
-    net::awaitable<void> accept_loop();
+    void on_accept(tcp::socket socket);
     net::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const Runtime> rt);
     // One check; false when the connection must close after it.
     net::awaitable<bool> check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
@@ -150,37 +151,21 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 }  // namespace
 
-net::awaitable<void> AuthzServer::Impl::accept_loop() {
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(io), nothrow);
-        if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) {  // e.g. out of file descriptors: back off instead of spinning
-            net::steady_timer pause(io, std::chrono::milliseconds(100));
-            co_await pause.async_wait(nothrow);
-            continue;
-        }
-        auto rt = current();
-        if (connections.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
-            error_code ignored;
-            socket.close(ignored);
-            continue;
-        }
-        connections.fetch_add(1, std::memory_order_relaxed);
-        metrics.authz_open_connections.add(1);
-        auto ex = socket.get_executor();
-        net::co_spawn(ex, serve(std::move(socket), std::move(rt)), [this](std::exception_ptr e) {
-            connections.fetch_sub(1, std::memory_order_relaxed);
-            metrics.authz_open_connections.add(-1);
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log::error("authz connection failed", {{"error", ex.what()}});
-            } catch (...) {
-                log::error("authz connection failed");
-            }
-        });
+void AuthzServer::Impl::on_accept(tcp::socket socket) {
+    auto rt = current();
+    if (connections.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
+        error_code ignored;
+        socket.close(ignored);
+        return;
     }
+    connections.fetch_add(1, std::memory_order_relaxed);
+    metrics.authz_open_connections.add(1);
+    auto ex = socket.get_executor();
+    net::co_spawn(ex, serve(std::move(socket), std::move(rt)), [this](std::exception_ptr e) {
+        connections.fetch_sub(1, std::memory_order_relaxed);
+        metrics.authz_open_connections.add(-1);
+        log_connection_failure(e, "authz connection failed");
+    });
 }
 
 net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::shared_ptr<const Runtime> rt) {
@@ -213,6 +198,93 @@ net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::shared_pt
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
+namespace {
+
+// One answer under construction: the response, its access-log record, and how both are sent.
+struct AuthzReply {
+    AuthzReply(beast::tcp_stream& s, std::chrono::seconds timeout, std::string client, bool head_request)
+        : stream(s), idle_timeout(timeout), head(head_request) {
+        rec.request_id = new_request_id();
+        rec.client_address = std::move(client);
+        res.version(11);
+        res.set("X-Request-Id", rec.request_id);
+    }
+
+    void json(unsigned status, std::string body) {
+        res.result(status);
+        res.set(http::field::content_type, "application/json");
+        res.body() = std::move(body);
+    }
+
+    // True when the connection may carry another check.
+    net::awaitable<bool> send(bool keep) {
+        rec.status = res.result_int();
+        res.keep_alive(keep);
+        res.prepare_payload();
+        stream.expires_after(idle_timeout);
+        error_code ec;
+        if (head) {
+            http::response_serializer<http::string_body> sr{res};
+            std::tie(ec, std::ignore) = co_await http::async_write_header(stream, sr, nothrow);
+        } else {
+            std::tie(ec, std::ignore) = co_await http::async_write(stream, res, nothrow);
+        }
+        rec.latency_ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+        if (!ec && !keep) co_await linger_close(stream);
+        co_return keep && !ec;
+    }
+
+    // send() and the access-log line.
+    net::awaitable<bool> finish(bool keep) {
+        const bool again = co_await send(keep);
+        log_access(rec);
+        co_return again;
+    }
+
+    beast::tcp_stream& stream;
+    const std::chrono::seconds idle_timeout;
+    const bool head;
+    const clock_type::time_point start = clock_type::now();
+    AccessRecord rec;
+    http::response<http::string_body> res;
+};
+
+void fill_answer(AuthzReply& reply, const Verdict& verdict, const AnswerPlan& plan, const Runtime& rt,
+                 Dialect dialect) {
+    auto& rec = reply.rec;
+    auto& res = reply.res;
+    rec.outcome = std::string(to_string(verdict.outcome));
+    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
+    rec.action = std::string(to_string(plan.action));
+    rec.graph_ms = verdict.graph_ms;
+    rec.cache_hit = verdict.cache_hit;
+    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
+
+    res.result(plan.status);
+    if (plan.action == Action::Forward) {
+        set_answer_headers(res, rt.headers, plan.facts);
+        return;
+    }
+    if (plan.action == Action::Reject)
+        reply.json(plan.status, plan.body);
+    else
+        res.set(http::field::location, plan.location);
+    res.set("X-Intune-Outcome", to_string(verdict.outcome));
+    if (dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+}
+
+AuthzResult result_of(const HeaderIdentity& who, Action action) {
+    if (who.no_certificate) return AuthzResult::NoCertificate;
+    switch (action) {
+        case Action::Forward: return AuthzResult::Allowed;
+        case Action::Redirect: return AuthzResult::Redirected;
+        case Action::Reject: break;
+    }
+    return AuthzResult::Rejected;
+}
+
+}  // namespace
+
 net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
                                               const std::string& client, bool trusted, Conn& conn) {
     const Config& cfg = rt.config;
@@ -224,156 +296,59 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
     conn.idle = false;
 
-    const auto start = clock_type::now();
-    AccessRecord rec;
-    rec.request_id = new_request_id();
-    rec.client_address = client;
-
-    http::response<http::string_body> res;
-    res.version(11);
-    res.set("X-Request-Id", rec.request_id);
-    auto json_answer = [&](unsigned status, std::string body) {
-        res.result(status);
-        res.set(http::field::content_type, "application/json");
-        res.body() = std::move(body);
-    };
-    auto send = [&](bool keep, bool head) -> net::awaitable<bool> {
-        rec.status = res.result_int();
-        res.keep_alive(keep);
-        res.prepare_payload();
-        stream.expires_after(cfg.limits.idle_timeout);
-        error_code wec;
-        if (head) {
-            http::response_serializer<http::string_body> sr{res};
-            auto [e, w] = co_await http::async_write_header(stream, sr, nothrow);
-            wec = e;
-        } else {
-            auto [e, w] = co_await http::async_write(stream, res, nothrow);
-            wec = e;
-        }
-        rec.latency_ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-        if (!wec && !keep) co_await linger_close(stream);
-        co_return keep && !wec;
-    };
-
+    const auto& req = parser.get();
+    AuthzReply reply(stream, cfg.limits.idle_timeout, client, !ec && req.method() == http::verb::head);
+    auto& rec = reply.rec;
     if (ec) {
         const auto refusal = refusal_for(ec);
         if (!refusal) co_return false;  // closed, idle timeout, or cut off mid-header
         metrics.rejected_requests.inc();
-        json_answer(refusal->status, refusal_body(rec.request_id, refusal->reason));
+        reply.json(refusal->status, refusal_body(rec.request_id, refusal->reason));
         rec.error = one_line(ec.message(), 200);
-        co_await send(false, false);
-        log_access(rec);
+        co_await reply.finish(false);
         co_return false;
     }
-
-    auto& req = parser.get();
     rec.method = sanitize_header_value(req.method_string().substr(0, 32));
     rec.path = sanitize_header_value(req.target().substr(0, req.target().find('?')).substr(0, max_logged_path));
-    const bool head = req.method() == http::verb::head;
     // A check that announces a body is answered, but its body is never read: the connection closes.
     const bool keep = client_keep_alive(parser, draining.load(std::memory_order_relaxed));
 
-    if (!trusted) {
+    if (!trusted) {  // answered, not logged per request: UntrustedLog rate-limits the line
         metrics.count_authz(AuthzResult::UntrustedPeer);
         untrusted_log.note(client);
-        json_answer(403, refusal_body(rec.request_id, "untrusted peer"));
-        co_await send(false, head);
+        reply.json(403, refusal_body(rec.request_id, "untrusted peer"));
+        co_await reply.send(false);
         co_return false;
     }
     const auto dialect = authz_dialect(req.target());
     if (!dialect) {
-        json_answer(404, refusal_body(rec.request_id, "not found: checks are under /authz"));
-        const bool again = co_await send(keep, head);
-        log_access(rec);
-        co_return again;
+        reply.json(404, refusal_body(rec.request_id, "not found: checks are under /authz"));
+        co_return co_await reply.finish(keep);
     }
 
-    auto refuse = [&](AuthzResult result, std::string_view reason, std::string detail) -> net::awaitable<bool> {
-        metrics.count_authz(result);
-        rec.error = detail.empty() ? std::string(reason) : std::string(reason) + ": " + detail;
-        json_answer(403, refusal_body(rec.request_id, reason));
-        const bool again = co_await send(keep, head);
-        log_access(rec);
-        co_return again;
-    };
-
-    const auto pick = pick_certificate_header(req, cfg.authz.certificate_headers);
-    if (pick.kind == CertHeaderPick::Ambiguous)
-        co_return co_await refuse(AuthzResult::AmbiguousCertificate, "ambiguous client certificate", {});
-
-    std::optional<std::string> id;
+    const HeaderIdentity who = identify_from_headers(req, cfg.authz, *rt.authz_verifier, cfg.device_id);
+    if (who.refusal) {
+        metrics.count_authz(*who.refusal);
+        rec.error = who.detail.empty() ? who.reason : who.reason + ": " + who.detail;
+        reply.json(403, refusal_body(rec.request_id, who.reason));
+        co_return co_await reply.finish(keep);
+    }
     Verdict verdict;
-    bool no_certificate = false;
-    if (pick.kind == CertHeaderPick::One) {
-        if (!verify_header_ok(req, cfg.authz))
-            co_return co_await refuse(AuthzResult::CertificateNotVerified, "certificate not verified",
-                                      "the proxy's verify header is missing or not the configured value");
-        auto parsed = certificate_from_header(pick.value);
-        if (!parsed) {
-            no_certificate = true;
-            verdict.outcome = Outcome::NoId;
-            verdict.reason = "unreadable client certificate header";
-        } else {
-            auto checked = rt.authz_verifier->check(parsed->der, cfg.device_id);
-            if (checked.status == CertCheck::NotCertificate) {
-                no_certificate = true;
-                verdict.outcome = Outcome::NoId;
-                verdict.reason = "unreadable client certificate header";
-            } else if (checked.status == CertCheck::NotVerified) {
-                co_return co_await refuse(AuthzResult::CertificateNotVerified, "certificate not verified",
-                                          one_line(checked.error, 200));
-            } else {
-                id = std::move(checked.device_id);
-                if (!id) {
-                    verdict.outcome = Outcome::NoId;
-                    verdict.reason = "no valid device id in the client certificate";
-                }
-            }
-        }
-    } else {
-        no_certificate = true;
+    if (!who.device_id) {
         verdict.outcome = Outcome::NoId;
-        verdict.reason = "no client certificate";
-    }
-    if (id) {
-        if (auto hit = compliance.cached(*id))
-            verdict = std::move(*hit);
-        else
-            verdict = co_await compliance.async_check(*id, net::use_awaitable);
+        verdict.reason = who.reason;
+    } else if (auto hit = compliance.cached(*who.device_id)) {
+        verdict = std::move(*hit);
+    } else {
+        verdict = co_await compliance.async_check(*who.device_id, net::use_awaitable);
     }
 
-    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg, *dialect);
+    const AnswerPlan plan = plan_answer(verdict, who.device_id, rec.request_id, cfg, *dialect);
     metrics.count_request(verdict.outcome, plan.action);
-    metrics.count_authz(no_certificate                    ? AuthzResult::NoCertificate
-                        : plan.action == Action::Forward  ? AuthzResult::Allowed
-                        : plan.action == Action::Redirect ? AuthzResult::Redirected
-                                                          : AuthzResult::Rejected);
-    rec.device_id = id.value_or(std::string());
-    rec.outcome = std::string(to_string(verdict.outcome));
-    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
-    rec.action = std::string(to_string(plan.action));
-    rec.graph_ms = verdict.graph_ms;
-    rec.cache_hit = verdict.cache_hit;
-    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
-
-    res.result(plan.status);
-    switch (plan.action) {
-        case Action::Forward: set_answer_headers(res, rt.headers, plan.facts); break;
-        case Action::Reject:
-            json_answer(plan.status, plan.body);
-            res.set("X-Intune-Outcome", to_string(verdict.outcome));
-            if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
-            break;
-        case Action::Redirect:
-            res.set(http::field::location, plan.location);
-            res.set("X-Intune-Outcome", to_string(verdict.outcome));
-            if (*dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
-            break;
-    }
-    const bool again = co_await send(keep, head);
-    log_access(rec);
-    co_return again;
+    metrics.count_authz(result_of(who, plan.action));
+    rec.device_id = who.device_id.value_or(std::string());
+    fill_answer(reply, verdict, plan, rt, *dialect);
+    co_return co_await reply.finish(keep);
 }
 
 AuthzServer::AuthzServer(std::shared_ptr<const Runtime> runtime, ComplianceService& compliance, ProxyMetrics& metrics)
@@ -384,17 +359,16 @@ AuthzServer::~AuthzServer() { stop(); }
 void AuthzServer::start() {
     const auto rt = impl_->current();
     const auto& a = rt->config.authz;
-    const tcp::endpoint endpoint{net::ip::make_address(a.address), a.port};
-    auto& acceptor = impl_->acceptor;
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(net::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(net::socket_base::max_listen_connections);
-    impl_->port = acceptor.local_endpoint().port();
-    net::co_spawn(impl_->io, impl_->accept_loop(), net::detached);
-    unsigned n = rt->config.workers ? rt->config.workers : std::thread::hardware_concurrency();
-    if (n == 0) n = 1;
-    for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+    open_acceptor(impl_->acceptor, tcp::endpoint{net::ip::make_address(a.address), a.port}, false);
+    impl_->port = impl_->acceptor.local_endpoint().port();
+    net::co_spawn(
+        impl_->io,
+        accept_loop(
+            impl_->acceptor, impl_->metrics.accept_errors, [impl = impl_.get()] { return net::make_strand(impl->io); },
+            [impl = impl_.get()](tcp::socket socket) { impl->on_accept(std::move(socket)); }),
+        net::detached);
+    for (unsigned i = 0, n = worker_threads(rt->config.workers); i < n; ++i)
+        impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
     impl_->listening = true;
 }
 

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -103,6 +102,55 @@ struct Gateway {
         }
     }
 
+    void start_admin(const Config& cfg) {
+        AdminHandlers handlers;
+        handlers.ready = [this] { return (!server || server->listening()) && (!authz || authz->listening()); };
+        handlers.token_ok = [this] { return compliance->token_ok(); };
+        handlers.metrics = [this] { return metrics_text(); };
+        set_admin_token(cfg);
+        handlers.token = [this] { return current_admin_token(); };
+        handlers.device = [this](const std::string& id) -> std::optional<DeviceView> {
+            auto cached = compliance->inspect(id);
+            if (!cached) return std::nullopt;
+            return device_view(id, cached->verdict, cached);
+        };
+        handlers.refresh = [this](const std::string& id, std::function<void(DeviceView)> done) {
+            log::info("device refresh requested on the admin listener", {{"device_id", id}});
+            // Dropped here and in the shared cache first, so the lookup below asks Graph.
+            compliance->invalidate(id, [this, id, done = std::move(done)]() mutable {
+                compliance->check(id, [this, id, done = std::move(done)](Verdict v) {
+                    done(device_view(id, v, compliance->inspect(id)));
+                });
+            });
+        };
+        admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
+    }
+
+    void log_listening(const Config& cfg) const {
+        if (authz) log::info("authz listening", {{"address", cfg.authz.address}, {"port", authz->port()}});
+        if (server)
+            log::info("listening", {{"address", cfg.listen.address},
+                                    {"port", server->port()},
+                                    {"upstream", cfg.upstream.url},
+                                    {"workers", cfg.workers}});
+        else
+            log::info("listening", {{"authz_address", cfg.authz.address},
+                                    {"authz_port", authz->port()},
+                                    {"front_end", false},
+                                    {"workers", cfg.workers}});
+    }
+
+    // SIGINT/SIGTERM: in-flight requests finish, idle connections close, for at most drain_time.
+    void drain() {
+        const auto deadline = std::chrono::steady_clock::now() + drain_time;
+        bool clean = true;
+        if (authz) clean = authz->drain(deadline);
+        if (server) clean = server->drain(deadline) && clean;
+        if (!clean)
+            log::warn("drain deadline passed; closing the remaining connections",
+                      {{"open_connections", server ? server->open_connections() : 0}});
+    }
+
     std::string metrics_text() {
         MetricsExtra extra;
         extra.log_lines_dropped = log::dropped();
@@ -140,48 +188,13 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
     // Signals are handled on the main thread's own io_context.
     net::io_context main_io{1};
     net::signal_set signals(main_io, SIGINT, SIGTERM, SIGHUP);
-    std::signal(SIGPIPE, SIG_IGN);
     int status = 0;
     try {
         if (g.server) g.server->start();
         if (g.authz) g.authz->start();
         const auto& cfg = runtime->config;
-        if (cfg.admin.enabled) {
-            AdminHandlers handlers;
-            handlers.ready = [&g] {
-                return (!g.server || g.server->listening()) && (!g.authz || g.authz->listening());
-            };
-            handlers.token_ok = [&g] { return g.compliance->token_ok(); };
-            handlers.metrics = [&g] { return g.metrics_text(); };
-            g.set_admin_token(cfg);
-            handlers.token = [&g] { return g.current_admin_token(); };
-            handlers.device = [&g](const std::string& id) -> std::optional<DeviceView> {
-                auto cached = g.compliance->inspect(id);
-                if (!cached) return std::nullopt;
-                return device_view(id, cached->verdict, cached);
-            };
-            handlers.refresh = [&g](const std::string& id, std::function<void(DeviceView)> done) {
-                log::info("device refresh requested on the admin listener", {{"device_id", id}});
-                // Dropped here and in the shared cache first, so the lookup below asks Graph.
-                g.compliance->invalidate(id, [&g, id, done = std::move(done)]() mutable {
-                    g.compliance->check(id, [&g, id, done = std::move(done)](Verdict v) {
-                        done(device_view(id, v, g.compliance->inspect(id)));
-                    });
-                });
-            };
-            g.admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
-        }
-        if (g.authz) log::info("authz listening", {{"address", cfg.authz.address}, {"port", g.authz->port()}});
-        if (g.server)
-            log::info("listening", {{"address", cfg.listen.address},
-                                    {"port", g.server->port()},
-                                    {"upstream", cfg.upstream.url},
-                                    {"workers", cfg.workers}});
-        else
-            log::info("listening", {{"authz_address", cfg.authz.address},
-                                    {"authz_port", g.authz->port()},
-                                    {"front_end", false},
-                                    {"workers", cfg.workers}});
+        if (cfg.admin.enabled) g.start_admin(cfg);
+        g.log_listening(cfg);
         std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                    int sig) {
             if (ec) return;
@@ -191,13 +204,7 @@ int run_gateway(const std::filesystem::path& config_file, Config config) {
                 return;
             }
             log::info("stopping: draining connections", {{"signal", sig}});
-            const auto deadline = std::chrono::steady_clock::now() + drain_time;
-            bool clean = true;
-            if (g.authz) clean = g.authz->drain(deadline);
-            if (g.server) clean = g.server->drain(deadline) && clean;
-            if (!clean)
-                log::warn("drain deadline passed; closing the remaining connections",
-                          {{"open_connections", g.server ? g.server->open_connections() : 0}});
+            g.drain();
         };
         signals.async_wait(on_signal);
         main_io.run();

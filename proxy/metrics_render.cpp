@@ -69,11 +69,7 @@ void render_histogram(Writer& w, std::string_view name, std::string_view help, c
     w.sample(std::string(name) + "_count", "", cumulative);
 }
 
-}  // namespace
-
-std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, const MetricsExtra& extra) {
-    Writer w;
-
+void render_requests(Writer& w, const ProxyMetrics& proxy) {
     w.family("intune_gate_requests_total", "counter", "Requests decided, by outcome and the action taken.");
     for (std::size_t o = 0; o < outcome_count; ++o)
         for (std::size_t a = 0; a < action_count; ++a)
@@ -92,7 +88,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
                  proxy.authz_checks[r].get());
     w.family("intune_gate_authz_open_connections", "gauge", "Connections open on the authorization endpoint.");
     w.sample("intune_gate_authz_open_connections", "", proxy.authz_open_connections.get());
+}
 
+void render_graph(Writer& w, const CoreMetrics& core, const MetricsExtra& extra) {
     w.family("intune_gate_graph_calls_total", "counter",
              "HTTP calls to Microsoft Graph by response status; status=\"none\" when no HTTP answer came.");
     for (std::size_t s = 0; s < core.graph_calls_by_status.size(); ++s) {
@@ -111,6 +109,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.family("intune_gate_token_ok", "gauge",
              "1 when the last token request succeeded, 0 when it failed, -1 before the first.");
     w.sample("intune_gate_token_ok", "", std::int64_t{extra.token_ok ? (*extra.token_ok ? 1 : 0) : -1});
+}
+
+void render_cache(Writer& w, const CoreMetrics& core) {
     w.scalar("intune_gate_cache_hits_total", "counter", "Device lookups answered from the cache.",
              core.cache_hits.get());
     w.scalar("intune_gate_cache_misses_total", "counter", "Device lookups that needed Graph.", core.cache_misses.get());
@@ -121,7 +122,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
 
     w.scalar("intune_gate_stale_verdicts_total", "counter",
              "Graph failed and the device's last known answer was used (stale_if_error_s).", core.stale_served.get());
+}
 
+void render_shared_cache(Writer& w, const CoreMetrics& core) {
     const auto& sh = core.shared;
     w.family("intune_gate_shared_cache_up", "gauge", "1 while connected to the shared cache (Redis).");
     w.sample("intune_gate_shared_cache_up", "", sh.redis.up.get());
@@ -145,7 +148,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
              sh.redis.connects.get());
     w.scalar("intune_gate_shared_cache_connect_failures_total", "counter", "Failed connection attempts to Redis.",
              sh.redis.connect_failures.get());
+}
 
+void render_sync(Writer& w, const CoreMetrics& core) {
     const auto& sy = core.sync;
     w.family("intune_gate_sync_runs_total", "counter",
              "Bulk device syncs by result (skipped: another instance held the lease).");
@@ -163,7 +168,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.sample("intune_gate_sync_last_devices", "", sy.last_devices.get());
     w.family("intune_gate_sync_last_end_time_seconds", "gauge", "Unix time the last sync run here ended.");
     w.sample("intune_gate_sync_last_end_time_seconds", "", sy.last_end_unix.get());
+}
 
+void render_connections(Writer& w, const ProxyMetrics& proxy) {
     w.family("intune_gate_open_connections", "gauge", "Client connections currently open.");
     w.sample("intune_gate_open_connections", "", proxy.open_connections.get());
     w.scalar("intune_gate_tls_handshakes_total", "counter", "Completed client TLS handshakes.", proxy.handshakes.get());
@@ -185,7 +192,9 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.scalar("intune_gate_accept_errors_total", "counter",
              "Failed accept() calls (e.g. out of file descriptors); each is followed by a 100 ms pause.",
              proxy.accept_errors.get());
+}
 
+void render_process(Writer& w, const MetricsExtra& extra) {
     w.scalar("intune_gate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.",
              extra.log_lines_dropped);
     w.scalar("intune_gate_config_reloads_total", "counter", "Configuration reloads applied (SIGHUP).", extra.reloads);
@@ -199,6 +208,19 @@ std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, c
     w.family("intune_gate_build_info", "gauge", "Always 1; the version is in the label.");
     w.sample("intune_gate_build_info", "{version=\"" IG_VERSION "\"}", std::uint64_t{1});
 #endif
+}
+
+}  // namespace
+
+std::string render_metrics(const CoreMetrics& core, const ProxyMetrics& proxy, const MetricsExtra& extra) {
+    Writer w;
+    render_requests(w, proxy);
+    render_graph(w, core, extra);
+    render_cache(w, core);
+    render_shared_cache(w, core);
+    render_sync(w, core);
+    render_connections(w, proxy);
+    render_process(w, extra);
     return w.take();
 }
 

@@ -5,6 +5,8 @@
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/runtime.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -48,6 +50,8 @@ private:
     struct Worker;
 
     std::shared_ptr<const Runtime> current() const;
+    // Admits a new connection (or refuses it at a limit) and starts its session on `worker`.
+    void on_accept(Worker& worker, boost::asio::ip::tcp::socket socket);
 
     mutable std::mutex runtime_mutex_;
     std::shared_ptr<const Runtime> runtime_;
