@@ -39,4 +39,37 @@ std::string scrub(std::string text, std::initializer_list<std::string_view> secr
     return text;
 }
 
+std::string sanitize_header_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) continue;
+        out.push_back(ch);
+    }
+    const auto first = out.find_first_not_of(" \t");
+    if (first == std::string::npos) return {};
+    out.erase(out.find_last_not_of(" \t") + 1);
+    out.erase(0, first);
+    return out;
+}
+
+std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 8);
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default:
+                if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') || c == 0x7f) break;
+                out += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace ig

@@ -218,24 +218,6 @@ bool prefers_html(std::string_view accept) {
     return html.q > 0 && html.q > json.q;
 }
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + text.size() / 8);
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default:
-                if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') || c == 0x7f) break;
-                out += c;
-        }
-    }
-    return out;
-}
-
 std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
     std::string out;
     if (custom) {

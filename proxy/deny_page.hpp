@@ -4,6 +4,7 @@
 // Pure functions: no I/O, no clock unless asked for; the operator's pages come from the config.
 #include "core/compliance.hpp"
 #include "core/config.hpp"
+#include "core/text.hpp"
 
 #include <chrono>
 #include <string>
@@ -34,10 +35,6 @@ struct DenyInfo {
 // True when the Accept header ranks text/html above application/json (q-values, the most specific
 // media range deciding for each); a tie, no header or a malformed one keep JSON.
 bool prefers_html(std::string_view accept);
-
-// Text for HTML content and attribute values: & < > " ' as entities, control characters other than
-// tab and line feed dropped.
-std::string html_escape(std::string_view text);
 
 // The built-in page for the outcome, or the operator's template when given.
 std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom = nullptr);

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 namespace ig {
+namespace http = boost::beast::http;
 namespace {
 
 using boost::urls::grammar::ci_is_equal;
@@ -63,21 +64,6 @@ void set_clean(http::fields& fields, std::string_view name, std::string_view val
 }
 
 }  // namespace
-
-std::string sanitize_header_value(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
-    for (const char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c < 0x20 && c != '\t') || c == 0x7f) continue;
-        out.push_back(ch);
-    }
-    const auto first = out.find_first_not_of(" \t");
-    if (first == std::string::npos) return {};
-    out.erase(out.find_last_not_of(" \t") + 1);
-    out.erase(0, first);
-    return out;
-}
 
 HeaderPolicy make_header_policy(const Config& config) {
     HeaderPolicy policy;

@@ -3,6 +3,7 @@
 // then the gateway's own facts are set. Every value set here passes sanitize_header_value().
 #include "core/compliance.hpp"
 #include "core/config.hpp"
+#include "core/text.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
@@ -13,8 +14,6 @@
 #include <vector>
 
 namespace ig {
-
-namespace http = boost::beast::http;
 
 // Precomputed once per Runtime from the config.
 struct HeaderPolicy {
@@ -41,26 +40,22 @@ struct ForwardFacts {
     std::optional<std::uint64_t> content_length;
 };
 
-// Drops every control character (CR, LF, NUL, the rest of C0 but HTAB, and DEL); trims blanks at
-// both ends. Header values only ever leave the gateway through this.
-std::string sanitize_header_value(std::string_view value);
-
 // Removes Connection, the names it lists, Keep-Alive, Proxy-*, TE, Trailer, Upgrade (both directions).
 // Transfer-Encoding, Content-Length and Host stay, whatever Connection lists.
-void strip_hop_by_hop(http::fields& fields);
+void strip_hop_by_hop(boost::beast::http::fields& fields);
 
 // Removes hop-by-hop headers, the client's body framing (Transfer-Encoding, Content-Length) and
 // everything a client must not be able to set. Names the gateway owns match case-insensitively
 // with `_` and `-` taken as the same character (`X_Intune_Outcome` goes too).
-void strip_client_headers(http::fields& fields, const HeaderPolicy& policy);
+void strip_client_headers(boost::beast::http::fields& fields, const HeaderPolicy& policy);
 
 // Sets the body framing, the device-fact headers for the upstream and X-Forwarded-For/-Proto.
 // Call after strip_client_headers().
-void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
+void set_forward_headers(boost::beast::http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
 
 // The same facts on an authorization endpoint's "allow" answer: every name of
 // policy.answer_names is present, empty when it has no value (a proxy copying a header that is
 // missing may pass its own placeholder text on); no X-Forwarded-* (the proxy sets those).
-void set_answer_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
+void set_answer_headers(boost::beast::http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
 
 }  // namespace ig

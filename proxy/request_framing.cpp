@@ -8,6 +8,7 @@
 #include <cstddef>
 
 namespace ig {
+namespace http = boost::beast::http;
 namespace {
 
 using boost::beast::iequals;

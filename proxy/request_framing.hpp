@@ -10,8 +10,6 @@
 
 namespace ig {
 
-namespace http = boost::beast::http;
-
 struct FramingCheck {
     std::string_view error;  // empty: acceptable; otherwise why it gets 400
     std::optional<std::string> origin_target;  // an absolute-form target, rewritten to origin-form
@@ -25,11 +23,11 @@ struct FramingCheck {
 //  - request-target: origin-form; `*` for OPTIONS only; absolute-form http(s) whose authority
 //    equals Host, rewritten to origin-form; CONNECT (authority-form) is refused;
 //  - HTTP/1.0 or HTTP/1.1 only.
-FramingCheck check_request_framing(const http::request_header<>& req);
+FramingCheck check_request_framing(const boost::beast::http::request_header<>& req);
 
 // The same rules for an upstream's response header, whose framing the gateway relays to the
 // client: at most one Transfer-Encoding field and one Content-Length field (digits only), never
 // both. Empty when acceptable, otherwise why the response is refused (502).
-std::string_view check_response_framing(const http::response_header<>& res);
+std::string_view check_response_framing(const boost::beast::http::response_header<>& res);
 
 }  // namespace ig

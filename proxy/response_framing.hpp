@@ -6,12 +6,10 @@
 
 namespace ig {
 
-namespace http = boost::beast::http;
-
 // THE keep-alive rule for a client connection: the client asked for it (every Connection field
 // counted, HTTP/1.0 needs "keep-alive"), its request was read to the end (an unread body would be
 // taken for the next request) and the gateway is not closing (drain).
-inline bool client_keep_alive(const http::basic_parser<true>& request, bool closing) {
+inline bool client_keep_alive(const boost::beast::http::basic_parser<true>& request, bool closing) {
     return request.keep_alive() && request.is_done() && !closing;
 }
 
@@ -45,7 +43,7 @@ struct UpstreamResponse {
 };
 
 template <class Body>
-UpstreamResponse upstream_response(const http::response_parser<Body>& p) {
+UpstreamResponse upstream_response(const boost::beast::http::response_parser<Body>& p) {
     const auto& res = p.get();
     return {res.result_int(), res.chunked(), res.has_content_length(), p.is_done()};
 }
@@ -57,7 +55,7 @@ ResponseFraming frame_response(const UpstreamResponse& res, const RelayRequest& 
 // Sets what frame_response() decided on the response header sent to the client:
 // Transfer-Encoding, version and Connection.
 template <class Body>
-void apply_framing(http::response<Body>& res, const ResponseFraming& framing) {
+void apply_framing(boost::beast::http::response<Body>& res, const ResponseFraming& framing) {
     if (framing.body == ResponseFraming::Body::ToChunked) res.chunked(true);
     if (framing.body == ResponseFraming::Body::FromChunked) res.chunked(false);
     res.version(framing.version);
