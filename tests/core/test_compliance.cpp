@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/http_client.hpp"
-#include "tests/core/core_env.hpp"
+#include "tests/support/core_env.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>

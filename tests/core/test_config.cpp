@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/config.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,25 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-// The test PKI, made once per run with certs/make-pki.sh into a private temp folder.
-struct Pki {
-    fs::path dir;
-    Pki() {
-        dir = fs::temp_directory_path() / ("ig-test-config-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
-        std::string cmd = "bash '" IG_SOURCE_DIR "/certs/make-pki.sh' '" + dir.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
-    }
-    ~Pki() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
-
-Pki& pki() {
-    static Pki p;
-    return p;
-}
+const fs::path& pki() { return ig::test::test_pki(); }
 
 void write(const fs::path& file, const std::string& text) {
     fs::create_directories(file.parent_path());
@@ -62,7 +45,7 @@ struct Env {
 ig::ConfigResult parse(const json& doc) {
     static Env env;
     (void)env;
-    return ig::parse_config(doc, pki().dir);
+    return ig::parse_config(doc, pki());
 }
 
 std::string all(const ig::ConfigResult& r) {
@@ -115,9 +98,9 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
     BOOST_TEST(c.listen.address == "0.0.0.0");
     BOOST_TEST(c.listen.port == 8443);
     BOOST_TEST(c.workers == 0u);
-    BOOST_TEST(c.tls.certificate == pki().dir / "server.crt");
-    BOOST_TEST(c.tls.private_key == pki().dir / "server.key");
-    BOOST_TEST(c.tls.client_ca == pki().dir / "device-ca.crt");
+    BOOST_TEST(c.tls.certificate == pki() / "server.crt");
+    BOOST_TEST(c.tls.private_key == pki() / "server.key");
+    BOOST_TEST(c.tls.client_ca == pki() / "device-ca.crt");
     BOOST_TEST(!c.tls.crl.has_value());
     BOOST_TEST(c.tls.client_certificate_required);
     BOOST_TEST(c.tls.min_version == "1.2");
@@ -166,8 +149,8 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
 }
 
 BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
-    auto conf = pki().dir / "conf" / "full.json";
-    write(pki().dir / "secrets" / "graph.secret", "file-s3cret\n");
+    auto conf = pki() / "conf" / "full.json";
+    write(pki() / "secrets" / "graph.secret", "file-s3cret\n");
     write(conf, R"({
       "listen":  { "address": "::1", "port": 18443 },
       "workers": 4,
@@ -200,7 +183,7 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
     expect_ok(r);
     if (!r.config) return;
     const auto& c = *r.config;
-    const auto& d = pki().dir;
+    const auto& d = pki();
     BOOST_TEST(c.file == conf);
     BOOST_TEST(c.listen.address == "::1");
     BOOST_TEST(c.listen.port == 18443);
@@ -282,7 +265,7 @@ BOOST_AUTO_TEST_CASE(shipped_demo_config_is_valid) {
     std::ifstream in(IG_SOURCE_DIR "/conf/demo.json");
     std::string text((std::istreambuf_iterator<char>(in)), {});
     BOOST_REQUIRE(!text.empty());
-    auto conf = pki().dir / "demo-conf" / "demo.json";
+    auto conf = pki() / "demo-conf" / "demo.json";
     for (std::string::size_type p; (p = text.find("../demo-pki/")) != std::string::npos;) text.replace(p, 12, "../");
     write(conf, text);
     auto r = ig::load_config(conf);
@@ -301,7 +284,7 @@ BOOST_AUTO_TEST_CASE(shipped_demo_config_is_valid) {
 
 BOOST_AUTO_TEST_CASE(shipped_production_config_is_valid_with_its_files_and_secret) {
     // conf/production.json expects server.crt, server.key, device-ca.crt beside it: the PKI has them.
-    auto conf = pki().dir / "production.json";
+    auto conf = pki() / "production.json";
     fs::copy_file(IG_SOURCE_DIR "/conf/production.json", conf, fs::copy_options::overwrite_existing);
     ::unsetenv("INTUNE_CLIENT_SECRET");
     expect_error(ig::load_config(conf),
@@ -340,13 +323,13 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(file_and_syntax)
 
 BOOST_AUTO_TEST_CASE(missing_file) {
-    auto r = ig::load_config(pki().dir / "no-such.json");
-    expect_error(r, "config error: /: cannot read file '" + (pki().dir / "no-such.json").string() +
-                        "': No such file or directory");
+    auto r = ig::load_config(pki() / "no-such.json");
+    expect_error(
+        r, "config error: /: cannot read file '" + (pki() / "no-such.json").string() + "': No such file or directory");
 }
 
 BOOST_AUTO_TEST_CASE(not_json_names_line_and_column) {
-    auto conf = pki().dir / "broken.json";
+    auto conf = pki() / "broken.json";
     write(conf, "{\n  \"workers\": 1,\n}\n");
     auto r = ig::load_config(conf);
     expect_error_like(r, "/", "not valid JSON: parse error at line 3, column 1");
@@ -354,7 +337,7 @@ BOOST_AUTO_TEST_CASE(not_json_names_line_and_column) {
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
-    auto conf = pki().dir / "dup.json";
+    auto conf = pki() / "dup.json";
     write(conf, R"({"workers": 1, "outcomes": {"NoId": {"action": "reject"}, "NoId": {"action": "forward"}},
                    "device_id": {"trusted_peers": [{"a": 1, "a": 2}]}, "workers": 2})");
     auto r = ig::load_config(conf);
@@ -365,7 +348,7 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
 
 BOOST_AUTO_TEST_CASE(nesting_is_limited) {
     // A file nested a million levels deep is refused by depth, not by a stack overflow.
-    auto conf = pki().dir / "deep.json";
+    auto conf = pki() / "deep.json";
     write(conf, R"({"workers": 1, "x": )" + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
     auto r = ig::load_config(conf);
     expect_error(r, "config error: /: JSON nested deeper than 32 levels");
@@ -375,12 +358,12 @@ BOOST_AUTO_TEST_CASE(nesting_is_limited) {
 BOOST_AUTO_TEST_CASE(text_entry_point_is_the_same_loader) {
     ::setenv("IG_TEST_SECRET", "env-s3cret-value", 1);
     auto text = minimal().dump();
-    auto r = ig::load_config_text(text, pki().dir);
+    auto r = ig::load_config_text(text, pki());
     expect_ok(r);
     if (r.config) BOOST_TEST(r.config->file.empty());
-    auto dup = ig::load_config_text(R"({"workers": 1, "workers": 2})", pki().dir);
+    auto dup = ig::load_config_text(R"({"workers": 1, "workers": 2})", pki());
     expect_error(dup, "config error: /workers: duplicate key");
-    expect_error_like(ig::load_config_text("{", pki().dir), "/", "not valid JSON: parse error at line 1, column 2");
+    expect_error_like(ig::load_config_text("{", pki()), "/", "not valid JSON: parse error at line 1, column 2");
 }
 
 BOOST_AUTO_TEST_CASE(document_must_be_an_object) {
@@ -510,17 +493,17 @@ BOOST_AUTO_TEST_CASE(directories_and_devices_are_not_files) {
                  "config error: /tls/client_ca: cannot read file '.': Is a directory");
     expect_error(parse(with(minimal(), "/tls/client_ca", "/dev/zero")),
                  "config error: /tls/client_ca: cannot read file '/dev/zero': not a regular file");
-    auto fifo = pki().dir / "a.fifo";
+    auto fifo = pki() / "a.fifo";
     if (::mkfifo(fifo.c_str(), 0600) == 0)  // a FIFO without a writer must not hang the loader
         expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "a.fifo"}})),
                      "config error: /intune/client_secret: cannot read file 'a.fifo': not a regular file");
 }
 
 BOOST_AUTO_TEST_CASE(pem_that_does_not_parse) {
-    write(pki().dir / "garbage.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+    write(pki() / "garbage.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
     expect_error(parse(with(minimal(), "/tls/certificate", "garbage.crt")),
                  "config error: /tls/certificate: 'garbage.crt' holds a PEM certificate that does not parse");
-    write(pki().dir / "garbage.key", "this is not a key\n");
+    write(pki() / "garbage.key", "this is not a key\n");
     expect_error_like(parse(with(minimal(), "/tls/private_key", "garbage.key")), "/tls/private_key",
                       "'garbage.key' holds no PEM private key that parses");
 }
@@ -541,7 +524,7 @@ BOOST_AUTO_TEST_CASE(ca_bundle_without_certificate) {
 }
 
 BOOST_AUTO_TEST_CASE(crl_checks) {
-    write(pki().dir / "garbage.crl", "-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n");
+    write(pki() / "garbage.crl", "-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n");
     expect_error(parse(with(minimal(), "/tls/crl", "garbage.crl")),
                  "config error: /tls/crl: 'garbage.crl' holds a PEM CRL that does not parse");
     expect_error(parse(with(minimal(), "/tls/crl", "server.crt")),
@@ -573,11 +556,11 @@ BOOST_AUTO_TEST_CASE(from_environment) {
 }
 
 BOOST_AUTO_TEST_CASE(from_file) {
-    write(pki().dir / "s.secret", "from-a-file\r\n");
+    write(pki() / "s.secret", "from-a-file\r\n");
     auto r = parse(with(minimal(), "/intune/client_secret", json{{"file", "s.secret"}}));
     expect_ok(r);
     if (r.config) BOOST_TEST(r.config->intune.client_secret.value == "from-a-file");
-    write(pki().dir / "empty.secret", "\n");
+    write(pki() / "empty.secret", "\n");
     expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "empty.secret"}})),
                  "config error: /intune/client_secret: file 'empty.secret' is empty");
     expect_error(parse(with(minimal(), "/intune/client_secret", json{{"file", "none.secret"}})),
@@ -636,8 +619,8 @@ BOOST_AUTO_TEST_CASE(certificate_needs_certificate_and_matching_key) {
     expect_ok(good);
     if (good.config) {
         BOOST_TEST((good.config->intune.auth == ig::AuthMode::Certificate));
-        BOOST_TEST(good.config->intune.client_certificate == pki().dir / "intune-app.crt");
-        BOOST_TEST(good.config->intune.client_private_key == pki().dir / "intune-app.key");
+        BOOST_TEST(good.config->intune.client_certificate == pki() / "intune-app.crt");
+        BOOST_TEST(good.config->intune.client_private_key == pki() / "intune-app.key");
     }
     expect_error(parse(with(doc, "/intune/client_private_key", "server.key")),
                  "config error: /intune/client_private_key: the private key in 'server.key' does not match the "
@@ -985,7 +968,7 @@ BOOST_AUTO_TEST_CASE(admin_token) {
 }
 
 BOOST_AUTO_TEST_CASE(pages_dir_reads_pages_once_and_checks_them) {
-    const auto dir = pki().dir / "pages";
+    const auto dir = pki() / "pages";
     fs::remove_all(dir);
     write(dir / "NotCompliant.html", "<p>{{outcome}} {{request_id}} {{reason}} {{help}} {{help_url}} {{time}}</p>");
     auto r = parse(with(minimal(), "/pages_dir", "pages"));

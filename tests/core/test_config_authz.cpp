@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/config.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,30 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-// The test PKI, made once per run with certs/make-pki.sh into a private temp folder.
-struct Pki {
-    fs::path dir;
-    Pki() {
-        dir = fs::temp_directory_path() / ("ig-test-config-authz-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
-        std::string cmd = "bash '" IG_SOURCE_DIR "/certs/make-pki.sh' '" + dir.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
-    }
-    ~Pki() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
-
-Pki& pki() {
-    static Pki p;
-    return p;
-}
-
-void write(const fs::path& file, const std::string& text) {
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-}
+const fs::path& pki() { return ig::test::test_pki(); }
 
 // The smallest valid document; paths relative to the PKI folder.
 json minimal() {
@@ -62,7 +40,7 @@ struct Env {
 ig::ConfigResult parse(const json& doc) {
     static Env env;
     (void)env;
-    return ig::parse_config(doc, pki().dir);
+    return ig::parse_config(doc, pki());
 }
 
 std::string all(const ig::ConfigResult& r) {

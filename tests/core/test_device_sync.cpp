@@ -2,7 +2,7 @@
 // cached with source "sync" (a lookup then asks Graph nothing), and a sync that fails part-way
 // keeps what it read. Also the help-desk API: inspect() and invalidate().
 #define BOOST_TEST_MODULE device_sync
-#include "tests/core/core_env.hpp"
+#include "tests/support/core_env.hpp"
 
 #include "tests/emulator/device_list.hpp"
 

@@ -5,6 +5,7 @@
 
 #include "tests/emulator/graph_emulator.hpp"
 #include "tests/emulator/wire.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -60,10 +61,7 @@ struct test_files {
     test_files() {
         dir = fs::path(IG_BINARY_DIR) / "test-emulator";
         pki = dir / "pki";
-        fs::create_directories(dir);
-        std::string cmd =
-            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + pki.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
+        ig::test::make_test_pki(pki);
         std::ifstream in(fs::path(IG_SOURCE_DIR) / "conf" / "emulator-devices.json");
         json doc = json::parse(in);
         doc["tenants"][tenant]["clients"][client_id]["certificate"] = (pki / "intune-app.crt").string();

@@ -8,7 +8,7 @@
 #include "core/graph_client.hpp"
 #include "core/header_cap.hpp"
 #include "core/token_source.hpp"
-#include "tests/core/core_env.hpp"
+#include "tests/support/core_env.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "proxy/cert_verify.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <openssl/pem.h>
 
@@ -17,42 +18,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Pki {
-    fs::path dir;
-    Pki() {
-        dir = fs::temp_directory_path() / ("ig-test-cert-verify-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
-        std::string cmd = "bash '" IG_SOURCE_DIR "/certs/make-pki.sh' '" + dir.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
-    }
-    ~Pki() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
+const fs::path& pki() { return ig::test::test_pki(); }
 
-Pki& pki() {
-    static Pki p;
-    return p;
-}
-
-std::string der_of(const std::string& name) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file((pki().dir / (name + ".crt")).c_str(), "r"), &BIO_free);
-    BOOST_REQUIRE(bio);
-    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                                                     &X509_free);
-    BOOST_REQUIRE(cert);
-    unsigned char* buf = nullptr;
-    const int n = i2d_X509(cert.get(), &buf);
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
-}
+std::string der_of(const std::string& name) { return ig::test::test_pki_der(name); }
 
 ig::TlsConfig tls(bool with_crl) {
     ig::TlsConfig t;
-    t.client_ca = pki().dir / "device-ca.crt";
-    if (with_crl) t.crl = pki().dir / "device-ca.crl";
+    t.client_ca = pki() / "device-ca.crt";
+    if (with_crl) t.crl = pki() / "device-ca.crl";
     return t;
 }
 

@@ -4,6 +4,7 @@
 #include "proxy/runtime.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -24,16 +25,7 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-std::filesystem::path pki() {
-    static const std::filesystem::path dir = [] {
-        std::filesystem::path d = std::filesystem::path(IG_BINARY_DIR) / "unit-pki";
-        const std::string cmd =
-            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
-        BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
-        return d;
-    }();
-    return dir;
-}
+const std::filesystem::path& pki() { return ig::test::test_pki(); }
 
 ig::Config make_config(unsigned noid_status) {
     ig::Config c;

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "proxy/tls_stream.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -24,16 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::filesystem::path& pki_dir() {
-    static const std::filesystem::path dir = [] {
-        std::filesystem::path d = std::filesystem::path(IG_BINARY_DIR) / "test-pki";
-        const std::string cmd =
-            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
-        return d;
-    }();
-    return dir;
-}
+const std::filesystem::path& pki_dir() { return ig::test::test_pki(); }
 
 struct Contexts {
     SSL_CTX* server = SSL_CTX_new(TLS_server_method());

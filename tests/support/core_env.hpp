@@ -3,6 +3,7 @@
 // file written for these tests, and a ComplianceService on its own io thread.
 #include "core/compliance.hpp"
 #include "tests/emulator/graph_emulator.hpp"
+#include "tests/support/test_pki.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,16 +34,7 @@ inline constexpr const char* password = "p@ss w+rd&=";
 
 inline std::string guid(const char* last4) { return std::string("3f2504e0-4f89-41d3-9a0c-0305e82c") + last4; }
 
-inline const fs::path& pki_dir() {
-    static const fs::path dir = [] {
-        fs::path d = fs::path(IG_BINARY_DIR) / "test-pki";
-        const std::string cmd =
-            "bash '" + std::string(IG_SOURCE_DIR) + "/certs/make-pki.sh' '" + d.string() + "' >/dev/null";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-pki.sh failed");
-        return d;
-    }();
-    return dir;
-}
+inline const fs::path& pki_dir() { return ig::test::test_pki(); }
 
 inline nlohmann::json app(const std::string& name) {
     return {{"displayName", name}, {"version", "1." + name}, {"publisher", "Contoso"}};
@@ -94,12 +86,9 @@ inline fs::path devices_file() {
                               {"token_expires_in", 3600},
                               {"apps_page_size", 2},
                               {"devices", devices}};
-        // Other test executables may write the same file at the same time: write aside, then rename.
-        fs::path f = fs::path(IG_BINARY_DIR) / "test-core-devices.json";
-        fs::path tmp = f;
-        tmp += "." + std::to_string(::getpid());
-        std::ofstream(tmp) << doc.dump(2);
-        fs::rename(tmp, f);
+        // Beside this process's own PKI: the file names its certificate.
+        fs::path f = pki_dir() / "test-core-devices.json";
+        std::ofstream(f) << doc.dump(2);
         return f;
     }();
     return file;
