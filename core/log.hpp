@@ -1,6 +1,8 @@
 #pragma once
 // The one logger: JSON lines on stdout, written by a background thread so no event-loop thread
-// ever blocks on stdout. Callers must not put secrets or tokens in any field.
+// ever blocks on stdout. Each thread queues its lines in its own buffer, which the writer takes
+// every few milliseconds: logging neither waits for another thread nor wakes one (but the first
+// line after a quiet spell). Callers must not put secrets or tokens in any field.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -14,7 +16,7 @@ namespace ig::log {
 void write(nlohmann::json line);
 
 // Queues a line already rendered as one JSON object (no newline in it), as write() does.
-void write_rendered(std::string line);
+void write_rendered(std::string_view line);
 
 // {"time","level","msg", ...fields}
 void event(std::string_view level, std::string_view msg, nlohmann::json fields = nlohmann::json::object());
@@ -39,5 +41,7 @@ void to_stderr();
 
 // ISO 8601 UTC with milliseconds, e.g. 2026-11-26T10:12:15.123Z
 std::string now_iso8601();
+// The same, appended to out.
+void append_now_iso8601(std::string& out);
 
 }  // namespace ig::log
