@@ -551,7 +551,7 @@ net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequ
     bool sent_continue = false;
     for (int attempt = 0;; ++attempt) {
         const bool may_retry = attempt == 0 && fr.retryable;
-        up = attempt == 0 ? w_.pool.take(*rt_) : nullptr;
+        up = attempt == 0 ? w_.pool.take(*rt_, fr.retryable) : nullptr;
         if (!up) {
             up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
             if (auto ec = co_await connect_upstream(*up, *rt_))

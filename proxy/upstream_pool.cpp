@@ -63,13 +63,18 @@ net::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& c
     co_return boost::system::error_code{};
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Runtime& rt) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Runtime& rt, bool retryable) {
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
         auto conn = std::move(idle_.back());
         idle_.pop_back();
         if (conn->generation != rt.generation || now - conn->idle_since > max_idle_time) continue;
-        if (!conn->buffer.size() && still_open(conn->tcp(), conn->tls.has_value())) {
+        if (conn->buffer.size()) continue;
+        // A request that can be sent again skips the check on a connection idle only briefly: if
+        // the upstream closed it meanwhile, the response read finds the end with nothing received
+        // and the request goes out again on a new connection (Session::send_request).
+        const bool check = !retryable || now - conn->idle_since >= unchecked_idle_time;
+        if (!check || still_open(conn->tcp(), conn->tls.has_value())) {
             conn->reused = true;
             return conn;
         }

@@ -36,8 +36,15 @@ public:
     static constexpr std::size_t max_idle = 256;
     static constexpr std::chrono::seconds max_idle_time{30};
 
-    // An idle connection of this runtime generation that still looks open, or null.
-    std::unique_ptr<UpstreamConnection> take(const Runtime& rt);
+    // Below this idle time a pooled connection is not checked before a retryable request (see take).
+    // Servers close idle keep-alive connections after seconds (and may send a 408 first, which a
+    // reused connection would otherwise read as the answer); a loaded pool reuses in microseconds.
+    static constexpr std::chrono::seconds unchecked_idle_time{1};
+
+    // An idle connection of this runtime generation that still looks open, or null. retryable: the
+    // request may be sent twice (idempotent, no body), so a connection idle for less than
+    // unchecked_idle_time is taken without the check (one recv(MSG_PEEK) system call).
+    std::unique_ptr<UpstreamConnection> take(const Runtime& rt, bool retryable);
     void give_back(std::unique_ptr<UpstreamConnection> conn);
     void clear() { idle_.clear(); }
     std::size_t idle() const { return idle_.size(); }
