@@ -53,22 +53,20 @@ boost::asio::awaitable<RelayResult> relay_header_only(
     co_return ec ? RelayResult{ec, out.side} : RelayResult{};
 }
 
-// Moves one message from `in` to `out`. p's header must be read and the message ready to
-// serialise. The header goes out with the first piece of the body in one write (one TLS record,
-// one syscall for a small message). Each read and each write gets its end's step_timeout.
-// What is serialised is a copy of p's header taken here: Beast merges the fields of a chunked
-// trailer into p's header, and when the body is only the last chunk that happens before the first
-// write. Trailers are thus dropped, never sent on as header fields.
+// Moves the body of p's message through buf, serialising `msg` (p's own message or a copy of its
+// header): each read of a piece of the body is followed by a write of it, so the parser and the
+// serializer can share one buffer_body. The header goes out with the first piece of the body in
+// one write (one TLS record, one syscall for a small message). Each read and each write gets its
+// end's step_timeout.
 template <bool isRequest, class In, class Out>
-boost::asio::awaitable<RelayResult> relay_message(
+boost::asio::awaitable<RelayResult> relay_body(
     RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out, char* buf,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
+    boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& msg, RelayEnd<Out> out, char* buf,
     std::size_t buf_size) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
-    if (p.is_done()) co_return co_await relay_header_only(p, out);
     auto& in_body = p.get().body();
-    http::message<isRequest, http::buffer_body> msg{p.get().base()};
     auto& body = msg.body();
     body.data = nullptr;
     body.size = 0;
@@ -96,6 +94,24 @@ boost::asio::awaitable<RelayResult> relay_message(
         if (ec) co_return RelayResult{ec, out.side};
     }
     co_return RelayResult{};
+}
+
+// Moves one message from `in` to `out`. p's header must be read and the message ready to
+// serialise. A chunked message is serialised from a copy of p's header taken here: Beast merges
+// the fields of a chunked trailer into p's header, and when the body is only the last chunk that
+// happens before the first write. Trailers are thus dropped, never sent on as header fields.
+// Any other message (its length known, no trailer possible) is serialised from p's own message,
+// without copying its header fields.
+template <bool isRequest, class In, class Out>
+boost::asio::awaitable<RelayResult> relay_message(
+    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out, char* buf,
+    std::size_t buf_size) {
+    namespace http = boost::beast::http;
+    if (p.is_done()) co_return co_await relay_header_only(p, out);
+    if (!p.chunked()) co_return co_await relay_body(in, in_buffer, p, p.get(), out, buf, buf_size);
+    http::message<isRequest, http::buffer_body> msg{p.get().base()};
+    co_return co_await relay_body(in, in_buffer, p, msg, out, buf, buf_size);
 }
 
 // A relay buffer lent from a per-worker stock for the duration of one forwarded request, so an
