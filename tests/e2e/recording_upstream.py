@@ -8,7 +8,8 @@ are framed the way a lenient origin server frames them (the FIRST Transfer-Encod
 Content-Length field decides), so a request smuggled inside another one shows up as a request of
 its own. Each request gets `200` with a small body and is logged as one JSON line on stdout; a
 request whose target starts with /die is recorded and then the connection is closed unanswered,
-one starting with /two-te gets a response with two Transfer-Encoding fields.
+one starting with /close-after is answered (without Connection: close) and then the connection is
+closed, one starting with /two-te gets a response with two Transfer-Encoding fields.
 """
 import json
 import os
@@ -98,6 +99,8 @@ def serve(sock):
             answer = b'{"n":%d}\n' % n
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                          % (len(answer), answer))
+            if target.startswith("/close-after"):
+                break  # answered as if to keep the connection, then closed: a pooled connection gone stale
     except (EOFError, ConnectionError, ValueError, OSError):
         pass
     finally:

@@ -133,8 +133,11 @@ PY
 # 7: a request the upstream may have acted on is never sent twice. The upstream reads the request
 # on a reused (pooled) connection and drops it unanswered: a POST (even with no body) gets 502 and
 # reached the upstream once; a GET is retried on a fresh connection.
+# A pooled connection the upstream closed after answering: the next GET, sent on it without a
+# check, finds it closed before any answer and goes out again on a new connection; the next POST
+# is not sent on it at all (checked first, as every request that cannot be sent twice). Both 200.
 python3 - "$GW_PORT" "$PKI" <<'PY' || fail "replay on a dead upstream connection"
-import socket, ssl, sys
+import socket, ssl, sys, time
 port, pki = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context(cafile=pki + "/server-ca.crt")
 ctx.load_cert_chain(pki + "/device-compliant.crt", pki + "/device-compliant.key")
@@ -147,7 +150,11 @@ def response():
     length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
     while len(body) < length: body += s.recv(65536)
     return head.split(b"\r\n")[0]
-for method, path in (("GET", "/warm"), ("POST", "/die-post"), ("GET", "/warm2"), ("GET", "/die-get")):
+for method, path in (("GET", "/warm"), ("POST", "/die-post"), ("GET", "/warm2"), ("GET", "/die-get"),
+                     ("GET", "/close-after-1"), ("GET", "/after-close-get"), ("GET", "/close-after-2"),
+                     ("POST", "/after-close-post")):
+    if path == "/after-close-post":
+        time.sleep(0.5)  # the upstream's FIN has reached the gateway: its check must see the close
     s.sendall(f"{method} {path} HTTP/1.1\r\nHost: app.example\r\n\r\n".encode())
     status = response()
     want = b"HTTP/1.1 502" if path.startswith("/die") else b"HTTP/1.1 200"
@@ -162,4 +169,8 @@ expect_eq "upstream response with two Transfer-Encoding fields: 502" \
   "$(gw_curl compliant -o /dev/null -w '%{http_code}' "$GW/two-te")" 502
 expect_eq "a POST dropped by the upstream reached it once" "$(grep -c '"target": "/die-post"' "$T/upstream.log")" 1
 expect_eq "a GET dropped on a reused connection is retried once" "$(grep -c '"target": "/die-get"' "$T/upstream.log")" 2
+expect_eq "a GET on a pooled connection the upstream closed reached it once" \
+  "$(grep -c '"target": "/after-close-get"' "$T/upstream.log")" 1
+expect_eq "a POST after the upstream closed the pooled connection reached it once" \
+  "$(grep -c '"target": "/after-close-post"' "$T/upstream.log")" 1
 echo "PASS $TEST_NAME"
