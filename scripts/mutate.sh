@@ -27,7 +27,6 @@ strip-forwarded @@ core/header_names.cpp @@ same_header_name(name, "forwarded") 
 strip-other-outcome-headers @@ proxy/headers.cpp @@ if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(clean_name); @@ - @@ test_facts @@ proxy_test_headers
 strip-connection-listed @@ proxy/headers.cpp @@ return is_hop_by_hop(name) || listed(listed_names, name); @@ return is_hop_by_hop(name); @@ test_facts @@ proxy_test_headers
 intune-error-on-every-outcome @@ proxy/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
-header-value-control-chars @@ core/text.cpp @@ if ((c < 0x20 && c != '\t') || c == 0x7f) continue; @@ if (false) continue; @@ test_facts @@ proxy_test_headers
 guid-hex-check @@ core/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
 guid-length-check @@ core/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
 trusted-peers @@ core/device_id.cpp @@ if (!header.peer_trusted || !header.value) continue; @@ if (!header.value) continue; @@ test_connections @@ core_test_device_id
