@@ -1,8 +1,8 @@
 #pragma once
 // The one place that turns what Graph (or the lack of it) said into an outcome (README: `outcomes`).
-#include "core/compliance.hpp"
 #include "core/config.hpp"
-#include "core/graph_client.hpp"
+#include "core/graph_reply.hpp"
+#include "core/verdict.hpp"
 
 #include <optional>
 #include <string_view>

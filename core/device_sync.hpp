@@ -3,9 +3,9 @@
 // GET {graph_url}/v1.0/deviceManagement/managedDevices?$select=...&$top=N, following
 // @odata.nextLink on Graph's own origin only, and turns every device into a verdict with the same
 // decision as a single lookup. Retries and throttling (Retry-After) are the Graph client's.
-#include "core/compliance.hpp"
 #include "core/config.hpp"
 #include "core/graph_client.hpp"
+#include "core/verdict.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

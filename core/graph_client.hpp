@@ -4,6 +4,7 @@
 // TokenSource); Intune's permission 401 does not. Transient failures are retried (retry.hpp).
 // Call only from the HttpClient's strand.
 #include "core/config.hpp"
+#include "core/graph_reply.hpp"
 #include "core/http_client.hpp"
 #include "core/metrics.hpp"
 #include "core/token_source.hpp"
@@ -15,31 +16,6 @@
 #include <string>
 
 namespace ig {
-
-// What came back for one Graph read, before any interpretation (that is decision.hpp's job).
-struct GraphReply {
-    enum class Kind { Answered, TokenFailed, Unreachable };
-    Kind kind = Kind::Unreachable;
-    unsigned status = 0;  // Answered: the final HTTP status
-    std::string body;  // Answered
-    std::string error;  // TokenFailed / Unreachable: one line, no secret
-    std::string request_id, client_request_id;  // Answered: Graph's response headers (sanitised)
-};
-
-// An OData error body: {"error":{"code","message","innerError":{"request-id","client-request-id"}}}.
-// Intune puts a JSON document inside "message" ({"ErrorCode":"Forbidden","Message":"{\"_version\":3,
-// \"Message\":\"An error has occurred - ...\"}"}): then message is the innermost Message text and
-// intune_code the ErrorCode.
-struct ODataError {
-    std::string code, message, request_id, client_request_id, intune_code;  // sanitised
-};
-std::optional<ODataError> parse_odata_error(const std::string& body);
-
-// Intune's answer to a missing permission or role: 401 (sic) UnknownError with ErrorCode Forbidden,
-// or a 403. Not a token problem: a new token gets the same answer.
-bool is_access_denied(unsigned status, const ODataError& e);
-// A token Graph does not accept (expired, revoked, malformed): the one 401 a new token can fix.
-bool is_invalid_token(unsigned status, const ODataError& e);
 
 // The client-request-id Graph gets for a gateway request: X-Request-Id's 32 hex digits written as
 // a GUID (Graph wants a GUID); empty when request_id is not 32 hex digits (then none is sent).

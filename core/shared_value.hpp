@@ -2,7 +2,7 @@
 // How a verdict is stored in the shared cache: a versioned JSON object that names its device.
 // What is read back is outside input: a value that is not this format, names another device, is
 // out of bounds or has expired is refused (never turned into a verdict).
-#include "core/compliance.hpp"
+#include "core/verdict.hpp"
 
 #include <cstdint>
 #include <optional>

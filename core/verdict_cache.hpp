@@ -1,8 +1,8 @@
 #pragma once
 // Verdicts per device ID with a TTL each, bounded (LRU), safe from any thread.
-#include "core/compliance.hpp"
 #include "core/metrics.hpp"
 #include "core/shared_value.hpp"
+#include "core/verdict.hpp"
 
 #include <chrono>
 #include <list>
