@@ -36,7 +36,7 @@ namespace {
 // lookups in flight keep the old one alive until they finish.
 // The connections and the token: kept across a reload that does not touch them.
 struct Link {
-    Link(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<int>& token_state)
+    Link(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
         : http(HttpClientOptions{c.ca_file}), tokens(http, c, metrics, token_state) {}
     HttpClient http;
     TokenSource tokens;
@@ -112,7 +112,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     CoreMetrics& metrics;
     VerdictCache cache;
     const std::string instance;  // this process, in lock and lease values
-    std::atomic<int> token_state{-1};
+    std::atomic<TokenState> token_state{TokenState::Unknown};
     std::atomic<bool> stopped{false};
     // Touched only on the strand:
     std::shared_ptr<Backend> backend;
@@ -557,7 +557,7 @@ void ComplianceService::reconfigure(const IntuneConfig& config) {
         const bool keep_link = same_connection(old, config);
         auto link = keep_link ? impl->backend->link : std::make_shared<Link>(config, impl->metrics, impl->token_state);
         impl->backend = std::make_shared<Backend>(config, impl->metrics, std::move(link));
-        if (!keep_link) impl->token_state = -1;
+        if (!keep_link) impl->token_state = TokenState::Unknown;
         impl->cache.set_max_entries(config.cache.max_entries);
         impl->cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
         if (!keep_cache) impl->cache.clear();
@@ -594,9 +594,9 @@ void ComplianceService::invalidate(std::string device_id, std::function<void()> 
 }
 
 std::optional<bool> ComplianceService::token_ok() const {
-    const int s = impl_->token_state.load();
-    if (s < 0) return std::nullopt;
-    return s == 1;
+    const TokenState s = impl_->token_state.load();
+    if (s == TokenState::Unknown) return std::nullopt;
+    return s == TokenState::Ok;
 }
 
 }  // namespace ig

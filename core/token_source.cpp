@@ -60,7 +60,8 @@ std::string trim_slash(std::string s) {
 }
 }  // namespace
 
-TokenSource::TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics, std::atomic<int>& state)
+TokenSource::TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics,
+                         std::atomic<TokenState>& state)
     : http_(http), config_(config), metrics_(metrics), state_(state) {}
 
 std::string TokenSource::token_url(const IntuneConfig& config) {
@@ -202,7 +203,7 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
     req.body = form_body(error);
     if (!error.empty()) {
         metrics_.token_failures.inc();
-        state_ = 0;
+        state_ = TokenState::Failing;
         out.error = one_line(error);
         log::error("token request failed", {{"reason", out.error}});
         co_return out;
@@ -231,7 +232,7 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
             token_ = std::move(answer.token);
             refusal_.clear();
             refresh_at_ = Clock::now() + std::chrono::milliseconds(expires_in * 1000 - margin);
-            state_ = 1;
+            state_ = TokenState::Ok;
             out.ok = true;
             out.token = token_;
             log::info("token fetched", {{"expires_in", expires_in}});
@@ -239,7 +240,7 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
         }
     }
     metrics_.token_failures.inc();
-    state_ = 0;
+    state_ = TokenState::Failing;
     log::error("token request failed", {{"reason", out.error}});
     co_return out;
 }

@@ -42,10 +42,14 @@ struct TokenAnswer {
 };
 TokenAnswer parse_token_answer(const std::string& body);
 
+// Whether the gateway can get a token (for /readyz and intune_gate_token_ok): Unknown until the first
+// attempt, then the result of the latest one. Shared with the compliance service as an atomic, read
+// from any thread.
+enum class TokenState { Unknown, Ok, Failing };
+
 class TokenSource {
 public:
-    // state: -1 never tried, 0 last attempt failed, 1 have a token (for /readyz); may be read from any thread.
-    TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics, std::atomic<int>& state);
+    TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics, std::atomic<TokenState>& state);
 
     boost::asio::awaitable<TokenResult> get(Clock::time_point deadline);
 
@@ -74,7 +78,7 @@ private:
     HttpClient& http_;
     IntuneConfig config_;
     CoreMetrics& metrics_;
-    std::atomic<int>& state_;
+    std::atomic<TokenState>& state_;
     std::string token_;
     Clock::time_point refresh_at_{};
     std::optional<Clock::time_point> last_forced_refresh_;
