@@ -6,6 +6,7 @@
 #include "core/device_id.hpp"
 #include "core/header_names.hpp"
 #include "core/managed_device_properties.hpp"
+#include "core/origin.hpp"
 #include "core/outside_json.hpp"
 
 #include <boost/url/ipv4_address.hpp>
@@ -100,65 +101,8 @@ bool has_control(std::string_view s) {
     });
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view digits) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > 65535) return std::nullopt;
-    return static_cast<std::uint16_t>(value);
-}
-
 bool is_ip_address(std::string_view s) {
     return urls::parse_ipv4_address(s).has_value() || urls::parse_ipv6_address(s).has_value();
-}
-
-// An origin or URL checked with boost::urls; empty `error` when fine.
-struct ParsedUrl {
-    std::string error;
-    std::string origin;  // scheme://host[:port], scheme lower case
-    std::string host;  // without IPv6 brackets
-    std::uint16_t port = 0;
-    bool https = false;
-};
-
-ParsedUrl parse_url(std::string_view text, bool https_only, bool origin_only) {
-    ParsedUrl out;
-    auto fail = [&](std::string msg) {
-        out.error = std::move(msg);
-        return out;
-    };
-    if (has_control(text)) return fail("must not contain control characters");
-    auto parsed = urls::parse_absolute_uri(text);
-    if (!parsed) return fail("is not an absolute URL");
-    urls::url_view u = *parsed;
-    if (u.scheme_id() == urls::scheme::https)
-        out.https = true;
-    else if (u.scheme_id() != urls::scheme::http || https_only)
-        return fail(https_only ? "must be an https URL" : "must be an http or https URL");
-    if (!u.has_authority() || u.host_type() == urls::host_type::none || u.encoded_host().empty())
-        return fail("needs a host");
-    if (u.host_type() == urls::host_type::ipvfuture) return fail("has an unsupported host");
-    if (u.has_userinfo()) return fail("must not contain user info");
-    out.host = u.host_address();
-    if (u.host_type() == urls::host_type::name) {
-        bool ok = std::all_of(out.host.begin(), out.host.end(), [](char ch) {
-            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_';
-        });
-        if (!ok) return fail("has an invalid host name");
-    }
-    out.port = out.https ? 443 : 80;
-    if (u.has_port()) {
-        auto port = parse_port(u.port());
-        if (!port) return fail("has an invalid port (1-65535)");
-        out.port = *port;
-    }
-    if (origin_only) {
-        if (!u.encoded_path().empty() && u.encoded_path() != "/") return fail("must not have a path");
-        if (u.has_query()) return fail("must not have a query");
-    }
-    if (u.has_fragment()) return fail("must not have a fragment");
-    out.origin = (out.https ? "https://"s : "http://"s) + std::string(u.encoded_host());
-    if (u.has_port()) out.origin += ":" + std::to_string(out.port);
-    return out;
 }
 
 // A redirect location with {request_id} and {return_url} replaced by sample values (the form
@@ -778,11 +722,11 @@ void Loader::intune(const json* v, IntuneConfig& out) {
         if (!u) continue;
         auto s = string(*u, o->at(key));
         if (!s) continue;
-        auto parsed = parse_url(*s, true, true);
+        auto parsed = parse_url(*s, {.origin_only = true});
         if (!parsed.error.empty())
             error(o->at(key), parsed.error + ": " + in_quotes(*s));
         else
-            *target = parsed.origin;
+            *target = parsed.origin.text();
     }
     if (auto f = file(*o, "ca_file", false, true)) {
         out.ca_file = f->path;
@@ -882,14 +826,14 @@ void Loader::upstream(const json* v, UpstreamConfig& out) {
     if (!o) return;
     if (auto* u = o->get("url")) {
         if (auto s = string(*u, o->at("url"))) {
-            auto parsed = parse_url(*s, false, true);
+            auto parsed = parse_url(*s, {.http_allowed = true, .origin_only = true});
             if (!parsed.error.empty()) {
                 error(o->at("url"), parsed.error + ": " + in_quotes(*s));
             } else {
-                out.url = parsed.origin;
-                out.tls = parsed.https;
-                out.host = parsed.host;
-                out.port = parsed.port;
+                out.url = parsed.origin.text();
+                out.tls = parsed.origin.https;
+                out.host = parsed.origin.host;
+                out.port = parsed.origin.port;
             }
         }
     }
@@ -959,7 +903,7 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
         }
         if (auto* u = o.get("help_url")) {
             if (auto s = string(*u, o.at("help_url"))) {
-                auto parsed = parse_url(*s, true, false);
+                auto parsed = parse_url(*s);
                 if (!parsed.error.empty())
                     error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
                 else
@@ -975,7 +919,7 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
                 // Checked as it will be sent: with its placeholders filled in.
                 std::string problem;
                 const auto sample = fill_location_placeholders(*s, problem);
-                if (problem.empty()) problem = parse_url(sample, false, false).error;
+                if (problem.empty()) problem = parse_url(sample, {.http_allowed = true}).error;
                 if (!problem.empty())
                     error(o.at("location"), problem);
                 else

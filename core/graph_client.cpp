@@ -5,7 +5,6 @@
 #include "core/retry.hpp"
 #include "core/text.hpp"
 
-#include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
 #include <algorithm>
@@ -17,25 +16,8 @@ namespace urls = boost::urls;
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-// "https://host:port" with the default port made explicit, lower case; empty if not a URL.
-std::string origin_of(std::string_view url) {
-    auto u = urls::parse_uri(url);
-    if (!u || !u->has_authority()) return {};
-    std::string port = u->has_port() ? std::string(u->port()) : std::string();
-    if (port.empty())
-        port = u->scheme_id() == urls::scheme::https ? "443" : u->scheme_id() == urls::scheme::http ? "80" : "";
-    return lower(std::string(u->scheme())) + "://" + lower(std::string(u->encoded_host())) + ':' + port;
-}
-
-std::string trim_slash(std::string s) {
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    return s;
-}
+// A link from a Graph answer (@odata.nextLink): the origin and target it names, or an error.
+ParsedUrl parse_link(const std::string& url) { return parse_url(url, {.fragment_allowed = true}); }
 
 std::string json_string(const nlohmann::json& obj, const char* key) {
     auto it = obj.find(key);
@@ -79,60 +61,73 @@ AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
 }
 
 GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics)
-    : http_(http), tokens_(tokens), config_(config), metrics_(metrics), graph_origin_(origin_of(config.graph_url)) {}
-
-std::string GraphClient::device_url(const std::string& device_id) const {
-    urls::url u = urls::parse_uri(trim_slash(config_.graph_url)).value();
-    u.set_encoded_path(std::string(u.encoded_path()) + "/v1.0/deviceManagement/managedDevices");
-    u.segments().push_back(device_id);  // percent-encodes anything unexpected
-    if (auto select = selected(); !select.empty()) {
-        std::string list;
-        for (auto& s : select) list += (list.empty() ? "" : ",") + s;
-        u.params().append({"$select", list});
-    }
-    return std::string(u.buffer());
+    : http_(http), tokens_(tokens), config_(config), metrics_(metrics) {
+    auto graph = parse_url(config.graph_url);
+    if (graph.error.empty())
+        graph_ = std::move(graph.origin);
+    else
+        url_error_ = "graph_url " + graph.error;
 }
 
-std::vector<std::string> GraphClient::selected() const {
-    std::vector<std::string> select{"id", "complianceState", "managementAgent"};
+urls::url GraphClient::device_link(const std::string& device_id) const {
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices", device_id});
+    if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
+    return u;
+}
+
+std::string GraphClient::device_url(const std::string& device_id) const {
+    return std::string(device_link(device_id).buffer());
+}
+
+// "" for all properties, else the comma-separated list for $select.
+std::string GraphClient::selected() const {
     if (config_.save_device_properties && config_.device_properties.empty()) return {};
+    std::vector<std::string> select{"id", "complianceState", "managementAgent"};
     if (config_.save_device_properties)
         for (auto& p : config_.device_properties)
             if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
-    return select;
+    std::string list;
+    for (auto& s : select) list += (list.empty() ? "" : ",") + s;
+    return list;
 }
 
 std::string GraphClient::list_url(std::size_t page_size) const {
-    urls::url u = urls::parse_uri(trim_slash(config_.graph_url)).value();
-    u.set_encoded_path(std::string(u.encoded_path()) + "/v1.0/deviceManagement/managedDevices");
-    if (auto select = selected(); !select.empty()) {
-        std::string list;
-        for (auto& s : select) list += (list.empty() ? "" : ",") + s;
-        u.params().append({"$select", list});
-    }
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
+    if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
     u.params().append({"$top", std::to_string(page_size)});
     return std::string(u.buffer());
 }
 
 net::awaitable<GraphReply> GraphClient::get_page(const std::string& url, Clock::time_point deadline) {
-    co_return co_await get(url, deadline, {});
+    auto link = parse_link(url);
+    if (!link.error.empty()) {
+        GraphReply reply;
+        reply.error = "graph page URL " + link.error;
+        co_return reply;
+    }
+    co_return co_await get(link.origin, link.target, deadline, {});
+}
+
+urls::url GraphClient::apps_link(const std::string& device_id) const {
+    return graph_.url({"beta", "deviceManagement", "managedDevices", device_id, "detectedApps"});
 }
 
 std::string GraphClient::apps_url(const std::string& device_id) const {
-    urls::url u = urls::parse_uri(trim_slash(config_.graph_url)).value();
-    u.set_encoded_path(std::string(u.encoded_path()) + "/beta/deviceManagement/managedDevices");
-    u.segments().push_back(device_id);
-    u.segments().push_back("detectedApps");
-    return std::string(u.buffer());
+    return std::string(apps_link(device_id).buffer());
 }
 
 bool GraphClient::same_origin(const std::string& url) const {
-    return !graph_origin_.empty() && origin_of(url) == graph_origin_;
+    auto link = parse_link(url);
+    return url_error_.empty() && link.error.empty() && link.origin.same_as(graph_);
 }
 
-net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_point deadline,
+net::awaitable<GraphReply> GraphClient::get(const Origin& origin, std::string target, Clock::time_point deadline,
                                             const std::string& client_request_id) {
     GraphReply reply;
+    if (!url_error_.empty()) {
+        reply.error = url_error_;
+        co_return reply;
+    }
     for (int round = 0; round < 2; ++round) {
         auto token = co_await tokens_.get(deadline);
         if (!token.ok) {
@@ -141,7 +136,8 @@ net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_
             co_return reply;
         }
         HttpRequest req;
-        req.url = url;
+        req.origin = origin;
+        req.target = target;
         req.headers = {{"Authorization", "Bearer " + token.token}, {"Accept", "application/json"}};
         // One ID follows a login across the gateway's log and Microsoft's (support asks for it).
         if (!client_request_id.empty()) req.headers.emplace_back("client-request-id", client_request_id);
@@ -175,7 +171,8 @@ net::awaitable<GraphReply> GraphClient::get(const std::string& url, Clock::time_
 
 net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id, Clock::time_point deadline,
                                                    const std::string& request_id) {
-    co_return co_await get(device_url(device_id), deadline, client_request_id_for(request_id));
+    co_return co_await get(graph_, std::string(device_link(device_id).encoded_target()), deadline,
+                           client_request_id_for(request_id));
 }
 
 net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Clock::time_point deadline,
@@ -183,13 +180,13 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
     const auto crid = client_request_id_for(request_id);
     AppsReply out;
     auto apps = nlohmann::json::array();
-    std::string url = apps_url(device_id);
-    while (!url.empty()) {
+    ParsedUrl next{graph_, std::string(apps_link(device_id).encoded_target()), {}};
+    while (true) {
         if (out.pages >= max_app_pages) {
             out.error = "detectedApps has more than " + std::to_string(max_app_pages) + " pages";
             co_return out;
         }
-        auto reply = co_await get(url, deadline, crid);
+        auto reply = co_await get(next.origin, next.target, deadline, crid);
         ++out.pages;
         if (reply.kind != GraphReply::Kind::Answered) {
             out.error = reply.error;
@@ -209,12 +206,14 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
             out.error = std::move(page.error);
             co_return out;
         }
-        url = std::move(page.next_link);
-        if (!url.empty() && !same_origin(url)) {
+        if (page.next_link.empty()) break;
+        next = parse_link(page.next_link);
+        if (!next.error.empty() || !next.origin.same_as(graph_)) {
             // Following it would hand our token to another host.
             out.error = "detectedApps: @odata.nextLink points to another origin, not followed";
-            log::warn("graph nextLink not followed",
-                      {{"device_id", device_id}, {"next_origin", one_line(origin_of(url), 200)}});
+            log::warn("graph nextLink not followed", {{"device_id", device_id},
+                                                      {"next_origin", one_line(next.origin.text(), 200)},
+                                                      {"problem", next.error}});
             co_return out;
         }
     }

@@ -7,9 +7,11 @@
 #include "core/graph_reply.hpp"
 #include "core/http_client.hpp"
 #include "core/metrics.hpp"
+#include "core/origin.hpp"
 #include "core/token_source.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -54,21 +56,25 @@ public:
     // One page of a collection (a list_url() or an @odata.nextLink already checked with same_origin()).
     boost::asio::awaitable<GraphReply> get_page(const std::string& url, Clock::time_point deadline);
 
-    // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed).
+    // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed:
+    // they would be sent the token).
     bool same_origin(const std::string& url) const;
 
     void count_apps_failure() { metrics_.apps_failures.inc(); }
 
 private:
-    std::vector<std::string> selected() const;  // empty: all properties
-    boost::asio::awaitable<GraphReply> get(const std::string& url, Clock::time_point deadline,
+    std::string selected() const;  // the $select list; empty: all properties
+    boost::urls::url device_link(const std::string& device_id) const;
+    boost::urls::url apps_link(const std::string& device_id) const;
+    boost::asio::awaitable<GraphReply> get(const Origin& origin, std::string target, Clock::time_point deadline,
                                            const std::string& client_request_id);
 
     HttpClient& http_;
     TokenSource& tokens_;
     IntuneConfig config_;
     CoreMetrics& metrics_;
-    std::string graph_origin_;
+    Origin graph_;  // graph_url, parsed once
+    std::string url_error_;  // graph_url is not an https URL (only a configuration built in code can say so)
 };
 
 }  // namespace ig

@@ -13,7 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 
 #include <openssl/ssl.h>
 
@@ -24,39 +23,12 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace urls = boost::urls;
 using tcp = net::ip::tcp;
 using namespace net::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
-
-struct Target {
-    std::string host;  // for DNS, SNI and the certificate check
-    std::uint16_t port = 443;
-    std::string host_header;
-    std::string target;  // origin-form
-    std::string key() const { return host + ':' + std::to_string(port); }
-};
-
-std::optional<Target> parse_target(const std::string& url) {
-    auto u = urls::parse_uri(url);
-    if (!u || u->scheme_id() != urls::scheme::https || !u->has_authority() || u->host().empty()) return std::nullopt;
-    Target t;
-    t.host = u->host_address();  // IPv6 without brackets, decoded
-    if (u->has_port()) {
-        if (u->port_number() == 0) return std::nullopt;
-        t.port = u->port_number();
-    }
-    t.host_header = u->encoded_host_and_port();
-    t.target = u->encoded_target();
-    if (t.target.empty())
-        t.target = "/";
-    else if (t.target.front() != '/')
-        t.target.insert(0, "/");
-    return t;
-}
 
 bool is_ip_literal(const std::string& host) {
     beast::error_code ec;
@@ -160,15 +132,15 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
         result.where = state_->init_error;
         co_return result;
     }
-    auto target = parse_target(req.url);
-    if (!target) {
+    const Origin& origin = req.origin;
+    if (!origin.https || origin.host.empty() || req.target.empty() || req.target.front() != '/') {
         result.ec = net::error::invalid_argument;
         result.where = "url (not an absolute https URL)";
         co_return result;
     }
 
-    http::request<http::string_body> msg{req.method, target->target, 11};
-    msg.set(http::field::host, target->host_header);
+    http::request<http::string_body> msg{req.method, req.target, 11};
+    msg.set(http::field::host, origin.host_header);
     msg.set(http::field::user_agent, "intune-gate/" IG_VERSION);
     msg.keep_alive(true);
     for (auto& [name, value] : req.headers) msg.set(name, value);
@@ -176,7 +148,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
         msg.body() = std::move(req.body);
     msg.prepare_payload();
 
-    const auto key = target->key();
+    const auto key = origin.key();
     for (int attempt = 0; attempt < 2; ++attempt) {
         result = HttpResult{};
         std::unique_ptr<Connection> conn;
@@ -186,7 +158,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
         }
         const bool reused = conn != nullptr;
         if (!conn) {
-            conn = co_await connect(target->host, target->port, deadline, result);
+            conn = co_await connect(origin.host, origin.port, deadline, result);
             if (!conn) co_return result;
         }
         conn->buffer.clear();

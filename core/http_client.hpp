@@ -2,6 +2,8 @@
 // The core's one HTTPS client (login and Graph): verified TLS with SNI and host-name check,
 // keep-alive connections pooled per origin, a deadline on every call, bounded response bodies.
 // Not thread-safe: every call must come from the same strand (the compliance core's).
+#include "core/origin.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -22,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 struct HttpRequest {
     boost::beast::http::verb method = boost::beast::http::verb::get;
-    std::string url;  // absolute https URL
+    Origin origin;  // https only, parsed once by the caller (parse_url or a configured origin)
+    std::string target;  // origin-form: path and query, percent-encoded
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
 };

@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <algorithm>
+
 namespace ig {
 
 std::string printable_ascii(std::string_view s, std::size_t max_len) {
@@ -70,6 +72,13 @@ std::string html_escape(std::string_view text) {
         }
     }
     return out;
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f;
+    });
 }
 
 }  // namespace ig

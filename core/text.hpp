@@ -24,6 +24,10 @@ std::string sanitize_header_value(std::string_view value);
 // tab and line feed dropped.
 std::string html_escape(std::string_view text);
 
+// For a value that is refused rather than cleaned (a URL, a file path): whether s holds a control
+// character (C0 or DEL).
+bool has_control(std::string_view s);
+
 // Replaces every occurrence of each non-empty secret in text with "***".
 std::string scrub(std::string text, std::initializer_list<std::string_view> secrets);
 

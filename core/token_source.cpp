@@ -54,18 +54,24 @@ bool header_safe(const std::string& token) {
            std::all_of(token.begin(), token.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
-std::string trim_slash(std::string s) {
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    return s;
-}
 }  // namespace
 
 TokenSource::TokenSource(HttpClient& http, const IntuneConfig& config, CoreMetrics& metrics,
                          std::atomic<TokenState>& state)
-    : http_(http), config_(config), metrics_(metrics), state_(state) {}
+    : http_(http), config_(config), metrics_(metrics), state_(state) {
+    auto login = parse_url(config.login_url);
+    if (!login.error.empty()) {
+        url_error_ = "login_url " + login.error;
+        return;
+    }
+    login_ = std::move(login.origin);
+    const auto url = token_url(login_, config.tenant_id);
+    token_url_ = std::string(url.buffer());
+    token_target_ = std::string(url.encoded_target());
+}
 
-std::string TokenSource::token_url(const IntuneConfig& config) {
-    return trim_slash(config.login_url) + '/' + config.tenant_id + "/oauth2/v2.0/token";
+boost::urls::url TokenSource::token_url(const Origin& login, std::string_view tenant_id) {
+    return login.url({tenant_id, "oauth2", "v2.0", "token"});
 }
 
 std::string TokenSource::form_body(std::string& error) const {
@@ -77,7 +83,7 @@ std::string TokenSource::form_body(std::string& error) const {
             break;
         case AuthMode::Certificate: {
             auto a = make_client_assertion(config_.client_certificate, config_.client_private_key, config_.client_id,
-                                           token_url(config_), config_.assertion_algorithm);
+                                           token_url_, config_.assertion_algorithm);
             if (a.jwt.empty()) {
                 error = "token request not sent: " + a.error;
                 return {};
@@ -198,9 +204,13 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
     std::string error;
     HttpRequest req;
     req.method = boost::beast::http::verb::post;
-    req.url = token_url(config_);
+    req.origin = login_;
+    req.target = token_target_;
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
-    req.body = form_body(error);
+    if (url_error_.empty())
+        req.body = form_body(error);
+    else
+        error = "token request not sent: " + url_error_;
     if (!error.empty()) {
         metrics_.token_failures.inc();
         state_ = TokenState::Failing;

@@ -5,6 +5,7 @@
 #include "core/config.hpp"
 #include "core/http_client.hpp"
 #include "core/metrics.hpp"
+#include "core/origin.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -60,7 +61,8 @@ public:
     bool invalidate(std::string_view token);
     static constexpr std::chrono::seconds forced_refresh_interval{30};
 
-    static std::string token_url(const IntuneConfig& config);
+    // {login_url}/{tenant_id}/oauth2/v2.0/token; the tenant ID is one path segment, percent-encoded.
+    static boost::urls::url token_url(const Origin& login, std::string_view tenant_id);
 
 private:
     // The URL-encoded body of one token request; sets error (and returns "") when it cannot be built.
@@ -77,6 +79,9 @@ private:
 
     HttpClient& http_;
     IntuneConfig config_;
+    Origin login_;  // login_url, parsed once
+    std::string token_url_, token_target_;  // built once; the URL is also the client assertion's audience
+    std::string url_error_;  // login_url is not an https URL (only a configuration built in code can say so)
     CoreMetrics& metrics_;
     std::atomic<TokenState>& state_;
     std::string token_;
