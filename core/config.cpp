@@ -5,9 +5,11 @@
 #include "core/config_pem.hpp"
 #include "core/device_id.hpp"
 #include "core/header_names.hpp"
+#include "core/json_walk.hpp"
 #include "core/managed_device_properties.hpp"
 #include "core/origin.hpp"
 #include "core/outside_json.hpp"
+#include "core/text.hpp"
 
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
@@ -38,44 +40,11 @@ constexpr std::size_t max_secret_bytes = 64 << 10;
 constexpr std::size_t max_help_bytes = 2000;
 constexpr std::size_t max_page_bytes = 256 << 10;
 
-// Untrusted text (keys, values, paths) made safe for a one-line message: no control characters.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s.substr(0, 200)) {
-        if (c < 0x20 || c == 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > 200) out += "...";
-    return out;
-}
-
-// One reference token of a JSON Pointer (RFC 6901).
-std::string pointer_token(std::string_view key) {
-    std::string out;
-    for (char c : key) {
-        if (c == '~')
-            out += "~0";
-        else if (c == '/')
-            out += "~1";
-        else
-            out += c;
-    }
-    return printable(out);
-}
-
 std::string lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
-
-std::string in_quotes(std::string_view s) { return "\"" + printable(s) + "\""; }
 
 // RFC 7230 token (header field names).
 bool is_token(std::string_view s) {
@@ -91,13 +60,6 @@ bool is_field_value(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char ch) {
         auto c = static_cast<unsigned char>(ch);
         return c == '\t' || (c >= 0x20 && c != 0x7f);
-    });
-}
-
-bool has_control(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char ch) {
-        auto c = static_cast<unsigned char>(ch);
-        return c < 0x20 || c == 0x7f;
     });
 }
 
@@ -165,158 +127,14 @@ std::optional<std::string> parse_redis_url(std::string_view text, SharedCacheCon
     return std::nullopt;
 }
 
-class Loader;
-
-// One JSON object of the document: typed access to its keys, and unknown-key reporting.
-class Obj {
+class Loader : public JsonWalk {
 public:
-    Obj(Loader& l, const json& j, std::string ptr, std::initializer_list<std::string_view> allowed);
-    const json* get(std::string_view key) const {
-        auto it = j_.find(key);
-        return it == j_.end() ? nullptr : &*it;
-    }
-    std::string at(std::string_view key) const { return ptr_ + "/" + pointer_token(key); }
-    const std::string& ptr() const { return ptr_; }
+    using JsonWalk::JsonWalk;
 
-private:
-    const json& j_;
-    std::string ptr_;
-};
-
-class Loader {
-public:
-    explicit Loader(fs::path base) : base_(std::move(base)) {}
-
-    std::vector<std::string> errors;
-    std::vector<std::string> warnings;
-
-    void error(const std::string& ptr, const std::string& msg) {
-        errors.push_back("config error: " + (ptr.empty() ? "/"s : ptr) + ": " + msg);
-    }
-    void warn(const std::string& ptr, const std::string& msg) { warnings.push_back(ptr + ": " + msg); }
-
-    static std::string article(std::string_view what) {
-        return std::string(what.front() == 'a' || what.front() == 'o' || what.front() == 'i' ? "an " : "a ") +
-               std::string(what);
-    }
-    void type_error(const std::string& ptr, std::string_view expected, const json& v) {
-        error(ptr, "expected " + article(expected) + ", got " + v.type_name());
-    }
-
-    std::optional<Obj> object(const json* v, const std::string& ptr, std::initializer_list<std::string_view> allowed) {
-        if (!v) return std::nullopt;
-        if (!v->is_object()) {
-            type_error(ptr, "object", *v);
-            return std::nullopt;
-        }
-        return Obj(*this, *v, ptr, allowed);
-    }
-
-    std::optional<std::string> string(const json& v, const std::string& ptr, bool allow_empty = false) {
-        if (!v.is_string()) {
-            type_error(ptr, "string", v);
-            return std::nullopt;
-        }
-        const auto& s = v.get_ref<const std::string&>();
-        if (s.empty() && !allow_empty) {
-            error(ptr, "must not be empty");
-            return std::nullopt;
-        }
-        return s;
-    }
-
-    void string(const Obj& o, std::string_view key, std::string& out) {
-        if (auto* v = o.get(key))
-            if (auto s = string(*v, o.at(key))) out = *s;
-    }
-
-    void boolean(const Obj& o, std::string_view key, bool& out) {
-        auto* v = o.get(key);
-        if (!v) return;
-        if (!v->is_boolean()) return type_error(o.at(key), "boolean", *v);
-        out = v->get<bool>();
-    }
-
-    std::optional<std::uint64_t> integer(const Obj& o, std::string_view key, std::uint64_t min, std::uint64_t max) {
-        auto* v = o.get(key);
-        if (!v) return std::nullopt;
-        auto ptr = o.at(key);
-        if (!v->is_number_integer()) {
-            type_error(ptr, "integer", *v);
-            return std::nullopt;
-        }
-        // Parsed text stores non-negative numbers as unsigned, values built in code as signed.
-        bool negative = !v->is_number_unsigned() && v->get<std::int64_t>() < 0;
-        auto n = negative ? 0 : v->get<std::uint64_t>();
-        if (negative || n < min || n > max) {
-            error(ptr, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + v->dump());
-            return std::nullopt;
-        }
-        return n;
-    }
-
-    template <class T>
-    void number(const Obj& o, std::string_view key, T& out, std::uint64_t min, std::uint64_t max) {
-        if (auto n = integer(o, key, min, max)) out = static_cast<T>(*n);
-    }
-
-    template <class Rep, class Period>
-    void duration(const Obj& o, std::string_view key, std::chrono::duration<Rep, Period>& out, std::uint64_t min,
-                  std::uint64_t max) {
-        if (auto n = integer(o, key, min, max)) out = std::chrono::duration<Rep, Period>(static_cast<Rep>(*n));
-    }
-
-    // One of `names`, returned as its index.
-    std::optional<std::size_t> choice(const Obj& o, std::string_view key,
-                                      std::initializer_list<std::string_view> names) {
-        auto* v = o.get(key);
-        if (!v) return std::nullopt;
-        auto s = string(*v, o.at(key), true);
-        if (!s) return std::nullopt;
-        std::size_t i = 0;
-        std::string list;
-        for (auto n : names) {
-            if (*s == n) return i;
-            list += (i++ ? ", " : "") + in_quotes(n);
-        }
-        error(o.at(key), "must be one of " + list + ", got " + in_quotes(*s));
-        return std::nullopt;
-    }
-
-    // A file path, resolved against the config file's folder and stored absolute.
-    struct File {
-        fs::path path;
-        std::string shown;  // as written, for messages
-        std::string ptr;
-    };
-    std::optional<File> file(const json& v, const std::string& ptr) {
-        auto s = string(v, ptr);
-        if (!s) return std::nullopt;
-        if (has_control(*s) || s->find('\0') != std::string::npos) {
-            error(ptr, "must not contain control characters");
-            return std::nullopt;
-        }
-        fs::path p(*s);
-        return File{(p.is_absolute() ? p : base_ / p).lexically_normal(), printable(*s), ptr};
-    }
-    std::optional<File> file(const Obj& o, std::string_view key, bool required, bool nullable = false) {
-        auto* v = o.get(key);
-        if (!v) {
-            if (required) error(o.at(key), "is required");
-            return std::nullopt;
-        }
-        if (nullable && v->is_null()) return std::nullopt;
-        return file(*v, o.at(key));
-    }
-
-    void check(const std::optional<std::string>& problem, const std::string& ptr) {
-        if (problem) error(ptr, *problem);
-    }
-
-    std::optional<Secret> secret(const Obj& o, std::string_view key);
+    std::optional<Secret> secret(const JsonObject& o, std::string_view key);
 
     void listen(const json* v, const std::string& ptr, std::string& address, std::uint16_t& port);
-    void address_port(const Obj& o, std::string& address, std::uint16_t& port);
+    void address_port(const JsonObject& o, std::string& address, std::uint16_t& port);
     void tls(const json* v, TlsConfig& out, bool front_end);
     void authz(const json* v, AuthzConfig& out);
     void device_id(const json* v, DeviceIdConfig& out);
@@ -330,19 +148,29 @@ public:
     void root(const json& doc, Config& out);
 
 private:
+    // The object that holds the grant's keys, and the grant's name for messages.
+    struct Grant {
+        const JsonObject& o;
+        std::string mode;
+    };
+    void application(const JsonObject& o, IntuneConnection& out);
+    void grant(const JsonObject& o, IntuneConnection& out);
+    bool required(const Grant& g, std::string_view key);
+    void unused(const Grant& g, std::string_view key);
+    void certificate_grant(const Grant& g, IntuneConnection& out);
+    void endpoints(const JsonObject& o, IntuneConfig& out);
+    void verdict_rules(const JsonObject& o, VerdictRules& out);
+    void device_properties(const json& p, const std::string& ptr, VerdictRules& out);
+    void certificate_and_key(const std::optional<File>& cert, const std::optional<File>& key, fs::path& cert_out,
+                             fs::path& key_out);
     std::optional<Cidr> cidr(const json& v, const std::string& ptr);
     std::optional<OutcomeAction> outcome(const json& v, const std::string& ptr, const std::string& device_id_header);
-
-    fs::path base_;
+    void forward_action(const JsonObject& o, const std::string& device_id_header, OutcomeAction& out);
+    void reject_action(const JsonObject& o, OutcomeAction& out);
+    void redirect_action(const JsonObject& o, OutcomeAction& out);
 };
 
-Obj::Obj(Loader& l, const json& j, std::string ptr, std::initializer_list<std::string_view> allowed)
-    : j_(j), ptr_(std::move(ptr)) {
-    for (const auto& [key, value] : j.items())
-        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) l.error(at(key), "unknown key");
-}
-
-std::optional<Secret> Loader::secret(const Obj& o, std::string_view key) {
+std::optional<Secret> Loader::secret(const JsonObject& o, std::string_view key) {
     auto* v = o.get(key);
     auto ptr = o.at(key);
     if (!v) {
@@ -362,7 +190,7 @@ std::optional<Secret> Loader::secret(const Obj& o, std::string_view key) {
         error(ptr, "expected {\"env\": NAME}, {\"file\": PATH} or a string, got "s + v->type_name());
         return std::nullopt;
     }
-    Obj s(*this, *v, ptr, {"env", "file"});
+    JsonObject s(*this, *v, ptr, {"env", "file"});
     const json* env = s.get("env");
     const json* path = s.get("file");
     if (env && path) {
@@ -414,7 +242,7 @@ void Loader::listen(const json* v, const std::string& ptr, std::string& address,
     address_port(*o, address, port);
 }
 
-void Loader::address_port(const Obj& o, std::string& address, std::uint16_t& port) {
+void Loader::address_port(const JsonObject& o, std::string& address, std::uint16_t& port) {
     if (auto* a = o.get("address")) {
         if (auto s = string(*a, o.at("address"))) {
             if (is_ip_address(*s))
@@ -435,15 +263,7 @@ void Loader::tls(const json* v, TlsConfig& out, bool front_end) {
     auto key = file(*o, "private_key", front_end || o->get("certificate"));
     auto ca = file(*o, "client_ca", true);
     auto crl = file(*o, "crl", false, true);
-    if (cert) {
-        out.certificate = cert->path;
-        check(config_pem::check_certificate(cert->path, cert->shown), cert->ptr);
-        if (auto w = config_pem::certificate_validity_warning(cert->path, cert->shown)) warn(cert->ptr, *w);
-    }
-    if (key) {
-        out.private_key = key->path;
-        if (cert) check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
-    }
+    certificate_and_key(cert, key, out.certificate, out.private_key);
     if (ca) {
         out.client_ca = ca->path;
         check(config_pem::check_ca_bundle(ca->path, ca->shown), ca->ptr);
@@ -631,164 +451,190 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                      "sync",
                      "stale_if_error_s"});
     if (!o) return;
-
-    if (auto* t = o->get("tenant_id")) {
-        if (auto s = string(*t, o->at("tenant_id"))) {
-            bool ok = s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char c) {
-                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-                      });
-            if (ok)
-                out.tenant_id = *s;
-            else
-                error(o->at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
-        }
-    } else {
-        error(o->at("tenant_id"), "is required");
-    }
-    if (auto* c = o->get("client_id")) {
-        if (auto s = string(*c, o->at("client_id"))) {
-            if (normalize_guid(*s))
-                out.client_id = *s;
-            else
-                error(o->at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
-        }
-    } else {
-        error(o->at("client_id"), "is required");
-    }
-
-    std::optional<std::size_t> auth = 0;
-    if (o->get("auth")) auth = choice(*o, "auth", {"client_secret", "certificate", "password"});
-    if (auth) {
-        static constexpr std::string_view mode_names[] = {"client_secret", "certificate", "password"};
-        out.auth = static_cast<AuthMode>(*auth);
-        auto mode = in_quotes(mode_names[*auth]);
-        // Keys of the other grants are ignored (and left unresolved): warn, an operator may be switching.
-        auto unused = [&](std::string_view key) {
-            if (o->get(key)) warn(o->at(key), "is not used with auth " + mode);
-        };
-        auto required = [&](std::string_view key) {
-            if (o->get(key)) return true;
-            error(o->at(key), "is required with auth " + mode);
-            return false;
-        };
-        bool secret_grant = out.auth != AuthMode::Certificate;
-        if (secret_grant) {
-            if (required("client_secret"))
-                if (auto s = secret(*o, "client_secret")) out.client_secret = std::move(*s);
-        } else {
-            unused("client_secret");
-        }
-        if (out.auth == AuthMode::Certificate) {
-            bool have = required("client_certificate") & required("client_private_key");
-            auto cert = file(*o, "client_certificate", false);
-            auto key = file(*o, "client_private_key", false);
-            if (cert) {
-                out.client_certificate = cert->path;
-                check(config_pem::check_certificate(cert->path, cert->shown), cert->ptr);
-                if (auto w = config_pem::certificate_validity_warning(cert->path, cert->shown)) warn(cert->ptr, *w);
-            }
-            if (key) {
-                out.client_private_key = key->path;
-                if (have && cert)
-                    check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
-                check(config_pem::check_rsa_key(key->path, key->shown), key->ptr);
-            }
-            if (auto a = choice(*o, "assertion_algorithm", {"PS256", "RS256"}))
-                out.assertion_algorithm = static_cast<AssertionAlgorithm>(*a);
-        } else {
-            unused("client_certificate");
-            unused("client_private_key");
-            unused("assertion_algorithm");
-        }
-        if (out.auth == AuthMode::Password) {
-            if (required("username")) {
-                if (auto s = string(*o->get("username"), o->at("username"))) {
-                    if (has_control(*s))
-                        error(o->at("username"), "must not contain control characters");
-                    else
-                        out.username = *s;
-                }
-            }
-            if (required("password"))
-                if (auto s = secret(*o, "password")) out.password = std::move(*s);
-        } else {
-            unused("username");
-            unused("password");
-        }
-    }
-
-    for (auto [key, target] : {std::pair{"login_url", &out.login_url}, std::pair{"graph_url", &out.graph_url}}) {
-        auto* u = o->get(key);
-        if (!u) continue;
-        auto s = string(*u, o->at(key));
-        if (!s) continue;
-        auto parsed = parse_url(*s, {.origin_only = true});
-        if (!parsed.error.empty())
-            error(o->at(key), parsed.error + ": " + in_quotes(*s));
-        else
-            *target = parsed.origin.text();
-    }
-    if (auto f = file(*o, "ca_file", false, true)) {
-        out.ca_file = f->path;
-        check(config_pem::check_ca_bundle(f->path, f->shown), f->ptr);
-    }
-    duration(*o, "timeout_ms", out.timeout, 1, 600000);
+    application(*o, out);
+    grant(*o, out);
+    endpoints(*o, out);
     if (auto c = object(o->get("cache"), o->at("cache"), {"compliant_ttl_s", "other_ttl_s", "max_entries"})) {
         duration(*c, "compliant_ttl_s", out.cache.compliant_ttl, 0, 86400);
         duration(*c, "other_ttl_s", out.cache.other_ttl, 0, 86400);
         number(*c, "max_entries", out.cache.max_entries, 0, 100000000);
     }
-    if (auto* d = o->get("device_not_found")) {
-        if (auto s = string(*d, o->at("device_not_found"), true)) {
-            if (auto which = outcome_from_name(*s))
-                out.device_not_found = *which;
-            else
-                error(o->at("device_not_found"), "is not an outcome name: " + in_quotes(*s));
-        }
-    }
-    boolean(*o, "save_device_properties", out.save_device_properties);
-    if (auto* p = o->get("device_properties")) {
-        if (!p->is_array()) {
-            type_error(o->at("device_properties"), "array", *p);
-        } else {
-            for (std::size_t i = 0; i < p->size(); ++i) {
-                auto ptr = o->at("device_properties") + "/" + std::to_string(i);
-                auto name = string((*p)[i], ptr);
-                if (!name) continue;
-                bool ok = std::all_of(name->begin(), name->end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '@' || c == '.';
-                });
-                if (!ok) {
-                    error(ptr, "is not a Graph property name: " + in_quotes(*name));
-                    continue;
-                }
-                // Graph v1.0 answers $select of a name it does not have with 400: every lookup would be Error.
-                auto v1 = v1_device_property(*name);
-                if (!v1) {
-                    std::string msg = in_quotes(*name) + " is not a property of managedDevice in Microsoft Graph v1.0";
-                    if (auto r = v1_replacement(*name)) msg += "; the v1.0 property is " + in_quotes(*r);
-                    error(ptr, msg);
-                } else if (std::find(out.device_properties.begin(), out.device_properties.end(), *v1) !=
-                           out.device_properties.end()) {
-                    error(ptr, in_quotes(*name) + " is listed twice");
-                } else {
-                    out.device_properties.emplace_back(*v1);  // Graph's spelling: it names the saved field
-                }
-            }
-            if (!out.device_properties.empty() && !out.save_device_properties)
-                warn(o->at("device_properties"), "is ignored while save_device_properties is false");
-        }
-    }
-    boolean(*o, "save_installed_apps", out.save_installed_apps);
-    // At least room for the header name and a few entries; at most what any server would take.
-    number(*o, "max_device_header_bytes", out.max_device_header_bytes, 256, 65536);
-    number(*o, "max_apps_header_bytes", out.max_apps_header_bytes, 256, 65536);
+    verdict_rules(*o, out);
     shared_cache(o->get("shared_cache"), o->at("shared_cache"), out.shared_cache);
     if (auto s = object(o->get("sync"), o->at("sync"), {"interval_s", "page_size"})) {
         duration(*s, "interval_s", out.sync.interval, 0, 86400);
         number(*s, "page_size", out.sync.page_size, 1, 1000);
     }
     duration(*o, "stale_if_error_s", out.stale_if_error, 0, 7 * 86400);
+}
+
+// Which application asks, in which tenant.
+void Loader::application(const JsonObject& o, IntuneConnection& out) {
+    if (auto* t = o.get("tenant_id")) {
+        if (auto s = string(*t, o.at("tenant_id"))) {
+            bool ok = s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+                      });
+            if (ok)
+                out.tenant_id = *s;
+            else
+                error(o.at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
+        }
+    } else {
+        error(o.at("tenant_id"), "is required");
+    }
+    if (auto* c = o.get("client_id")) {
+        if (auto s = string(*c, o.at("client_id"))) {
+            if (normalize_guid(*s))
+                out.client_id = *s;
+            else
+                error(o.at("client_id"), "must be the application (client) ID, a GUID, got " + in_quotes(*s));
+        }
+    } else {
+        error(o.at("client_id"), "is required");
+    }
+}
+
+// The grant ("auth") and the keys it needs. Keys of the other grants are ignored (and left
+// unresolved) with a warning: an operator may be switching.
+void Loader::grant(const JsonObject& o, IntuneConnection& out) {
+    std::optional<std::size_t> auth = 0;
+    if (o.get("auth")) auth = choice(o, "auth", {"client_secret", "certificate", "password"});
+    if (!auth) return;
+    static constexpr std::string_view mode_names[] = {"client_secret", "certificate", "password"};
+    out.auth = static_cast<AuthMode>(*auth);
+    const Grant g{o, in_quotes(mode_names[*auth])};
+    if (out.auth != AuthMode::Certificate) {
+        if (required(g, "client_secret"))
+            if (auto s = secret(o, "client_secret")) out.client_secret = std::move(*s);
+    } else {
+        unused(g, "client_secret");
+    }
+    if (out.auth == AuthMode::Certificate) {
+        certificate_grant(g, out);
+    } else {
+        for (auto key : {"client_certificate", "client_private_key", "assertion_algorithm"}) unused(g, key);
+    }
+    if (out.auth == AuthMode::Password) {
+        if (required(g, "username")) {
+            if (auto s = string(*o.get("username"), o.at("username"))) {
+                if (has_control(*s))
+                    error(o.at("username"), "must not contain control characters");
+                else
+                    out.username = *s;
+            }
+        }
+        if (required(g, "password"))
+            if (auto s = secret(o, "password")) out.password = std::move(*s);
+    } else {
+        unused(g, "username");
+        unused(g, "password");
+    }
+}
+
+bool Loader::required(const Grant& g, std::string_view key) {
+    if (g.o.get(key)) return true;
+    error(g.o.at(key), "is required with auth " + g.mode);
+    return false;
+}
+
+void Loader::unused(const Grant& g, std::string_view key) {
+    if (g.o.get(key)) warn(g.o.at(key), "is not used with auth " + g.mode);
+}
+
+// The certificate grant's certificate and RSA key (Entra ID's rule), and the assertion's algorithm.
+void Loader::certificate_grant(const Grant& g, IntuneConnection& out) {
+    required(g, "client_certificate");
+    required(g, "client_private_key");
+    auto cert = file(g.o, "client_certificate", false);
+    auto key = file(g.o, "client_private_key", false);
+    certificate_and_key(cert, key, out.client_certificate, out.client_private_key);
+    if (key) check(config_pem::check_rsa_key(key->path, key->shown), key->ptr);
+    if (auto a = choice(g.o, "assertion_algorithm", {"PS256", "RS256"}))
+        out.assertion_algorithm = static_cast<AssertionAlgorithm>(*a);
+}
+
+// Where the identity platform and Graph are, and how long a call to them may take.
+void Loader::endpoints(const JsonObject& o, IntuneConfig& out) {
+    for (auto [key, target] : {std::pair{"login_url", &out.login_url}, std::pair{"graph_url", &out.graph_url}}) {
+        auto* u = o.get(key);
+        if (!u) continue;
+        auto s = string(*u, o.at(key));
+        if (!s) continue;
+        auto parsed = parse_url(*s, {.origin_only = true});
+        if (!parsed.error.empty())
+            error(o.at(key), parsed.error + ": " + in_quotes(*s));
+        else
+            *target = parsed.origin.text();
+    }
+    if (auto f = file(o, "ca_file", false, true)) {
+        out.ca_file = f->path;
+        check(config_pem::check_ca_bundle(f->path, f->shown), f->ptr);
+    }
+    duration(o, "timeout_ms", out.timeout, 1, 600000);
+}
+
+// What shapes a verdict from Graph's answer.
+void Loader::verdict_rules(const JsonObject& o, VerdictRules& out) {
+    if (auto* d = o.get("device_not_found")) {
+        if (auto s = string(*d, o.at("device_not_found"), true)) {
+            if (auto which = outcome_from_name(*s))
+                out.device_not_found = *which;
+            else
+                error(o.at("device_not_found"), "is not an outcome name: " + in_quotes(*s));
+        }
+    }
+    boolean(o, "save_device_properties", out.save_device_properties);
+    if (auto* p = o.get("device_properties")) device_properties(*p, o.at("device_properties"), out);
+    boolean(o, "save_installed_apps", out.save_installed_apps);
+    // At least room for the header name and a few entries; at most what any server would take.
+    number(o, "max_device_header_bytes", out.max_device_header_bytes, 256, 65536);
+    number(o, "max_apps_header_bytes", out.max_apps_header_bytes, 256, 65536);
+}
+
+void Loader::device_properties(const json& p, const std::string& ptr, VerdictRules& out) {
+    if (!p.is_array()) return type_error(ptr, "array", p);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        auto item = ptr + "/" + std::to_string(i);
+        auto name = string(p[i], item);
+        if (!name) continue;
+        bool ok = std::all_of(name->begin(), name->end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '@' || c == '.';
+        });
+        if (!ok) {
+            error(item, "is not a Graph property name: " + in_quotes(*name));
+            continue;
+        }
+        // Graph v1.0 answers $select of a name it does not have with 400: every lookup would be Error.
+        auto v1 = v1_device_property(*name);
+        if (!v1) {
+            std::string msg = in_quotes(*name) + " is not a property of managedDevice in Microsoft Graph v1.0";
+            if (auto r = v1_replacement(*name)) msg += "; the v1.0 property is " + in_quotes(*r);
+            error(item, msg);
+        } else if (std::find(out.device_properties.begin(), out.device_properties.end(), *v1) !=
+                   out.device_properties.end()) {
+            error(item, in_quotes(*name) + " is listed twice");
+        } else {
+            out.device_properties.emplace_back(*v1);  // Graph's spelling: it names the saved field
+        }
+    }
+    if (!out.device_properties.empty() && !out.save_device_properties)
+        warn(ptr, "is ignored while save_device_properties is false");
+}
+
+// A certificate and its private key, either possibly absent: each readable and well-formed, the
+// certificate's validity warned about, the key matching the certificate when both are given.
+void Loader::certificate_and_key(const std::optional<File>& cert, const std::optional<File>& key, fs::path& cert_out,
+                                 fs::path& key_out) {
+    if (cert) {
+        cert_out = cert->path;
+        check(config_pem::check_certificate(cert->path, cert->shown), cert->ptr);
+        if (auto w = config_pem::certificate_validity_warning(cert->path, cert->shown)) warn(cert->ptr, *w);
+    }
+    if (key) {
+        key_out = key->path;
+        if (cert) check(config_pem::check_private_key(key->path, key->shown, cert->path, cert->shown), key->ptr);
+    }
 }
 
 void Loader::shared_cache(const json* v, const std::string& ptr, SharedCacheConfig& out) {
@@ -861,85 +707,96 @@ std::optional<OutcomeAction> Loader::outcome(const json& v, const std::string& p
     OutcomeAction out;
     std::size_t errors_before = errors.size();
     if (*name == "forward") {
-        out.action = Action::Forward;
-        out.status = 0;
-        Obj o(*this, v, ptr, {"action", "headers"});
-        auto* h = o.get("headers");
-        if (h && !h->is_object()) type_error(o.at("headers"), "object", *h);
-        if (h && h->is_object()) {
-            for (const auto& item : h->items()) {
-                const std::string& header = item.key();  // not a structured binding: the lambda below uses it
-                const json& value = item.value();
-                auto hptr = o.at("headers") + "/" + pointer_token(header);
-                if (!is_token(header))
-                    error(hptr, "is not a valid header name");
-                else if (is_reserved_header(header, device_id_header))
-                    error(hptr, "is a header the gateway or HTTP itself sets; it cannot be configured");
-                else if (!value.is_string())
-                    type_error(hptr, "string", value);
-                else if (!is_field_value(value.get_ref<const std::string&>()))
-                    error(hptr, "value must not contain CR, LF, NUL or other control characters");
-                else if (std::any_of(out.headers.begin(), out.headers.end(),
-                                     [&](const auto& h) { return lower(h.first) == lower(header); }))
-                    error(hptr, "is given twice (header names ignore case)");
-                else
-                    out.headers.emplace_back(header, value.get<std::string>());
-            }
-        }
+        forward_action(JsonObject(*this, v, ptr, {"action", "headers"}), device_id_header, out);
     } else if (*name == "reject") {
-        out.action = Action::Reject;
-        out.status = 403;
-        Obj o(*this, v, ptr, {"action", "status", "help", "help_url"});
-        number(o, "status", out.status, 400, 599);
-        if (auto* h = o.get("help")) {
-            if (auto s = string(*h, o.at("help"))) {
-                if (s->size() > max_help_bytes)
-                    error(o.at("help"), "is longer than " + std::to_string(max_help_bytes) + " bytes");
-                else if (std::any_of(s->begin(), s->end(), [](char c) { return c != '\n' && has_control({&c, 1}); }))
-                    error(o.at("help"), "must not contain control characters other than a line break");
-                else
-                    out.help = *s;
-            }
-        }
-        if (auto* u = o.get("help_url")) {
-            if (auto s = string(*u, o.at("help_url"))) {
-                auto parsed = parse_url(*s);
-                if (!parsed.error.empty())
-                    error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
-                else
-                    out.help_url = *s;
-            }
-        }
+        reject_action(JsonObject(*this, v, ptr, {"action", "status", "help", "help_url"}), out);
     } else if (*name == "redirect") {
-        out.action = Action::Redirect;
-        out.status = 302;
-        Obj o(*this, v, ptr, {"action", "location", "status"});
-        if (auto* l = o.get("location")) {
-            if (auto s = string(*l, o.at("location"))) {
-                // Checked as it will be sent: with its placeholders filled in.
-                std::string problem;
-                const auto sample = fill_location_placeholders(*s, problem);
-                if (problem.empty()) problem = parse_url(sample, {.http_allowed = true}).error;
-                if (!problem.empty())
-                    error(o.at("location"), problem);
-                else
-                    out.location = *s;
-            }
-        } else {
-            error(o.at("location"), "is required with action \"redirect\"");
-        }
-        if (auto s = integer(o, "status", 300, 399)) {
-            if (*s == 301 || *s == 302 || *s == 303 || *s == 307 || *s == 308)
-                out.status = static_cast<unsigned>(*s);
-            else
-                error(o.at("status"), "must be 301, 302, 303, 307 or 308, got " + std::to_string(*s));
-        }
+        redirect_action(JsonObject(*this, v, ptr, {"action", "location", "status"}), out);
     } else {
         error(ptr + "/action", "must be one of \"forward\", \"reject\", \"redirect\", got " + in_quotes(*name));
         return std::nullopt;
     }
     if (errors.size() != errors_before) return std::nullopt;
     return out;
+}
+
+// forward: the request goes upstream, with the headers the operator adds.
+void Loader::forward_action(const JsonObject& o, const std::string& device_id_header, OutcomeAction& out) {
+    out.action = Action::Forward;
+    out.status = 0;
+    auto* h = o.get("headers");
+    if (!h) return;
+    if (!h->is_object()) return type_error(o.at("headers"), "object", *h);
+    for (const auto& item : h->items()) {
+        const std::string& header = item.key();  // not a structured binding: the lambda below uses it
+        const json& value = item.value();
+        auto hptr = o.at("headers") + "/" + pointer_token(header);
+        if (!is_token(header))
+            error(hptr, "is not a valid header name");
+        else if (is_reserved_header(header, device_id_header))
+            error(hptr, "is a header the gateway or HTTP itself sets; it cannot be configured");
+        else if (!value.is_string())
+            type_error(hptr, "string", value);
+        else if (!is_field_value(value.get_ref<const std::string&>()))
+            error(hptr, "value must not contain CR, LF, NUL or other control characters");
+        else if (std::any_of(out.headers.begin(), out.headers.end(),
+                             [&](const auto& h) { return lower(h.first) == lower(header); }))
+            error(hptr, "is given twice (header names ignore case)");
+        else
+            out.headers.emplace_back(header, value.get<std::string>());
+    }
+}
+
+// reject: a status, and what the deny page tells the user to do.
+void Loader::reject_action(const JsonObject& o, OutcomeAction& out) {
+    out.action = Action::Reject;
+    out.status = 403;
+    number(o, "status", out.status, 400, 599);
+    if (auto* h = o.get("help")) {
+        if (auto s = string(*h, o.at("help"))) {
+            if (s->size() > max_help_bytes)
+                error(o.at("help"), "is longer than " + std::to_string(max_help_bytes) + " bytes");
+            else if (std::any_of(s->begin(), s->end(), [](char c) { return c != '\n' && has_control({&c, 1}); }))
+                error(o.at("help"), "must not contain control characters other than a line break");
+            else
+                out.help = *s;
+        }
+    }
+    if (auto* u = o.get("help_url")) {
+        if (auto s = string(*u, o.at("help_url"))) {
+            auto parsed = parse_url(*s);
+            if (!parsed.error.empty())
+                error(o.at("help_url"), parsed.error + ": " + in_quotes(*s));
+            else
+                out.help_url = *s;
+        }
+    }
+}
+
+// redirect: a location (with placeholders) and a redirect status.
+void Loader::redirect_action(const JsonObject& o, OutcomeAction& out) {
+    out.action = Action::Redirect;
+    out.status = 302;
+    if (auto* l = o.get("location")) {
+        if (auto s = string(*l, o.at("location"))) {
+            // Checked as it will be sent: with its placeholders filled in.
+            std::string problem;
+            const auto sample = fill_location_placeholders(*s, problem);
+            if (problem.empty()) problem = parse_url(sample, {.http_allowed = true}).error;
+            if (!problem.empty())
+                error(o.at("location"), problem);
+            else
+                out.location = *s;
+        }
+    } else {
+        error(o.at("location"), "is required with action \"redirect\"");
+    }
+    if (auto s = integer(o, "status", 300, 399)) {
+        if (*s == 301 || *s == 302 || *s == 303 || *s == 307 || *s == 308)
+            out.status = static_cast<unsigned>(*s);
+        else
+            error(o.at("status"), "must be 301, 302, 303, 307 or 308, got " + std::to_string(*s));
+    }
 }
 
 void Loader::outcomes(const json* v, const std::string& device_id_header,
@@ -983,9 +840,9 @@ void Loader::limits(const json* v, LimitsConfig& out) {
 
 void Loader::root(const json& doc, Config& out) {
     if (!doc.is_object()) return type_error("/", "object", doc);
-    Obj o(*this, doc, "",
-          {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz",
-           "pages_dir"});
+    JsonObject o(*this, doc, "",
+                 {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz",
+                  "pages_dir"});
     if (auto* l = o.get("listen"); l && l->is_null())
         out.listen.enabled = false;
     else
