@@ -121,7 +121,7 @@ bool GraphClient::same_origin(const std::string& url) const {
     return url_error_.empty() && link.error.empty() && link.origin.same_as(graph_);
 }
 
-net::awaitable<GraphReply> GraphClient::get(const Origin& origin, std::string target, Clock::time_point deadline,
+net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, Clock::time_point deadline,
                                             const std::string& client_request_id) {
     GraphReply reply;
     if (!url_error_.empty()) {

@@ -66,7 +66,8 @@ private:
     std::string selected() const;  // the $select list; empty: all properties
     boost::urls::url device_link(const std::string& device_id) const;
     boost::urls::url apps_link(const std::string& device_id) const;
-    boost::asio::awaitable<GraphReply> get(const Origin& origin, std::string target, Clock::time_point deadline,
+    // origin and target are copied into the coroutine frame.
+    boost::asio::awaitable<GraphReply> get(Origin origin, std::string target, Clock::time_point deadline,
                                            const std::string& client_request_id);
 
     HttpClient& http_;
