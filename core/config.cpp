@@ -11,6 +11,7 @@
 #include "core/outside_json.hpp"
 #include "core/text.hpp"
 
+#include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
@@ -32,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace urls = boost::urls;
 using json = nlohmann::json;
+using urls::grammar::ci_is_equal;
 using namespace std::string_literals;
 
 constexpr std::size_t max_config_bytes = 4 << 20;
@@ -39,12 +41,6 @@ constexpr int max_config_depth = 32;  // the schema needs 4
 constexpr std::size_t max_secret_bytes = 64 << 10;
 constexpr std::size_t max_help_bytes = 2000;
 constexpr std::size_t max_page_bytes = 256 << 10;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // RFC 7230 token (header field names).
 bool is_token(std::string_view s) {
@@ -100,8 +96,8 @@ std::optional<std::string> parse_redis_url(std::string_view text, SharedCacheCon
     auto parsed = urls::parse_absolute_uri(text);
     if (!parsed) return "is not a URL";
     urls::url_view u = *parsed;
-    const auto scheme = lower(u.scheme());
-    if (scheme != "redis" && scheme != "rediss") return "must be a redis:// or rediss:// URL";
+    const auto scheme = u.scheme();
+    if (!ci_is_equal(scheme, "redis") && !ci_is_equal(scheme, "rediss")) return "must be a redis:// or rediss:// URL";
     if (!u.has_authority() || u.encoded_host().empty() || u.host_type() == urls::host_type::ipvfuture)
         return "needs a host";
     if (u.has_userinfo()) return "must not contain user info (give the password as \"password\", a secret)";
@@ -122,7 +118,7 @@ std::optional<std::string> parse_redis_url(std::string_view text, SharedCacheCon
             return "has a path that is not a database number (0-1000)";
         out.database = db;
     }
-    out.tls = scheme == "rediss";
+    out.tls = ci_is_equal(scheme, "rediss");
     out.url = std::string(text);
     return std::nullopt;
 }
@@ -325,7 +321,7 @@ void Loader::authz(const json* v, AuthzConfig& out) {
                 if (!is_token(*name))
                     error(ptr, "is not a valid header name: " + in_quotes(*name));
                 else if (std::any_of(names.begin(), names.end(),
-                                     [&](const std::string& n) { return lower(n) == lower(*name); }))
+                                     [&](const std::string& n) { return ci_is_equal(n, *name); }))
                     error(ptr, in_quotes(*name) + " is listed twice");
                 else
                     names.push_back(*name);
@@ -740,7 +736,7 @@ void Loader::forward_action(const JsonObject& o, const std::string& device_id_he
         else if (!is_field_value(value.get_ref<const std::string&>()))
             error(hptr, "value must not contain CR, LF, NUL or other control characters");
         else if (std::any_of(out.headers.begin(), out.headers.end(),
-                             [&](const auto& h) { return lower(h.first) == lower(header); }))
+                             [&](const auto& h) { return ci_is_equal(h.first, header); }))
             error(hptr, "is given twice (header names ignore case)");
         else
             out.headers.emplace_back(header, value.get<std::string>());

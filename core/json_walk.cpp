@@ -8,22 +8,6 @@ namespace ig {
 
 using json = nlohmann::json;
 
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s.substr(0, 200)) {
-        if (c < 0x20 || c == 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > 200) out += "...";
-    return out;
-}
-
 std::string pointer_token(std::string_view key) {
     std::string out;
     for (char c : key) {

@@ -2,6 +2,8 @@
 // Reading a JSON document with typed getters that report every problem by its JSON Pointer
 // ("config error: /intune/timeout_ms: must be between 1 and 600000, got 0") and go on: the config
 // loader's walk, apart from what the values mean.
+#include "core/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -15,8 +17,6 @@
 
 namespace ig {
 
-// Untrusted text (keys, values, paths) made safe for a one-line message: control characters as \xNN, capped.
-std::string printable(std::string_view s);
 // One reference token of a JSON Pointer (RFC 6901), printable.
 std::string pointer_token(std::string_view key);
 // printable(s) in double quotes.

@@ -81,4 +81,20 @@ bool has_control(std::string_view s) {
     });
 }
 
+std::string printable(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s.substr(0, 200)) {
+        if (c < 0x20 || c == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > 200) out += "...";
+    return out;
+}
+
 }  // namespace ig

@@ -28,6 +28,10 @@ std::string html_escape(std::string_view text);
 // character (C0 or DEL).
 bool has_control(std::string_view s);
 
+// For a config error message (keys, values, paths the operator wrote): control characters shown
+// as \xNN, at most 200 bytes and "..." after.
+std::string printable(std::string_view s);
+
 // Replaces every occurrence of each non-empty secret in text with "***".
 std::string scrub(std::string text, std::initializer_list<std::string_view> secrets);
 
