@@ -1,6 +1,7 @@
 #include "core/http_client.hpp"
 
 #include "core/text.hpp"
+#include "core/tls_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -12,9 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-
-#include <openssl/ssl.h>
 
 #include <unordered_map>
 
@@ -29,12 +27,6 @@ using namespace net::experimental::awaitable_operators;
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
-
-bool is_ip_literal(const std::string& host) {
-    beast::error_code ec;
-    net::ip::make_address(host, ec);
-    return !ec;
-}
 }  // namespace
 
 std::string HttpResult::error_text() const {
@@ -44,7 +36,7 @@ std::string HttpResult::error_text() const {
 
 struct HttpClient::Connection {
     Connection(net::any_io_executor ex, ssl::context& ctx) : stream(ex, ctx) {}
-    beast::ssl_stream<beast::tcp_stream> stream;
+    TlsClientStream stream;
     beast::flat_buffer buffer;
 };
 
@@ -57,15 +49,8 @@ struct HttpClient::State {
 
 HttpClient::HttpClient(HttpClientOptions options) : state_(std::make_unique<State>()) {
     state_->options = std::move(options);
-    auto& ctx = state_->ctx;
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    ctx.set_verify_mode(ssl::verify_peer);
-    beast::error_code ec;
-    ctx.set_default_verify_paths(ec);
-    if (state_->options.ca_file) {
-        ctx.load_verify_file(state_->options.ca_file->string(), ec);
-        if (ec) state_->init_error = "cannot load ca_file " + state_->options.ca_file->string() + ": " + ec.message();
-    }
+    if (auto ec = set_up_tls_client(state_->ctx, state_->options.ca_file, TlsTrust::SystemAndFile))
+        state_->init_error = "cannot load ca_file " + state_->options.ca_file->string() + ": " + ec.message();
 }
 
 HttpClient::~HttpClient() = default;
@@ -108,16 +93,7 @@ net::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::connect(cons
         co_return nullptr;
     }
     ++opened_;
-    SSL* ssl_handle = conn->stream.native_handle();
-    if (!is_ip_literal(host) && !SSL_set_tlsext_host_name(ssl_handle, host.c_str())) {
-        result.ec = beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
-        result.where = "sni";
-        co_return nullptr;
-    }
-    conn->stream.set_verify_mode(ssl::verify_peer);
-    conn->stream.set_verify_callback(ssl::host_name_verification(host));
-    auto [hec] = co_await conn->stream.async_handshake(ssl::stream_base::client, use_tuple);
-    if (hec) {
+    if (auto hec = co_await tls_client_handshake(conn->stream, host, ssl::host_name_verification(host), deadline)) {
         result.ec = hec;
         result.where = "handshake";
         co_return nullptr;

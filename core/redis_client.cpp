@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "core/tls_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/write.hpp>
 
 #include <hiredis/hiredis.h>
-#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <deque>
@@ -97,19 +97,17 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
 
     State(Strand s, const SharedCacheConfig& c, std::optional<std::filesystem::path> ca, RedisMetrics& m)
         : strand(s), config(c), ctx(ssl::context::tls_client), metrics(m), wake(s) {
-        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-        ctx.set_verify_mode(ssl::verify_peer);
-        boost::system::error_code ec;
-        ctx.set_default_verify_paths(ec);
-        if (ca) ctx.load_verify_file(ca->string(), ec);
+        if (auto ec = set_up_tls_client(ctx, ca, TlsTrust::SystemAndFile))
+            ctx_error = "cannot load ca_file " + ca->string() + ": " + ec.message();
     }
 
     Strand strand;
     SharedCacheConfig config;
     ssl::context ctx;
+    std::string ctx_error;  // the CA file could not be loaded: TLS connections are not tried
     RedisMetrics& metrics;
 
-    std::shared_ptr<ssl::stream<tcp::socket>> conn;  // the loops hold it too while they run
+    std::shared_ptr<TlsClientStream> conn;  // the loops hold it too while they run
     std::unique_ptr<redisReader, ReaderDeleter> reader;
     std::uint64_t generation = 0;
     bool up = false;  // handshake (AUTH/SELECT) done
@@ -140,7 +138,7 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
         if (gen != generation || !conn) return;
         ++generation;
         boost::system::error_code ec;
-        conn->next_layer().close(ec);
+        boost::beast::get_lowest_layer(*conn).socket().close(ec);
         conn.reset();
         reader.reset();
         const bool was_up = up;
@@ -240,6 +238,10 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
 
     // Connects, authenticates and selects the database; true when usable.
     net::awaitable<bool> connect_once() {
+        if (config.tls && !ctx_error.empty()) {
+            report_down(ctx_error);
+            co_return false;
+        }
         const auto deadline = Clock::now() + connect_timeout;
         tcp::resolver resolver(strand);
         net::steady_timer timer(strand, deadline);
@@ -254,10 +256,10 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
             report_down("resolve: " + rec.message());
             co_return false;
         }
-        auto stream = std::make_shared<ssl::stream<tcp::socket>>(strand, ctx);
+        auto stream = std::make_shared<TlsClientStream>(strand, ctx);
+        auto& socket = boost::beast::get_lowest_layer(*stream).socket();
         timer.expires_at(deadline);
-        auto connected =
-            co_await (net::async_connect(stream->next_layer(), endpoints, use_tuple) || timer.async_wait(use_tuple));
+        auto connected = co_await (net::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
         if (connected.index() == 1) {
             report_down("connect: timed out");
             co_return false;
@@ -267,20 +269,13 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
             co_return false;
         }
         boost::system::error_code ignored;
-        stream->next_layer().set_option(tcp::no_delay(true), ignored);
+        socket.set_option(tcp::no_delay(true), ignored);
         if (config.tls) {
-            if (!is_ip(config.host)) SSL_set_tlsext_host_name(stream->native_handle(), config.host.c_str());
-            stream->set_verify_mode(ssl::verify_peer);
-            stream->set_verify_callback(ssl::host_name_verification(config.host));
-            timer.expires_at(deadline);
-            auto hs =
-                co_await (stream->async_handshake(ssl::stream_base::client, use_tuple) || timer.async_wait(use_tuple));
-            if (hs.index() == 1) {
-                report_down("TLS handshake: timed out");
-                co_return false;
-            }
-            if (auto hec = std::get<0>(std::get<0>(hs))) {
-                report_down("TLS handshake: " + hec.message());
+            auto hec =
+                co_await tls_client_handshake(*stream, config.host, ssl::host_name_verification(config.host), deadline);
+            boost::beast::get_lowest_layer(*stream).expires_never();
+            if (hec) {
+                report_down("TLS handshake: " + (hec == boost::beast::error::timeout ? "timed out" : hec.message()));
                 co_return false;
             }
         }
@@ -315,12 +310,6 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
         log::info("shared cache connected", {{"redis", config.url}});
         reported_down = false;
         co_return true;
-    }
-
-    static bool is_ip(const std::string& host) {
-        boost::system::error_code ec;
-        net::ip::make_address(host, ec);
-        return !ec;
     }
 
     // Keeps one connection up: connects, waits until it drops, backs off, connects again.

@@ -1,5 +1,7 @@
 #include "proxy/tls_context.hpp"
 
+#include "core/tls_client.hpp"
+
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
@@ -123,14 +125,8 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
 std::unique_ptr<ssl::context> make_upstream_tls_context(const UpstreamConfig& upstream) {
     auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    if (upstream.ca_file) {
-        if (SSL_CTX_load_verify_locations(ctx->native_handle(), upstream.ca_file->c_str(), nullptr) != 1)
-            fail("cannot load upstream CA", *upstream.ca_file);
-    } else {
-        ctx->set_default_verify_paths();
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
+    if (auto ec = set_up_tls_client(*ctx, upstream.ca_file, TlsTrust::FileOrSystem))
+        throw std::runtime_error("cannot load upstream CA '" + upstream.ca_file->string() + "': " + ec.message());
     SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_CLIENT);
     return ctx;
 }

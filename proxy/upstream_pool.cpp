@@ -1,13 +1,12 @@
 #include "proxy/upstream_pool.hpp"
 
+#include "core/tls_client.hpp"
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -49,15 +48,10 @@ net::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& c
     if (ec) co_return ec;
     tcp.socket().set_option(net::ip::tcp::no_delay(true), ec);
     if (conn.tls) {
-        boost::system::error_code addr_ec;
-        net::ip::make_address(up.host, addr_ec);
-        // SNI is for names only (RFC 6066); the certificate is checked against the name or the IP.
-        if (addr_ec && !SSL_set_tlsext_host_name(conn.tls->native_handle(), up.host.c_str()))
-            co_return boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
-        conn.tls->set_verify_callback(net::ssl::host_name_verification(up.host));
-        tcp.expires_after(up.timeout);
-        auto [hec] = co_await conn.tls->async_handshake(net::ssl::stream_base::client, nothrow);
-        if (hec) co_return hec;
+        const auto deadline = std::chrono::steady_clock::now() + up.timeout;
+        if (auto hec =
+                co_await tls_client_handshake(*conn.tls, up.host, net::ssl::host_name_verification(up.host), deadline))
+            co_return hec;
     }
     tcp.expires_never();
     co_return boost::system::error_code{};

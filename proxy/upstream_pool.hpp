@@ -1,12 +1,12 @@
 #pragma once
 // Keep-alive connections to the upstream. One pool per worker thread, used only on that thread,
 // so it needs no lock.
+#include "core/tls_client.hpp"
 #include "proxy/runtime.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -21,7 +21,7 @@ struct UpstreamConnection {
     boost::beast::tcp_stream& tcp();
 
     std::optional<boost::beast::tcp_stream> plain;
-    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+    std::optional<TlsClientStream> tls;
     boost::beast::flat_buffer buffer;
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point idle_since{};

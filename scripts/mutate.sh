@@ -47,8 +47,8 @@ client-cert-not-required @@ proxy/tls_context.cpp @@ if (tls.client_certificate_
 crl-not-checked @@ proxy/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
 min-version-ignored @@ proxy/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
 resumption-survives-ca-change @@ proxy/tls_context.cpp @@ set_session_id_context(native); @@ SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1); @@ test_resumption_reload @@ -
-graph-host-name-unchecked @@ core/http_client.cpp @@ conn->stream.set_verify_callback(ssl::host_name_verification(host)); @@ - @@ test_host_names @@ core_test_compliance
-upstream-host-name-unchecked @@ proxy/upstream_pool.cpp @@ conn.tls->set_verify_callback(net::ssl::host_name_verification(up.host)); @@ - @@ test_host_names @@ -
+graph-host-name-unchecked @@ core/http_client.cpp @@ ssl::host_name_verification(host) @@ [](bool preverified, ssl::verify_context&) { return preverified; } @@ test_host_names @@ core_test_compliance
+upstream-host-name-unchecked @@ proxy/upstream_pool.cpp @@ net::ssl::host_name_verification(up.host) @@ [](bool preverified, net::ssl::verify_context&) { return preverified; } @@ test_host_names @@ -
 outcome-ingraceperiod @@ core/decision.cpp @@ {"inGracePeriod", Outcome::InGracePeriod}, @@ {"inGracePeriod", Outcome::Compliant}, @@ test_outcomes @@ core_test_decision
 device-not-found-is-error @@ core/decision.cpp @@ if (reply.status == 404) { @@ if (false) { @@ test_outcomes @@ core_test_decision
 authz-untrusted-peer @@ proxy/authz_server.cpp @@     if (!trusted) { @@     if (false) { @@ test_authz_endpoint @@ -

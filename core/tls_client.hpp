@@ -1,0 +1,44 @@
+#pragma once
+// The client side of TLS, for every outgoing connection (login and Graph, an https upstream,
+// Redis over TLS): one context set-up and one handshake that sets SNI, verifies the peer's
+// certificate and its host name, and never runs past a deadline.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/verify_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace ig {
+
+using TlsClientStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Which certificates a client context trusts.
+enum class TlsTrust {
+    SystemAndFile,  // the system trust store, plus the CA file when one is given
+    FileOrSystem,  // the CA file alone when one is given, the system trust store otherwise
+};
+
+// TLS 1.2 at least, the peer's certificate always verified, trusting what `trust` says. An error
+// when the CA file cannot be loaded (the context then trusts the system store only, or nothing).
+boost::system::error_code set_up_tls_client(boost::asio::ssl::context& ctx,
+                                            const std::optional<std::filesystem::path>& ca_file, TlsTrust trust);
+
+// What the peer's certificate must name, on top of a chain to a trusted CA: each caller passes
+// boost::asio::ssl::host_name_verification(host).
+using TlsPeerCheck = std::function<bool(bool preverified, boost::asio::ssl::verify_context&)>;
+
+// The client handshake on a connected stream: SNI set when `host` is a name (never for an IP
+// address), the peer verified (chain and `check`), all of it before `deadline` (beast's timeout
+// error after it). The stream's expiry is left at `deadline`.
+boost::asio::awaitable<boost::system::error_code> tls_client_handshake(TlsClientStream& stream, const std::string& host,
+                                                                       TlsPeerCheck check,
+                                                                       std::chrono::steady_clock::time_point deadline);
+
+}  // namespace ig
