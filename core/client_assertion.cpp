@@ -1,6 +1,7 @@
 #include "core/client_assertion.hpp"
 
 #include "core/base64url.hpp"
+#include "core/openssl_ptr.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,16 +16,7 @@
 namespace ig {
 namespace {
 
-template <class T, void (*F)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { F(p); }
-};
-using FilePtr = std::unique_ptr<FILE, decltype([](FILE* f) { std::fclose(f); })>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-
-FilePtr open_file(const std::filesystem::path& p) { return FilePtr(std::fopen(p.c_str(), "rb")); }
+BioPtr open_file(const std::filesystem::path& p) { return BioPtr(BIO_new_file(p.c_str(), "rb")); }
 
 std::string random_jti() {
     unsigned char b[16];
@@ -45,13 +37,13 @@ AssertionResult make_client_assertion(const std::filesystem::path& certificate_f
                                       std::chrono::system_clock::time_point now) {
     AssertionResult result;
     X509Ptr cert;
-    if (auto f = open_file(certificate_file)) cert.reset(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+    if (auto f = open_file(certificate_file)) cert.reset(PEM_read_bio_X509(f.get(), nullptr, nullptr, nullptr));
     if (!cert) {
         result.error = "cannot read client certificate " + certificate_file.string();
         return result;
     }
-    PkeyPtr key;
-    if (auto f = open_file(private_key_file)) key.reset(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
+    EvpPkeyPtr key;
+    if (auto f = open_file(private_key_file)) key.reset(PEM_read_bio_PrivateKey(f.get(), nullptr, nullptr, nullptr));
     if (!key) {
         result.error = "cannot read client private key " + private_key_file.string();
         return result;
@@ -82,7 +74,7 @@ AssertionResult make_client_assertion(const std::filesystem::path& certificate_f
                                    {"nbf", secs},     {"iat", secs},      {"exp", secs + 600}};
     const std::string signing_input = base64url_encode(header.dump()) + '.' + base64url_encode(claims.dump());
 
-    MdCtxPtr ctx(EVP_MD_CTX_new());
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     std::size_t sig_len = 0;
     EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
     // PS256 (RFC 7518 section 3.5): RSASSA-PSS, SHA-256, MGF1 with SHA-256, salt as long as the hash.

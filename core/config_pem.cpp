@@ -1,5 +1,7 @@
 #include "core/config_pem.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -16,15 +18,6 @@
 
 namespace ig::config_pem {
 namespace {
-
-struct Free {
-    void operator()(BIO* p) const { BIO_free(p); }
-    void operator()(X509* p) const { X509_free(p); }
-    void operator()(X509_CRL* p) const { X509_CRL_free(p); }
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-template <class T>
-using Ptr = std::unique_ptr<T, Free>;
 
 // Never prompt on a terminal for a pass phrase: an encrypted key is simply refused.
 int no_password(char*, int, int, void*) { return -1; }
@@ -45,13 +38,13 @@ bool no_more_pem() {
     return end;
 }
 
-Ptr<BIO> memory_bio(const std::string& text) {
-    return Ptr<BIO>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+BioPtr memory_bio(const std::string& text) {
+    return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
 // All certificates of a PEM file; `error` is set when one does not parse or there is none.
-std::vector<Ptr<X509>> read_certificates(const std::string& text, const std::string& shown, std::string& error) {
-    std::vector<Ptr<X509>> certs;
+std::vector<X509Ptr> read_certificates(const std::string& text, const std::string& shown, std::string& error) {
+    std::vector<X509Ptr> certs;
     ERR_clear_error();
     auto bio = memory_bio(text);
     while (auto* x = PEM_read_bio_X509(bio.get(), nullptr, no_password, nullptr)) certs.emplace_back(x);
@@ -126,7 +119,7 @@ std::optional<std::string> check_private_key(const std::filesystem::path& key_fi
     if (!text) return error;
     ERR_clear_error();
     auto bio = memory_bio(*text);
-    Ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
+    EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
     if (!key) {
         std::string reason = openssl_reason();
         if (text->find("ENCRYPTED") != std::string::npos)
@@ -151,7 +144,7 @@ std::optional<std::string> check_rsa_key(const std::filesystem::path& key_file, 
     if (!text) return std::nullopt;
     ERR_clear_error();
     auto bio = memory_bio(*text);
-    Ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
+    EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
     ERR_clear_error();
     if (!key || EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) return std::nullopt;
     const char* type = EVP_PKEY_get0_type_name(key.get());
@@ -169,7 +162,7 @@ std::optional<std::string> check_crl(const std::filesystem::path& file, const st
     std::string error;
     auto text = read_file(file, shown, error);
     if (!text) return error;
-    std::vector<Ptr<X509_CRL>> crls;
+    std::vector<X509CrlPtr> crls;
     ERR_clear_error();
     auto bio = memory_bio(*text);
     while (auto* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, no_password, nullptr)) crls.emplace_back(c);

@@ -1,5 +1,7 @@
 #include "core/device_id.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -23,8 +25,7 @@ std::string_view as_view(const ASN1_STRING* s) {
 }
 
 std::optional<std::string> from_san_uri(X509* cert, std::string_view scheme) {
-    using Names = std::unique_ptr<GENERAL_NAMES, decltype([](GENERAL_NAMES* n) { GENERAL_NAMES_free(n); })>;
-    Names names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     if (!names) return std::nullopt;
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);

@@ -23,25 +23,19 @@ namespace {
 }  // namespace
 
 CertVerifier::CertVerifier(const TlsConfig& tls) : store_(X509_STORE_new()) {
-    if (!store_) throw std::bad_alloc();
-    if (X509_STORE_load_file(store_, tls.client_ca.c_str()) != 1) {
-        X509_STORE_free(store_);
-        fail("cannot load client CA", tls.client_ca);
-    }
+    X509_STORE* store = store_.get();
+    if (!store) throw std::bad_alloc();
+    if (X509_STORE_load_file(store, tls.client_ca.c_str()) != 1) fail("cannot load client CA", tls.client_ca);
     if (tls.crl) {
-        X509_LOOKUP* lookup = X509_STORE_add_lookup(store_, X509_LOOKUP_file());
-        if (!lookup || X509_load_crl_file(lookup, tls.crl->c_str(), X509_FILETYPE_PEM) <= 0) {
-            X509_STORE_free(store_);
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+        if (!lookup || X509_load_crl_file(lookup, tls.crl->c_str(), X509_FILETYPE_PEM) <= 0)
             fail("cannot load CRL", *tls.crl);
-        }
-        X509_STORE_set_flags(store_, X509_V_FLAG_CRL_CHECK);
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
     // The same purpose check as a TLS server applies to its client's certificate.
-    X509_STORE_set_purpose(store_, X509_PURPOSE_SSL_CLIENT);
-    X509_STORE_set_depth(store_, 8);
+    X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+    X509_STORE_set_depth(store, 8);
 }
-
-CertVerifier::~CertVerifier() { X509_STORE_free(store_); }
 
 CertVerifyResult CertVerifier::verify(std::string_view der) const {
     CertVerifyResult out;
@@ -53,8 +47,8 @@ CertVerifyResult CertVerifier::verify(std::string_view der) const {
         out.error = "not a DER certificate";
         return out;
     }
-    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), &X509_STORE_CTX_free);
-    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_, out.cert.get(), nullptr) != 1) {
+    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), out.cert.get(), nullptr) != 1) {
         ERR_clear_error();
         out.error = "cannot set up the verification";
         return out;

@@ -4,8 +4,7 @@
 // the TLS client purpose. A proxy that lets any certificate through (nginx optional_no_ca, Caddy
 // without trusted CAs) therefore cannot hand the gateway an unverified one.
 #include "core/config.hpp"
-
-#include <openssl/x509.h>
+#include "core/openssl_ptr.hpp"
 
 #include <chrono>
 #include <memory>
@@ -17,10 +16,8 @@
 
 namespace ig {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
 struct CertVerifyResult {
-    X509Ptr cert{nullptr, &X509_free};  // set when the DER parsed, verified or not
+    X509Ptr cert;  // set when the DER parsed, verified or not
     bool verified = false;
     std::string error;  // OpenSSL's verify error text when not verified
 };
@@ -36,7 +33,6 @@ class CertVerifier {
 public:
     // Throws std::runtime_error naming the file that could not be loaded.
     explicit CertVerifier(const TlsConfig& tls);
-    ~CertVerifier();
     CertVerifier(const CertVerifier&) = delete;
     CertVerifier& operator=(const CertVerifier&) = delete;
 
@@ -56,7 +52,7 @@ private:
     };
     static constexpr std::size_t max_remembered = 10000;
 
-    X509_STORE* store_ = nullptr;
+    X509StorePtr store_;
     mutable std::mutex mutex_;
     mutable std::unordered_map<std::string, Remembered> remembered_;
 };

@@ -3,6 +3,7 @@
 #include "core/compliance.hpp"
 #include "core/device_id.hpp"
 #include "core/log.hpp"
+#include "core/openssl_ptr.hpp"
 #include "core/text.hpp"
 
 #include <openssl/bio.h>
@@ -21,20 +22,6 @@
 
 namespace ig {
 namespace {
-
-template <auto Free>
-struct Deleter {
-    template <class T>
-    void operator()(T* p) const {
-        Free(p);
-    }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
-void free_chain(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 
 std::string openssl_error() {
     const unsigned long e = ERR_get_error();
@@ -62,7 +49,7 @@ std::string time_text(const ASN1_TIME* t) {
 
 std::vector<std::string> san_uris(X509* cert) {
     std::vector<std::string> out;
-    NamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
         if (n->type != GEN_URI) continue;
@@ -86,7 +73,7 @@ std::string_view source_name(IdSource s) {
 // Verifies as the TLS front end does: the client CA bundle, the CRL when configured, purpose
 // "TLS client", intermediates from the same file. Empty when it verifies, else OpenSSL's reason.
 std::string verify(const Config& config, X509* leaf, STACK_OF(X509) * intermediates) {
-    StorePtr store(X509_STORE_new());
+    X509StorePtr store(X509_STORE_new());
     if (!store || X509_STORE_load_file(store.get(), config.tls.client_ca.c_str()) != 1)
         return "cannot load tls.client_ca '" + config.tls.client_ca.string() + "': " + openssl_error();
     if (config.tls.crl) {
@@ -95,7 +82,7 @@ std::string verify(const Config& config, X509* leaf, STACK_OF(X509) * intermedia
             return "cannot load tls.crl '" + config.tls.crl->string() + "': " + openssl_error();
         X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
     }
-    StoreCtxPtr ctx(X509_STORE_CTX_new());
+    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf, intermediates) != 1) return openssl_error();
     X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
     X509_STORE_CTX_set_depth(ctx.get(), 8);
@@ -136,7 +123,7 @@ int explain_certificate(const Config& config, const std::filesystem::path& certi
             << '\n';
         return 2;
     }
-    std::unique_ptr<STACK_OF(X509), Deleter<free_chain>> chain(sk_X509_new_null());
+    X509StackPtr chain(sk_X509_new_null());
     while (X509* more = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) sk_X509_push(chain.get(), more);
     ERR_clear_error();
 

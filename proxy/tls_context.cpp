@@ -1,5 +1,6 @@
 #include "proxy/tls_context.hpp"
 
+#include "core/openssl_ptr.hpp"
 #include "core/tls_client.hpp"
 
 #include <boost/asio/ssl/error.hpp>
@@ -56,14 +57,14 @@ const std::array<unsigned char, ticket_keys_size>& ticket_keys() {
 // earlier session needs a full handshake, where the new CA and CRL verify the certificate; a
 // reload that changes none of them keeps the sessions resumable. (nginx does the same.)
 void set_session_id_context(SSL_CTX* ctx) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    EvpMdCtxPtr md(EVP_MD_CTX_new());
     if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("cannot hash");
     EVP_DigestUpdate(md.get(), session_id_context, sizeof session_id_context - 1);
     auto add_der = [&](auto* object, auto i2d) {
         unsigned char* der = nullptr;
         const int n = i2d(object, &der);
+        const OpenSslBytes owned(der);
         if (n > 0) EVP_DigestUpdate(md.get(), der, static_cast<std::size_t>(n));
-        OPENSSL_free(der);
     };
     if (X509* own = SSL_CTX_get0_certificate(ctx)) add_der(own, i2d_X509);
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));

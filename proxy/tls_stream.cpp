@@ -4,31 +4,28 @@ namespace ig::tls_stream_detail {
 
 TlsSocket::TlsSocket(tcp::socket socket, SSL_CTX* ctx)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), guard_(std::make_shared<TlsSocket*>(this)) {
-    ssl_ = SSL_new(ctx);
+    ssl_.reset(SSL_new(ctx));
     if (!ssl_) throw std::bad_alloc();
     // A socket left blocking would stall the whole worker inside SSL_read: both must work.
     error_code ec;
     socket_.non_blocking(true, ec);
-    if (ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) {
-        SSL_free(ssl_);
+    if (ec || SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle())) != 1) {
         ERR_clear_error();
         throw boost::system::system_error(ec ? ec : error_code(EBADF, boost::system::system_category()),
                                           "cannot put TLS on the client socket");
     }
-    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_set_mode(ssl_.get(),
+                 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     // One read() per record batch instead of one for the header and one for the body.
-    SSL_set_read_ahead(ssl_, 1);
-    SSL_set_accept_state(ssl_);
+    SSL_set_read_ahead(ssl_.get(), 1);
+    SSL_set_accept_state(ssl_.get());
 }
 
-TlsSocket::~TlsSocket() {
-    *guard_ = nullptr;
-    SSL_free(ssl_);  // the socket BIO does not own the descriptor; socket_ closes it
-}
+TlsSocket::~TlsSocket() { *guard_ = nullptr; }
 
 TlsSocket::Step TlsSocket::result_of(int r, error_code& ec) {
     if (r == 1) return Step::Done;
-    const int err = SSL_get_error(ssl_, r);
+    const int err = SSL_get_error(ssl_.get(), r);
     const int saved_errno = errno;
     switch (err) {
         case SSL_ERROR_WANT_READ: return Step::WaitRead;

@@ -1,6 +1,8 @@
 #pragma once
 // The client side's TLS stream: OpenSSL on the socket's file descriptor, with Asio waits and
 // Beast-style timeouts. A Beast AsyncReadStream/AsyncWriteStream (http::async_read etc. work on it).
+#include "core/openssl_ptr.hpp"
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -49,7 +51,7 @@ public:
     TlsSocket& operator=(const TlsSocket&) = delete;
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
-    SSL* native_handle() const { return ssl_; }
+    SSL* native_handle() const { return ssl_.get(); }
     tcp::socket& socket() { return socket_; }
 
     void expires_after(clock_type::duration d) { deadline_ = clock_type::now() + d; }
@@ -131,17 +133,17 @@ private:
         int r = 0;
         n = 0;
         switch (kind) {
-            case Kind::Handshake: r = SSL_do_handshake(ssl_); break;
+            case Kind::Handshake: r = SSL_do_handshake(ssl_.get()); break;
             case Kind::WaitReadable: return Step::Done;
             case Kind::Shutdown:
-                SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
-                r = SSL_shutdown(ssl_);
+                SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_RECEIVED_SHUTDOWN);
+                r = SSL_shutdown(ssl_.get());
                 if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
                 break;
             case Kind::Read:
                 if constexpr (std::is_same_v<Buffers, net::mutable_buffer>) {
                     if (buffers.size() == 0) return Step::Done;
-                    r = SSL_read_ex(ssl_, buffers.data(), buffers.size(), &n) ? 1 : 0;
+                    r = SSL_read_ex(ssl_.get(), buffers.data(), buffers.size(), &n) ? 1 : 0;
                 }
                 break;
             case Kind::Write: {
@@ -163,7 +165,7 @@ private:
                     size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
                     data = scratch.get();
                 }
-                r = SSL_write_ex(ssl_, data, size, &n) ? 1 : 0;
+                r = SSL_write_ex(ssl_.get(), data, size, &n) ? 1 : 0;
                 break;
             }
         }
@@ -183,19 +185,19 @@ private:
             : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
             BOOST_ASSERT_MSG(!s_.busy_, "TlsSocket: one operation at a time");
             s_.busy_ = true;
-            if (kind == Kind::Shutdown && (s_.fatal_ || s_.timed_out_ || !SSL_is_init_finished(s_.ssl_)))
+            if (kind == Kind::Shutdown && (s_.fatal_ || s_.timed_out_ || !SSL_is_init_finished(s_.ssl_.get())))
                 finish(false, {}, 0);
             else if (s_.timed_out_)
                 finish(false, beast::error::timeout, 0);
             else if (kind == Kind::WaitReadable) {
-                if (SSL_has_pending(s_.ssl_))
+                if (SSL_has_pending(s_.ssl_.get()))
                     finish(false, {}, 0);
                 else
                     wait(Step::WaitRead);
             }
             // A read right after a response usually finds nothing yet: wait for the socket
             // first, unless OpenSSL already holds bytes.
-            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_))
+            else if (kind == Kind::Read && s_.fresh_read_ && !SSL_has_pending(s_.ssl_.get()))
                 wait(Step::WaitRead);
             else
                 step(false);
@@ -245,7 +247,7 @@ private:
     tcp::socket socket_;
     net::steady_timer timer_;
     std::shared_ptr<TlsSocket*> guard_;  // lets a late timer handler see that the stream is gone
-    SSL* ssl_ = nullptr;
+    SslPtr ssl_;  // freed before socket_ closes the descriptor: its socket BIO does not own it
     clock_type::time_point deadline_ = clock_type::time_point::max();
     clock_type::time_point timer_expiry_{};
     bool timer_armed_ = false;

@@ -4,6 +4,7 @@
 #include "core/base64url.hpp"
 #include "core/client_assertion.hpp"
 #include "core/form_encoding.hpp"
+#include "core/openssl_ptr.hpp"
 #include "core/retry.hpp"
 #include "core/token_source.hpp"
 
@@ -102,14 +103,18 @@ KeyPair make_keypair(const std::string& name, const std::string& keyopt) {
     return kp;
 }
 
+X509Ptr read_cert(const fs::path& cert_file) {
+    BioPtr bio(BIO_new_file(cert_file.c_str(), "rb"));
+    X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    BOOST_REQUIRE(cert);
+    return cert;
+}
+
 std::string thumbprint(const fs::path& cert_file, const EVP_MD* md) {
-    FILE* f = std::fopen(cert_file.c_str(), "rb");
-    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-    std::fclose(f);
+    const auto cert = read_cert(cert_file);
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    X509_digest(cert, md, d, &n);
-    X509_free(cert);
+    X509_digest(cert.get(), md, d, &n);
     return base64url_encode(std::string(reinterpret_cast<const char*>(d), n));
 }
 
@@ -124,22 +129,16 @@ bool verify(const std::string& jwt, const fs::path& cert_file, bool pss) {
     const auto dot2 = jwt.rfind('.');
     const std::string input = jwt.substr(0, dot2);
     auto sig = base64url_decode(jwt.substr(dot2 + 1)).value();
-    FILE* f = std::fopen(cert_file.c_str(), "rb");
-    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-    std::fclose(f);
-    EVP_PKEY* pub = X509_get_pubkey(cert);
+    const auto cert = read_cert(cert_file);
+    const EvpPkeyPtr pub(X509_get_pubkey(cert.get()));
     const std::string der = sig;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    const EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
-    bool ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), nullptr, pub) == 1 &&
-              (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-                        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
-              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
-                               reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(pub);
-    X509_free(cert);
-    return ok;
+    return EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pub.get()) == 1 &&
+           (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+           EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(der.data()), der.size(),
+                            reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
 }
 
 void check_assertion(const KeyPair& kp, AssertionAlgorithm alg) {

@@ -2,6 +2,8 @@
 
 #include "tests/emulator/wire.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -18,19 +20,10 @@ namespace ig::test::emu {
 
 namespace {
 
-template <auto F>
-struct deleter {
-  template <class T>
-  void operator()(T* p) const { F(p); }
-};
-using x509_ptr = std::unique_ptr<X509, deleter<X509_free>>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY_free>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX_free>>;
-
-x509_ptr load_cert(const std::filesystem::path& p) {
-  std::unique_ptr<FILE, deleter<::fclose>> f(std::fopen(p.c_str(), "rb"));
+X509Ptr load_cert(const std::filesystem::path& p) {
+  BioPtr f(BIO_new_file(p.c_str(), "rb"));
   if (!f) return nullptr;
-  return x509_ptr(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+  return X509Ptr(PEM_read_bio_X509(f.get(), nullptr, nullptr, nullptr));
 }
 
 std::string cert_digest(X509* cert, const EVP_MD* md) {
@@ -64,7 +57,7 @@ bool verify_signature(EVP_PKEY* key, std::string_view alg, std::string_view sign
   // Entra ID accepts certificate credentials with RSA keys only: PS256 (RSASSA-PSS, SHA-256, salt
   // as long as the hash) or RS256 (PKCS#1 v1.5).
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || (alg != "PS256" && alg != "RS256")) return false;
-  md_ctx_ptr ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) return false;
   if (alg == "PS256" && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||

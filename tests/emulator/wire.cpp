@@ -1,5 +1,7 @@
 #include "tests/emulator/wire.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -54,7 +56,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
   std::string b64(text);
   if (b64.size() % 4 == 1) return std::nullopt;
   while (b64.size() % 4 != 0) b64 += '=';
-  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
+  std::unique_ptr<EVP_ENCODE_CTX, OpenSslFree<EVP_ENCODE_CTX_free>> ctx(EVP_ENCODE_CTX_new());
   if (!ctx) return std::nullopt;
   std::string out(b64.size(), '\0');
   int n1 = 0, n2 = 0;
