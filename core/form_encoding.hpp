@@ -1,8 +1,7 @@
 #pragma once
-// application/x-www-form-urlencoded bodies (token requests).
-#include <optional>
+// application/x-www-form-urlencoded bodies (token requests). (Decoding is for tests only:
+// tests/support/form_decode.hpp.)
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,8 +12,5 @@ using FormFields = std::vector<std::pair<std::string, std::string>>;
 // Every byte outside the RFC 3986 unreserved set is percent-encoded, so '+', '/', '=', '&', '~'
 // and spaces in secrets survive any server's parser.
 std::string form_encode(const FormFields& fields);
-
-// '+' decodes to a space; nullopt on a malformed escape.
-std::optional<FormFields> form_decode(std::string_view body);
 
 }  // namespace ig

@@ -7,6 +7,8 @@
 #include "core/openssl_ptr.hpp"
 #include "core/retry.hpp"
 #include "core/token_source.hpp"
+#include "tests/support/base64url_decode.hpp"
+#include "tests/support/form_decode.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -22,6 +24,8 @@
 #include <memory>
 
 using namespace ig;
+using ig::test::base64url_decode;
+using ig::test::form_decode;
 namespace fs = std::filesystem;
 
 BOOST_AUTO_TEST_CASE(form_encoding_round_trip) {

@@ -1,8 +1,8 @@
 #include "tests/emulator/token_endpoint.hpp"
 
 #include "tests/emulator/client_assertion.hpp"
+#include "tests/support/form_decode.hpp"
 
-#include <boost/url/parse_query.hpp>
 #include <openssl/crypto.h>
 
 #include <map>
@@ -16,22 +16,12 @@ constexpr std::string_view jwt_bearer = "urn:ietf:params:oauth:client-assertion-
 
 // x-www-form-urlencoded: '+' is a space, every key and value percent-decoded.
 std::optional<std::map<std::string, std::string>> parse_form(std::string_view body) {
-  auto q = boost::urls::parse_query(body);
-  if (!q) return std::nullopt;
+  auto fields = form_decode(body);
+  if (!fields) return std::nullopt;
   std::map<std::string, std::string> form;
-  const boost::urls::encoding_opts opt(true);
-  for (auto p : *q) {
-    auto key = p.key.decode(opt);
-    if (form.contains(key)) return std::nullopt;  // AAD refuses repeated parameters
-    form[key] = p.has_value ? p.value.decode(opt) : std::string();
-  }
+  for (auto& [key, value] : *fields)
+    if (!form.emplace(std::move(key), std::move(value)).second) return std::nullopt;  // AAD refuses repeated parameters
   return form;
-}
-
-std::optional<std::string> decode_form_value(std::string_view s) {
-  auto v = boost::urls::make_pct_string_view(s);
-  if (!v) return std::nullopt;
-  return v->decode(boost::urls::encoding_opts(true));
 }
 
 bool same_secret(std::string_view a, std::string_view b) {
@@ -75,7 +65,7 @@ reply handle_token(const request& req, std::string_view tenant, std::string_view
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos)
       return err(st::bad_request, "invalid_client", 7000215, "Invalid client secret provided.");
-    auto id = decode_form_value(decoded->substr(0, colon)), sec = decode_form_value(decoded->substr(colon + 1));
+    auto id = form_decode_component(decoded->substr(0, colon)), sec = form_decode_component(decoded->substr(colon + 1));
     if (!id || !sec || (form->contains("client_id") && to_lower(form->at("client_id")) != to_lower(*id)))
       return err(st::bad_request, "invalid_request", 900144, "The client_id in the Authorization header does not match.");
     (*form)["client_id"] = *id;

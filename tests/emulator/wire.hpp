@@ -2,6 +2,7 @@
 // Wire-format helpers shared by the emulator's endpoints: ids, base64url, and the exact error
 // bodies Entra ID (AADSTS) and Microsoft Graph (OData) write.
 #include "core/base64url.hpp"
+#include "tests/support/base64url_decode.hpp"
 #include "core/device_id.hpp"
 
 #include <boost/beast/http.hpp>
@@ -30,7 +31,7 @@ struct reply {
 std::string new_uuid();                      // random v4, lower case
 std::string random_opaque(std::size_t bytes);  // base64url of random bytes
 using ig::base64url_encode;  // the core's; one base64url in the tree
-using ig::base64url_decode;
+using ig::test::base64url_decode;
 std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padding optional
 std::string to_lower(std::string_view s);
 inline bool is_guid(std::string_view s) { return ig::normalize_guid(s).has_value(); }

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE headers
 #include <boost/test/unit_test.hpp>
 
-#include "core/base64url.hpp"
 #include "proxy/headers.hpp"
+#include "tests/support/base64url_decode.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -183,8 +183,8 @@ BOOST_AUTO_TEST_CASE(forward_headers_are_set) {
     BOOST_TEST(f["X-Device-Id"] == id);
     BOOST_TEST(f["X-Intune-Outcome"] == "Compliant");
     BOOST_TEST(f["X-Intune-Compliance-State"] == "compliant");
-    BOOST_TEST(ig::base64url_decode(f["X-Intune-Device"]).value() == v.device_json);
-    BOOST_TEST(ig::base64url_decode(f["X-Intune-Installed-Apps"]).value() == *v.apps_json);
+    BOOST_TEST(ig::test::base64url_decode(f["X-Intune-Device"]).value() == v.device_json);
+    BOOST_TEST(ig::test::base64url_decode(f["X-Intune-Installed-Apps"]).value() == *v.apps_json);
     BOOST_TEST(f["X-Intune-Device"].find('=') == std::string_view::npos);
     BOOST_TEST(f["X-Request-Id"] == "0123456789abcdef0123456789abcdef");
     BOOST_TEST(f["X-Forwarded-For"] == "127.0.0.1");
