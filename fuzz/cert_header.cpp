@@ -4,6 +4,7 @@
 // found, must be a normalised GUID.
 #include "core/cert_header.hpp"
 #include "core/device_id.hpp"
+#include "core/openssl_ptr.hpp"
 
 #include <openssl/x509.h>
 
@@ -17,10 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!cert) return 0;
     if (cert->der.empty() || ig::to_string(cert->form).empty()) std::abort();
     const auto* p = reinterpret_cast<const unsigned char*>(cert->der.data());
-    X509* x = d2i_X509(nullptr, &p, static_cast<long>(cert->der.size()));
+    const ig::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(cert->der.size())));
     if (!x) return 0;
     static const ig::DeviceIdConfig config;
-    if (auto id = ig::device_id_from_certificate(x, config); id && ig::normalize_guid(*id) != *id) std::abort();
-    X509_free(x);
+    if (auto id = ig::device_id_from_certificate(x.get(), config); id && ig::normalize_guid(*id) != *id) std::abort();
     return 0;
 }

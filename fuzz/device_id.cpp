@@ -2,6 +2,7 @@
 // from the client, then the SAN URI and subject CN sources. An ID, when found, must be a
 // normalised GUID.
 #include "core/device_id.hpp"
+#include "core/openssl_ptr.hpp"
 
 #include <openssl/x509.h>
 
@@ -26,7 +27,8 @@ bool is_normalised_guid(const std::string& id) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const unsigned char* p = data;
-    X509* cert = d2i_X509(nullptr, &p, static_cast<long>(size));
+    const ig::X509Ptr owned(d2i_X509(nullptr, &p, static_cast<long>(size)));
+    X509* cert = owned.get();
     if (!cert) return 0;
     static const ig::DeviceIdConfig both;  // san_uri, then subject_cn, scheme IntuneDeviceId
     static const ig::DeviceIdConfig cn_first = [] {
@@ -38,6 +40,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto* config : {&both, &cn_first}) {
         if (auto id = ig::device_id_from_certificate(cert, *config); id && !is_normalised_guid(*id)) std::abort();
     }
-    X509_free(cert);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "core/cert_header.hpp"
 #include "core/device_id.hpp"
+#include "core/openssl_ptr.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -19,12 +20,16 @@
 
 namespace {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using ig::BioPtr;
+using ig::EvpPkeyPtr;
+using ig::GeneralNamesPtr;
+using ig::OpenSslBytes;
+using ig::X509Ptr;
 const std::string guid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
 // A self-signed certificate with SAN URI IntuneDeviceId://<guid> (signature irrelevant here).
 X509Ptr make_cert(const std::string& cn, const std::string& uri) {
-    X509Ptr cert(X509_new(), &X509_free);
+    X509Ptr cert(X509_new());
     X509_set_version(cert.get(), 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
     X509_NAME* name = X509_get_subject_name(cert.get());
@@ -33,15 +38,14 @@ X509Ptr make_cert(const std::string& cn, const std::string& uri) {
     X509_set_issuer_name(cert.get(), name);
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-    GENERAL_NAMES* names = GENERAL_NAMES_new();
+    GeneralNamesPtr names(GENERAL_NAMES_new());
     GENERAL_NAME* gn = GENERAL_NAME_new();
     ASN1_IA5STRING* s = ASN1_IA5STRING_new();
     ASN1_STRING_set(s, uri.data(), static_cast<int>(uri.size()));
     GENERAL_NAME_set0_value(gn, GEN_URI, s);
-    sk_GENERAL_NAME_push(names, gn);
-    X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT);
-    GENERAL_NAMES_free(names);
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
+    sk_GENERAL_NAME_push(names.get(), gn);
+    X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT);
+    EvpPkeyPtr key(EVP_EC_gen("P-256"));
     X509_set_pubkey(cert.get(), key.get());
     X509_sign(cert.get(), key.get(), EVP_sha256());
     return cert;
@@ -50,13 +54,12 @@ X509Ptr make_cert(const std::string& cn, const std::string& uri) {
 std::string der_of(X509* cert) {
     unsigned char* buf = nullptr;
     const int n = i2d_X509(cert, &buf);
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
+    const OpenSslBytes owned(buf);
+    return std::string(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
 }
 
 std::string pem_of(X509* cert) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    BioPtr bio(BIO_new(BIO_s_mem()));
     PEM_write_bio_X509(bio.get(), cert);
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio.get(), &data);
@@ -104,19 +107,18 @@ std::string fixture(const std::string& name) {
 
 X509Ptr parse(const std::string& der) {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())), &X509_free);
+    return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
 }
 
 std::string san_uri(X509* cert) {
-    auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     std::string out;
-    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
-        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
         if (gn->type == GEN_URI)
             out.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier)),
                        static_cast<std::size_t>(ASN1_STRING_length(gn->d.uniformResourceIdentifier)));
     }
-    GENERAL_NAMES_free(names);
     return out;
 }
 

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/device_id.hpp"
+#include "core/openssl_ptr.hpp"
 
 #include <openssl/x509v3.h>
 
@@ -11,11 +12,12 @@
 
 namespace {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using ig::GeneralNamesPtr;
+using ig::X509Ptr;
 
 // A bare certificate with the given subject CN (raw bytes, may be empty = none) and SAN URIs.
 X509Ptr make_cert(const std::string& cn, const std::vector<std::string>& uris, bool dns_san = false) {
-    X509Ptr cert(X509_new(), &X509_free);
+    X509Ptr cert(X509_new());
     X509_set_version(cert.get(), 2);
     X509_NAME* name = X509_get_subject_name(cert.get());
     if (!cn.empty())
@@ -23,23 +25,22 @@ X509Ptr make_cert(const std::string& cn, const std::vector<std::string>& uris, b
                                    reinterpret_cast<const unsigned char*>(cn.data()), static_cast<int>(cn.size()), -1,
                                    0);
     if (!uris.empty() || dns_san) {
-        GENERAL_NAMES* names = GENERAL_NAMES_new();
+        GeneralNamesPtr names(GENERAL_NAMES_new());
         if (dns_san) {
             GENERAL_NAME* gn = GENERAL_NAME_new();
             ASN1_IA5STRING* s = ASN1_IA5STRING_new();
             ASN1_STRING_set(s, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", -1);
             GENERAL_NAME_set0_value(gn, GEN_DNS, s);
-            sk_GENERAL_NAME_push(names, gn);
+            sk_GENERAL_NAME_push(names.get(), gn);
         }
         for (const auto& uri : uris) {
             GENERAL_NAME* gn = GENERAL_NAME_new();
             ASN1_IA5STRING* s = ASN1_IA5STRING_new();
             ASN1_STRING_set(s, uri.data(), static_cast<int>(uri.size()));
             GENERAL_NAME_set0_value(gn, GEN_URI, s);
-            sk_GENERAL_NAME_push(names, gn);
+            sk_GENERAL_NAME_push(names.get(), gn);
         }
-        X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT);
-        GENERAL_NAMES_free(names);
+        X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT);
     }
     return cert;
 }

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE emulator
 #include <boost/test/unit_test.hpp>
 
+#include "core/openssl_ptr.hpp"
 #include "tests/emulator/graph_emulator.hpp"
 #include "tests/emulator/wire.hpp"
 #include "tests/support/test_pki.hpp"
@@ -198,12 +199,11 @@ std::vector<std::pair<std::string, std::string>> bearer(const std::string& token
 // JWS signature over header.payload with key_file: RS256 as is, PS256 with PSS padding; ES256 as
 // the raw r||s JOSE wants (OpenSSL makes DER).
 std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& key_file, const std::string& alg) {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(key_file.c_str(), "rb"), std::fclose);
+    ig::BioPtr f(BIO_new_file(key_file.c_str(), "rb"));
     BOOST_REQUIRE(f);
-    std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr),
-                                                       EVP_PKEY_free);
+    ig::EvpPkeyPtr key(PEM_read_bio_PrivateKey(f.get(), nullptr, nullptr, nullptr));
     BOOST_REQUIRE(key);
-    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    ig::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
     BOOST_REQUIRE(EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key.get()) == 1);
     if (alg == "PS256") {
@@ -219,8 +219,7 @@ std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& 
     if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA)
         return ig::test::emu::base64url_encode(std::string_view(reinterpret_cast<char*>(der.data()), der.size()));
     const unsigned char* p = der.data();
-    std::unique_ptr<ECDSA_SIG, void (*)(ECDSA_SIG*)> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)),
-                                                         ECDSA_SIG_free);
+    std::unique_ptr<ECDSA_SIG, ig::OpenSslFree<ECDSA_SIG_free>> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
     BOOST_REQUIRE(sig);
     unsigned char raw[64];
     BOOST_REQUIRE(BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw, 32) == 32);
@@ -229,9 +228,9 @@ std::string sign_jws(const std::string& header_b64_payload_b64, const fs::path& 
 }
 
 std::string cert_sha256(const fs::path& cert_file, const EVP_MD* md_type = EVP_sha256()) {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(cert_file.c_str(), "rb"), std::fclose);
+    ig::BioPtr f(BIO_new_file(cert_file.c_str(), "rb"));
     BOOST_REQUIRE(f);
-    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
+    ig::X509Ptr cert(PEM_read_bio_X509(f.get(), nullptr, nullptr, nullptr));
     BOOST_REQUIRE(cert);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;

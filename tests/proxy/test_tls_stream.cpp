@@ -28,16 +28,12 @@ namespace {
 const std::filesystem::path& pki_dir() { return ig::test::test_pki(); }
 
 struct Contexts {
-    SSL_CTX* server = SSL_CTX_new(TLS_server_method());
-    SSL_CTX* client = SSL_CTX_new(TLS_client_method());
+    ig::SslCtxPtr server{SSL_CTX_new(TLS_server_method())};
+    ig::SslCtxPtr client{SSL_CTX_new(TLS_client_method())};
     Contexts() {
         const auto dir = pki_dir();
-        BOOST_REQUIRE(SSL_CTX_use_certificate_chain_file(server, (dir / "server.crt").c_str()) == 1);
-        BOOST_REQUIRE(SSL_CTX_use_PrivateKey_file(server, (dir / "server.key").c_str(), SSL_FILETYPE_PEM) == 1);
-    }
-    ~Contexts() {
-        SSL_CTX_free(server);
-        SSL_CTX_free(client);
+        BOOST_REQUIRE(SSL_CTX_use_certificate_chain_file(server.get(), (dir / "server.crt").c_str()) == 1);
+        BOOST_REQUIRE(SSL_CTX_use_PrivateKey_file(server.get(), (dir / "server.key").c_str(), SSL_FILETYPE_PEM) == 1);
     }
 };
 
@@ -47,6 +43,7 @@ struct Pair {
     net::io_context io;
     int fds[2] = {-1, -1};
     std::optional<ig::TlsSocket> stream;
+    ig::SslPtr owned_peer;
     SSL* peer = nullptr;
 
     explicit Pair(int server_sndbuf = 0) {
@@ -54,12 +51,12 @@ struct Pair {
         if (server_sndbuf) ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &server_sndbuf, sizeof server_sndbuf);
         net::ip::tcp::socket s(io);
         s.assign(net::ip::tcp::v4(), fds[0]);
-        stream.emplace(std::move(s), ctx.server);
-        peer = SSL_new(ctx.client);
+        stream.emplace(std::move(s), ctx.server.get());
+        owned_peer.reset(SSL_new(ctx.client.get()));
+        peer = owned_peer.get();
         SSL_set_fd(peer, fds[1]);
     }
     ~Pair() {
-        SSL_free(peer);
         if (fds[1] >= 0) ::close(fds[1]);
     }
     void close_peer() {
@@ -197,5 +194,5 @@ BOOST_AUTO_TEST_CASE(socket_that_cannot_be_used_is_refused) {
     Contexts ctx;
     net::io_context io;
     net::ip::tcp::socket closed(io);  // no descriptor
-    BOOST_CHECK_THROW(ig::TlsSocket(std::move(closed), ctx.server), boost::system::system_error);
+    BOOST_CHECK_THROW(ig::TlsSocket(std::move(closed), ctx.server.get()), boost::system::system_error);
 }
