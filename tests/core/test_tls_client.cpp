@@ -5,7 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/tls_client.hpp"
-#include "tests/core/core_env.hpp"
+#include "tests/support/core_env.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,12 +1,13 @@
 #include "tests/support/test_pki.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <unistd.h>
 
 #include <cstdlib>
-#include <memory>
 #include <stdexcept>
 
 namespace ig::test {
@@ -33,17 +34,15 @@ const fs::path& test_pki() {
 
 std::string test_pki_der(const std::string& name) {
     const fs::path file = test_pki() / (name + ".crt");
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), &BIO_free);
+    const BioPtr bio(BIO_new_file(file.c_str(), "r"));
     if (!bio) throw std::runtime_error("cannot open " + file.string());
-    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                                                     &X509_free);
+    const X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!cert) throw std::runtime_error("not a PEM certificate: " + file.string());
     unsigned char* buf = nullptr;
     const int n = i2d_X509(cert.get(), &buf);
+    const OpenSslBytes owned(buf);
     if (n <= 0) throw std::runtime_error("i2d_X509 failed for " + file.string());
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
+    return std::string(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
 }
 
 }  // namespace ig::test
