@@ -1,6 +1,8 @@
 #include "proxy/tls_stream.hpp"
 
 namespace ig::tls_stream_detail {
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 
 TlsSocket::TlsSocket(tcp::socket socket, SSL_CTX* ctx)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), guard_(std::make_shared<TlsSocket*>(this)) {

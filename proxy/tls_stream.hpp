@@ -25,9 +25,6 @@
 namespace ig {
 namespace tls_stream_detail {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
@@ -36,7 +33,7 @@ using clock_type = std::chrono::steady_clock;
 // (SSL_set_fd), so there is no BIO pair, no Asio record buffers and no extra copy of every byte.
 // An idle keep-alive connection holds the SSL object only (its record buffers are released when
 // empty, SSL_MODE_RELEASE_BUFFERS). One operation at a time (a session never reads and writes at
-// once). Timeouts as beast::tcp_stream: expires_after() covers the operations that follow; the
+// once). Timeouts as boost::beast::tcp_stream: expires_after() covers the operations that follow; the
 // timer is armed only when an operation has to wait, and is not re-armed when the deadline only
 // moved later (it re-checks when it fires).
 // OpenSSL writes to the socket with write(2): the process must ignore SIGPIPE (Server::start does).
@@ -63,23 +60,23 @@ public:
 
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
+        return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, const MutableBuffers& b) {
-                net::mutable_buffer first;
-                for (auto it = net::buffer_sequence_begin(b); it != net::buffer_sequence_end(b); ++it)
-                    if (net::mutable_buffer m(*it); m.size()) {
+                boost::asio::mutable_buffer first;
+                for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it)
+                    if (boost::asio::mutable_buffer m(*it); m.size()) {
                         first = m;
                         break;
                     }
-                IoOp<std::decay_t<decltype(handler)>, Kind::Read, net::mutable_buffer>(std::move(handler), *this,
-                                                                                       first);
+                IoOp<std::decay_t<decltype(handler)>, Kind::Read, boost::asio::mutable_buffer>(std::move(handler),
+                                                                                               *this, first);
             },
             token, buffers);
     }
 
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-        return net::async_initiate<Token, void(error_code, std::size_t)>(
+        return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, const ConstBuffers& b) {
                 IoOp<std::decay_t<decltype(handler)>, Kind::Write, ConstBuffers>(std::move(handler), *this, b);
             },
@@ -88,10 +85,10 @@ public:
 
     template <class Token>
     auto async_handshake(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
+        return boost::asio::async_initiate<Token, void(error_code)>(
             [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, net::const_buffer>(std::move(handler), *this,
-                                                                                          {});
+                IoOp<std::decay_t<decltype(handler)>, Kind::Handshake, boost::asio::const_buffer>(std::move(handler),
+                                                                                                  *this, {});
             },
             token);
     }
@@ -100,10 +97,10 @@ public:
     // readable. Lets an idle connection wait without a request parser or buffer.
     template <class Token>
     auto async_wait_readable(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
+        return boost::asio::async_initiate<Token, void(error_code)>(
             [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, net::const_buffer>(std::move(handler), *this,
-                                                                                             {});
+                IoOp<std::decay_t<decltype(handler)>, Kind::WaitReadable, boost::asio::const_buffer>(std::move(handler),
+                                                                                                     *this, {});
             },
             token);
     }
@@ -113,9 +110,10 @@ public:
     // must not write on a connection in that state (as nginx does).
     template <class Token>
     auto async_shutdown(Token&& token) {
-        return net::async_initiate<Token, void(error_code)>(
+        return boost::asio::async_initiate<Token, void(error_code)>(
             [this](auto handler) {
-                IoOp<std::decay_t<decltype(handler)>, Kind::Shutdown, net::const_buffer>(std::move(handler), *this, {});
+                IoOp<std::decay_t<decltype(handler)>, Kind::Shutdown, boost::asio::const_buffer>(std::move(handler),
+                                                                                                 *this, {});
             },
             token);
     }
@@ -141,28 +139,29 @@ private:
                 if (r == 0) r = 1;  // close_notify sent; the peer's is not awaited
                 break;
             case Kind::Read:
-                if constexpr (std::is_same_v<Buffers, net::mutable_buffer>) {
+                if constexpr (std::is_same_v<Buffers, boost::asio::mutable_buffer>) {
                     if (buffers.size() == 0) return Step::Done;
                     r = SSL_read_ex(ssl_.get(), buffers.data(), buffers.size(), &n) ? 1 : 0;
                 }
                 break;
             case Kind::Write: {
-                // A header and a small body go out as one record (one syscall), as beast::flat_stream does.
-                const std::size_t total = net::buffer_size(buffers);
+                // A header and a small body go out as one record (one syscall), as boost::beast::flat_stream does.
+                const std::size_t total = boost::asio::buffer_size(buffers);
                 if (total == 0) return Step::Done;
                 const void* data;
                 std::size_t size;
-                if (net::buffer_sequence_end(buffers) == std::next(net::buffer_sequence_begin(buffers)) ||
-                    net::const_buffer(*net::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
-                    net::const_buffer first(*net::buffer_sequence_begin(buffers));
-                    for (auto it = net::buffer_sequence_begin(buffers);
-                         first.size() == 0 && it != net::buffer_sequence_end(buffers); ++it)
+                if (boost::asio::buffer_sequence_end(buffers) ==
+                        std::next(boost::asio::buffer_sequence_begin(buffers)) ||
+                    boost::asio::const_buffer(*boost::asio::buffer_sequence_begin(buffers)).size() >= max_coalesced) {
+                    boost::asio::const_buffer first(*boost::asio::buffer_sequence_begin(buffers));
+                    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+                         first.size() == 0 && it != boost::asio::buffer_sequence_end(buffers); ++it)
                         first = *it;
                     data = first.data();
                     size = first.size();
                 } else {
                     thread_local std::unique_ptr<char[]> scratch(new char[max_coalesced]);
-                    size = net::buffer_copy(net::buffer(scratch.get(), max_coalesced), buffers);
+                    size = boost::asio::buffer_copy(boost::asio::buffer(scratch.get(), max_coalesced), buffers);
                     data = scratch.get();
                 }
                 r = SSL_write_ex(ssl_.get(), data, size, &n) ? 1 : 0;
@@ -179,16 +178,16 @@ private:
     void arm_timer();
 
     template <class Handler, Kind kind, class Buffers>
-    class IoOp : public beast::async_base<Handler, executor_type> {
+    class IoOp : public boost::beast::async_base<Handler, executor_type> {
     public:
         IoOp(Handler&& h, TlsSocket& s, const Buffers& b)
-            : beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
+            : boost::beast::async_base<Handler, executor_type>(std::move(h), s.get_executor()), s_(s), b_(b) {
             BOOST_ASSERT_MSG(!s_.busy_, "TlsSocket: one operation at a time");
             s_.busy_ = true;
             if (kind == Kind::Shutdown && (s_.fatal_ || s_.timed_out_ || !SSL_is_init_finished(s_.ssl_.get())))
                 finish(false, {}, 0);
             else if (s_.timed_out_)
-                finish(false, beast::error::timeout, 0);
+                finish(false, boost::beast::error::timeout, 0);
             else if (kind == Kind::WaitReadable) {
                 if (SSL_has_pending(s_.ssl_.get()))
                     finish(false, {}, 0);
@@ -206,9 +205,10 @@ private:
         void operator()(error_code ec) {
             s_.waiting_ = false;
             if (ec) {
-                if (s_.timed_out_ || (ec == net::error::operation_aborted && clock_type::now() >= s_.deadline_)) {
+                if (s_.timed_out_ ||
+                    (ec == boost::asio::error::operation_aborted && clock_type::now() >= s_.deadline_)) {
                     s_.timed_out_ = true;
-                    ec = beast::error::timeout;
+                    ec = boost::beast::error::timeout;
                 }
                 return finish(true, ec, 0);
             }
@@ -245,7 +245,7 @@ private:
     };
 
     tcp::socket socket_;
-    net::steady_timer timer_;
+    boost::asio::steady_timer timer_;
     std::shared_ptr<TlsSocket*> guard_;  // lets a late timer handler see that the stream is gone
     SslPtr ssl_;  // freed before socket_ closes the descriptor: its socket BIO does not own it
     clock_type::time_point deadline_ = clock_type::time_point::max();
