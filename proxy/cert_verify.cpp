@@ -1,6 +1,7 @@
 #include "proxy/cert_verify.hpp"
 
 #include "core/device_id.hpp"
+#include "proxy/tls_context.hpp"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -10,26 +11,16 @@
 #include <stdexcept>
 
 namespace ig {
-namespace {
-
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
-    unsigned long err = ERR_get_error();
-    char buf[256] = "unknown error";
-    if (err) ERR_error_string_n(err, buf, sizeof buf);
-    ERR_clear_error();
-    throw std::runtime_error(what + " '" + file.string() + "': " + buf);
-}
-
-}  // namespace
 
 CertVerifier::CertVerifier(const TlsConfig& tls) : store_(X509_STORE_new()) {
     X509_STORE* store = store_.get();
     if (!store) throw std::bad_alloc();
-    if (X509_STORE_load_file(store, tls.client_ca.c_str()) != 1) fail("cannot load client CA", tls.client_ca);
+    if (X509_STORE_load_file(store, tls.client_ca.c_str()) != 1)
+        throw_tls_file_error("cannot load client CA", tls.client_ca);
     if (tls.crl) {
         X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
         if (!lookup || X509_load_crl_file(lookup, tls.crl->c_str(), X509_FILETYPE_PEM) <= 0)
-            fail("cannot load CRL", *tls.crl);
+            throw_tls_file_error("cannot load CRL", *tls.crl);
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
     // The same purpose check as a TLS server applies to its client's certificate.

@@ -24,18 +24,11 @@ namespace {
 constexpr unsigned char session_id_context[] = "intune-gate";
 constexpr std::size_t ticket_keys_size = 80;  // OpenSSL 3: key name 16, HMAC key 32, AES key 32
 
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
-    unsigned long err = ERR_get_error();
-    char buf[256] = "unknown error";
-    if (err) ERR_error_string_n(err, buf, sizeof buf);
-    ERR_clear_error();
-    throw std::runtime_error(what + " '" + file.string() + "': " + buf);
-}
-
 void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
     X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-    if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0) fail("cannot load CRL", file);
+    if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0)
+        throw_tls_file_error("cannot load CRL", file);
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 }
 
@@ -90,12 +83,12 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
                      ssl::context::single_dh_use);
     SSL_CTX_set_min_proto_version(native, tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
     if (SSL_CTX_use_certificate_chain_file(native, tls.certificate.c_str()) != 1)
-        fail("cannot load certificate", tls.certificate);
+        throw_tls_file_error("cannot load certificate", tls.certificate);
     if (SSL_CTX_use_PrivateKey_file(native, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
-        fail("cannot load private key", tls.private_key);
-    if (SSL_CTX_check_private_key(native) != 1) fail("private key does not match", tls.certificate);
+        throw_tls_file_error("cannot load private key", tls.private_key);
+    if (SSL_CTX_check_private_key(native) != 1) throw_tls_file_error("private key does not match", tls.certificate);
     if (SSL_CTX_load_verify_locations(native, tls.client_ca.c_str(), nullptr) != 1)
-        fail("cannot load client CA", tls.client_ca);
+        throw_tls_file_error("cannot load client CA", tls.client_ca);
     // Tell clients which CA we accept, so they pick the right certificate.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca.c_str()))
         SSL_CTX_set_client_CA_list(native, names);
@@ -115,7 +108,7 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     SSL_CTX_set_timeout(native, 3600);
     if (SSL_CTX_set_tlsext_ticket_keys(native, const_cast<unsigned char*>(ticket_keys().data()),
                                        static_cast<long>(ticket_keys().size())) != 1)
-        fail("cannot set the session ticket keys for", tls.certificate);
+        throw_tls_file_error("cannot set the session ticket keys for", tls.certificate);
     // One TLS 1.3 ticket is enough to resume; OpenSSL's default of two costs every full handshake.
     SSL_CTX_set_num_tickets(native, 1);
     // Idle keep-alive connections give their TLS record buffers back.
@@ -158,6 +151,14 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
         return HandshakeFailure::NoCertificate;
     return HandshakeFailure::Other;
+}
+
+void throw_tls_file_error(const std::string& what, const std::filesystem::path& file) {
+    const unsigned long err = ERR_get_error();
+    char buf[256] = "unknown error";
+    if (err) ERR_error_string_n(err, buf, sizeof buf);
+    ERR_clear_error();
+    throw std::runtime_error(what + " '" + file.string() + "': " + buf);
 }
 
 }  // namespace ig

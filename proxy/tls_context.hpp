@@ -7,7 +7,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <filesystem>
 #include <memory>
+#include <string>
 
 namespace ig {
 
@@ -17,5 +19,8 @@ std::unique_ptr<boost::asio::ssl::context> make_upstream_tls_context(const Upstr
 
 // Why a server handshake failed, from the verify result and the error.
 HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+
+// Throws std::runtime_error "<what> '<file>': <OpenSSL's first queued error>", clearing the queue.
+[[noreturn]] void throw_tls_file_error(const std::string& what, const std::filesystem::path& file);
 
 }  // namespace ig
