@@ -5,6 +5,7 @@
 #   bash bench/run.sh                      # everything, defaults below
 #   BENCH_PROXIES="nginx haproxy" BENCH_DURATION=5 bash bench/run.sh
 #   BENCH_PROXIES="nginx intune-gate" BENCH_MODES="keepalive resume" BENCH_IDLE=0 bash bench/run.sh
+#   BENCH_GATE_B=/other/checkout/build/bin/intune-gate bash bench/run.sh   # A/B of two builds
 #
 # Modes: keepalive (many requests per connection), handshake (a full TLS handshake per request),
 # resume (a new connection per request resuming the previous one's TLS 1.3 session). With
@@ -34,8 +35,10 @@ SKIP_BUILD=${BENCH_SKIP_BUILD:-0}    # 1: use the binaries already in $BUILD/bin
 MODES=${BENCH_MODES:-keepalive handshake resume}
 NOLOG=${BENCH_NOLOG:-1}               # 1: also nginx with its access log off (when the logs are on)
 ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
+GATE_B=${BENCH_GATE_B:-}              # another intune-gate binary, measured as "intune-gate-b" in the same rounds
 declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
-                 [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448)))
+                 [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448))
+                 [intune-gate-b]=$((PORT_BASE + 449)))
 AUTHZ=${BENCH_AUTHZ:-1}              # 1 (with nginx and intune-gate): plugin mode, see report()
 AUTHZ_PORT=$((PORT_BASE + 191))      # intune-gate's authorization endpoint
 declare -A PID=()
@@ -214,20 +217,23 @@ start_emulator() {
     wait_for 10 "the Graph emulator" bash -c "grep -q 'listening on' '$RUN/emulator.out'"
 }
 
-start_gate() {
-    if ! [ -f "$RUN/intune-gate.json" ]; then
-        PROXY_PORT=${PORT[intune-gate]} render intune-gate.json.in "$RUN/intune-gate.json"
-        "$BUILD/bin/intune-gate" --check-config "$RUN/intune-gate.json" >&2 ||
-            die "intune-gate rejects the bench config"
+start_gate() {  # start_gate [LABEL BINARY]: the gateway under test, or a second build of it
+    local label=${1:-intune-gate} binary=${2:-$BUILD/bin/intune-gate} config="$RUN/${1:-intune-gate}.json"
+    if ! [ -f "$config" ]; then
+        local offset=0; [ "$label" = intune-gate ] || offset=1
+        PROXY_PORT=${PORT[$label]} ADMIN_PORT=$((ADMIN_PORT + offset)) AUTHZ_PORT=$((AUTHZ_PORT + offset)) \
+            render intune-gate.json.in "$config"
+        "$binary" --check-config "$config" >&2 || die "$label rejects the bench config"
     fi
-    start_logged intune-gate "$BUILD/bin/intune-gate" --config "$RUN/intune-gate.json"
-    PID[intune-gate]=$STARTED_PID
-    wait_for 15 "intune-gate to listen" gate_listening
+    start_logged "$label" "$binary" --config "$config"
+    PID[$label]=$STARTED_PID
+    wait_for 15 "$label to listen" gate_listening "$label"
 }
 
-gate_listening() {
-    kill -0 "${PID[intune-gate]}" 2>/dev/null || { tail -20 "$RUN/intune-gate.out" >&2; die "intune-gate exited"; }
-    ! port_free "${PORT[intune-gate]}"
+gate_listening() {  # gate_listening [LABEL]
+    local label=${1:-intune-gate}
+    kill -0 "${PID[$label]}" 2>/dev/null || { tail -20 "$RUN/$label.out" >&2; die "$label exited"; }
+    ! port_free "${PORT[$label]}"
 }
 
 # A cold device on a fresh gateway: one Graph call, and no token fetch on the request path.
@@ -277,7 +283,7 @@ report() {  # report RESULTS.jsonl
         echo "| proxy | mode | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|"
         jq -rs "$REPORT_JQ"'
-            . as $all | ("nginx", "nginx-nolog", "haproxy", "intune-gate", "nginx-authz", "authz") as $l | ("keepalive", "handshake", "resume", "authz") as $m
+            . as $all | ("nginx", "nginx-nolog", "haproxy", "intune-gate", "intune-gate-b", "nginx-authz", "authz") as $l | ("keepalive", "handshake", "resume", "authz") as $m
             | ($all | load($l; $m)) | select(length > 0) | stats
             | "| \($l) | \($m) | \(.rps | floor) (\(.rps_min | floor)–\(.rps_max | floor)) | \(.p50) | \(.p99) | \(.p999) | \(.errors) | \(.cpu) |\(if $m == "resume" then " resumed \(.reuse)" else "" end)"' "$r"
         if jq -se 'any(.[]; .mode == "idle")' "$r" >/dev/null 2>&1; then
@@ -286,22 +292,23 @@ report() {  # report RESULTS.jsonl
             echo "|---|---:|---:|---:|---:|---:|"
             jq -r 'select(.mode == "idle") | "| \(.label) | \(.opened) / \(.idle) | \(.alive_after_hold) | \(.server_rss_kb_before / 1024 | floor) MiB | \(.server_rss_kb_held / 1024 | floor) MiB | \(((.server_rss_kb_held - .server_rss_kb_before) / ([.opened,1]|max)) * 10 | floor / 10) kB |"' "$r"
         fi
-        local base
-        for base in nginx nginx-nolog haproxy; do
-            jq -se --arg b "$base" 'any(.[]; .label == $b) and any(.[]; .label == "intune-gate")' "$r" \
+        local pair gate base
+        for pair in intune-gate/nginx intune-gate/nginx-nolog intune-gate/haproxy intune-gate-b/intune-gate; do
+            gate=${pair%/*} base=${pair#*/}
+            jq -se --arg b "$base" --arg g "$gate" 'any(.[]; .label == $b) and any(.[]; .label == $g)' "$r" \
                 >/dev/null 2>&1 || continue
             echo
-            echo "intune-gate / $base:"
-            jq -rs --arg b "$base" "$REPORT_JQ"'
+            echo "$gate / $base:"
+            jq -rs --arg b "$base" --arg gate "$gate" "$REPORT_JQ"'
                 . as $all
                 | (("keepalive", "handshake", "resume") as $m
-                   | ($all | load("intune-gate"; $m) | select(length > 0) | stats) as $g
+                   | ($all | load($gate; $m) | select(length > 0) | stats) as $g
                    | ($all | load($b; $m) | select(length > 0) | stats) as $o
                    | "  \($m): req/s ×\(ratio($g.rps; $o.rps)), p99 ×\(ratio($g.p99; $o.p99)), CPU/req ×\(ratio($g.cpu; $o.cpu))"),
-                  (($all | idle("intune-gate")) as $g | ($all | idle($b)) as $o | select($g != null and $o != null)
+                  (($all | idle($gate)) as $g | ($all | idle($b)) as $o | select($g != null and $o != null)
                    | "  RSS with \($g.opened) idle connections ×\(ratio($g.server_rss_kb_held; $o.server_rss_kb_held)), idle RSS ×\(ratio($g.server_rss_kb_before; $o.server_rss_kb_before))")' "$r"
         done
-        for base in nginx intune-gate; do
+        for base in nginx intune-gate intune-gate-b; do
             jq -rs --arg b "$base" "$REPORT_JQ"'
                 . as $all | ($all | load($b; "resume") | select(length > 0) | stats) as $r
                 | ($all | load($b; "handshake") | select(length > 0) | stats) as $h
@@ -371,7 +378,11 @@ for proxy in $PROXIES; do
             start_emulator
             start_gate
             # Warm the compliance cache with one request, as a deployment serving this device would be.
-            wait_for 15 "intune-gate to forward for device-$DEVICE" device_ok "$DEVICE" "${PORT[intune-gate]}" ;;
+            wait_for 15 "intune-gate to forward for device-$DEVICE" device_ok "$DEVICE" "${PORT[intune-gate]}"
+            if [ -n "$GATE_B" ]; then
+                start_gate intune-gate-b "$GATE_B"
+                wait_for 15 "intune-gate-b to forward" device_ok "$DEVICE" "${PORT[intune-gate-b]}"
+            fi ;;
         *) die "unknown proxy $proxy (nginx, haproxy, intune-gate)" ;;
     esac
 done
@@ -383,7 +394,7 @@ else
 fi
 for round in $(seq "$ROUNDS"); do
     for mode in $MODES; do
-        for proxy in $PROXIES ${NOLOG_ON:+nginx-nolog}; do
+        for proxy in $PROXIES ${NOLOG_ON:+nginx-nolog} ${GATE_B:+intune-gate-b}; do
             say "round $round/$ROUNDS, $proxy: $mode, $CONNECTIONS connections, ${WARMUP}s warm-up + ${DURATION}s"
             loadgen "$proxy" --mode "$mode" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
         done
@@ -395,7 +406,7 @@ for round in $(seq "$ROUNDS"); do
     fi
 done
 if ((IDLE > 0)); then
-    for proxy in $PROXIES; do
+    for proxy in $PROXIES ${GATE_B:+intune-gate-b}; do
         say "$proxy: $IDLE idle keep-alive connections held ${IDLE_HOLD}s"
         loadgen "$proxy" --idle "$IDLE" --connections 64 --duration "$IDLE_HOLD" --timeout 20
     done

@@ -2,18 +2,16 @@
 
 #include "core/openssl_ptr.hpp"
 #include "core/tls_client.hpp"
+#include "proxy/session_cache.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
-#include <array>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -22,7 +20,6 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 constexpr unsigned char session_id_context[] = "intune-gate";
-constexpr std::size_t ticket_keys_size = 80;  // OpenSSL 3: key name 16, HMAC key 32, AES key 32
 
 void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -30,18 +27,6 @@ void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
     if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0)
         throw_tls_file_error("cannot load CRL", file);
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-}
-
-// The session ticket keys of the process: every server context (every worker, and every reload)
-// encrypts and decrypts tickets with the same keys, so a ticket issued before a reload still
-// resumes after it. They live in memory only and change with each start.
-const std::array<unsigned char, ticket_keys_size>& ticket_keys() {
-    static const auto keys = [] {
-        std::array<unsigned char, ticket_keys_size> k{};
-        if (RAND_bytes(k.data(), static_cast<int>(k.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-        return k;
-    }();
-    return keys;
 }
 
 // The session id context: a digest of the server certificate and of what verified the client (the
@@ -99,16 +84,9 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     SSL_CTX_set_verify_depth(native, 8);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
     set_session_id_context(native);
-    // Resumption is by stateless tickets only (TLS 1.2 and 1.3), as nginx does by default: nothing
-    // is stored or looked up in a per-context cache (no lock, no flush, and a reload's new
-    // context would start with an empty one anyway).
-    SSL_CTX_set_session_cache_mode(
-        native, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_cache_size(native, 1);
+    // Resumption from the process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets).
+    use_process_session_cache(native);
     SSL_CTX_set_timeout(native, 3600);
-    if (SSL_CTX_set_tlsext_ticket_keys(native, const_cast<unsigned char*>(ticket_keys().data()),
-                                       static_cast<long>(ticket_keys().size())) != 1)
-        throw_tls_file_error("cannot set the session ticket keys for", tls.certificate);
     // One TLS 1.3 ticket is enough to resume; OpenSSL's default of two costs every full handshake.
     SSL_CTX_set_num_tickets(native, 1);
     // Idle keep-alive connections give their TLS record buffers back.

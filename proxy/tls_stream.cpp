@@ -23,7 +23,14 @@ TlsSocket::TlsSocket(tcp::socket socket, SSL_CTX* ctx)
     SSL_set_accept_state(ssl_.get());
 }
 
-TlsSocket::~TlsSocket() { *guard_ = nullptr; }
+TlsSocket::~TlsSocket() {
+    *guard_ = nullptr;
+    // A connection that ends without close_notify (an idle timeout, the client's FIN or reset) keeps
+    // its session resumable, as nginx does: OpenSSL would otherwise drop it from the session cache
+    // when the SSL is freed. A fatal alert has dropped it already.
+    if (SSL_is_init_finished(ssl_.get()))
+        SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
 
 TlsSocket::Step TlsSocket::result_of(int r, error_code& ec) {
     if (r == 1) return Step::Done;

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE tls_stream
 #include <boost/test/unit_test.hpp>
 
+#include "proxy/session_cache.hpp"
 #include "proxy/tls_stream.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -158,6 +159,22 @@ BOOST_AUTO_TEST_CASE(timeout_then_no_shutdown) {
     BOOST_TEST(!p.shutdown());
     BOOST_TEST((SSL_get_shutdown(p.stream->native_handle()) & SSL_SENT_SHUTDOWN) == 0);  // no close_notify
     BOOST_TEST((p.read(got) == boost::beast::error::timeout));  // and the stream stays timed out
+}
+
+// OpenSSL drops from the cache the session of an SSL freed without close_notify sent; a stream
+// that ended by a timeout (the usual end of a keep-alive connection) keeps its session resumable.
+BOOST_AUTO_TEST_CASE(a_connection_ended_by_a_timeout_keeps_its_session_cached) {
+    Pair p;
+    ig::use_process_session_cache(p.ctx.server.get());
+    BOOST_REQUIRE(!p.handshake());
+    const std::size_t cached = ig::process_session_cache().size();
+    BOOST_REQUIRE(cached >= 1u);
+    p.stream->expires_after(100ms);
+    std::string got;
+    BOOST_REQUIRE((p.read(got) == boost::beast::error::timeout));
+    BOOST_REQUIRE(!p.shutdown());  // sends nothing after a timeout
+    p.stream.reset();
+    BOOST_TEST(ig::process_session_cache().size() == cached);
 }
 
 BOOST_AUTO_TEST_CASE(truncation_then_no_shutdown) {
