@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/flat_stream.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -48,7 +49,8 @@ boost::asio::awaitable<RelayResult> relay_header_only(
     msg.body().more = false;
     http::serializer<isRequest, http::buffer_body> sr{msg};
     boost::beast::get_lowest_layer(out.stream).expires_after(out.step_timeout);
-    auto [ec, n] = co_await http::async_write(out.stream, sr, nothrow);
+    boost::beast::flat_stream<Out&> flat(out.stream);  // see relay_body
+    auto [ec, n] = co_await http::async_write(flat, sr, nothrow);
     if (ec == http::error::need_buffer) ec = {};
     co_return ec ? RelayResult{ec, out.side} : RelayResult{};
 }
@@ -72,6 +74,9 @@ boost::asio::awaitable<RelayResult> relay_body(
     body.size = 0;
     body.more = !p.is_done();
     http::serializer<isRequest, http::buffer_body> sr{msg};
+    // Beast hands a header out as one buffer per field, and every layer of a write walks that
+    // sequence again; flat_stream copies a small write into one buffer first.
+    boost::beast::flat_stream<Out&> flat(out.stream);
     while (!sr.is_done()) {
         if (!p.is_done()) {
             in_body.data = buf;
@@ -89,7 +94,7 @@ boost::asio::awaitable<RelayResult> relay_body(
             body.more = false;
         }
         boost::beast::get_lowest_layer(out.stream).expires_after(out.step_timeout);
-        auto [ec, n] = co_await http::async_write(out.stream, sr, nothrow);
+        auto [ec, n] = co_await http::async_write(flat, sr, nothrow);
         if (ec == http::error::need_buffer) ec = {};
         if (ec) co_return RelayResult{ec, out.side};
     }
