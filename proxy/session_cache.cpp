@@ -1,5 +1,7 @@
 #include "proxy/session_cache.hpp"
 
+#include <ctime>
+
 namespace ig {
 namespace {
 
@@ -7,6 +9,10 @@ std::string_view id_of(const SSL_SESSION* session) {
     unsigned int len = 0;
     const unsigned char* id = SSL_SESSION_get_id(session, &len);
     return {reinterpret_cast<const char*>(id), len};
+}
+
+bool expired(const SSL_SESSION* session, std::time_t now) {
+    return SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session) < now;
 }
 
 int on_new_session(SSL*, SSL_SESSION* session) {
@@ -37,7 +43,10 @@ void SessionCache::add(SSL_SESSION* session) {
     }
     order_.push_back(session);
     by_id_.emplace(std::move(key), std::prev(order_.end()));
-    while (by_id_.size() > capacity_) drop(by_id_.find(std::string(id_of(order_.front()))));
+    // Oldest first is also (near enough) first to expire: those are let go here, not at exit.
+    const std::time_t now = std::time(nullptr);
+    while (!order_.empty() && (by_id_.size() > capacity_ || expired(order_.front(), now)))
+        drop(by_id_.find(std::string(id_of(order_.front()))));
 }
 
 SSL_SESSION* SessionCache::find(std::string_view id) {

@@ -13,7 +13,9 @@
 
 namespace ig {
 
-// Sessions by ID, at most `capacity`, the oldest dropped first. Holds one reference to each.
+// Sessions by ID, at most `capacity`, the oldest dropped first; expired ones at the front are
+// dropped when a session is added (OpenSSL refuses any expired one it is handed anyway). Holds one
+// reference to each.
 // OpenSSL calls in from every worker thread; the lock is held for a look-up or an insertion only.
 class SessionCache {
 public:

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <ctime>
 #include <fstream>
 #include <string>
 
@@ -103,6 +104,17 @@ BOOST_AUTO_TEST_CASE(the_cache_drops_its_oldest_session_over_capacity) {
     BOOST_TEST(!cache.find(id_of(session_with_id(1).get())));
     SessionPtr third(cache.find(id_of(session_with_id(3).get())));
     BOOST_TEST(third != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(expired_sessions_go_when_a_new_one_comes) {
+    ig::SessionCache cache(8);
+    SessionPtr old = session_with_id(1);
+    SSL_SESSION_set_time(old.get(), std::time(nullptr) - 7200);
+    SSL_SESSION_set_timeout(old.get(), 3600);
+    cache.add(old.release());
+    cache.add(session_with_id(2).release());
+    BOOST_TEST(cache.size() == 1u);
+    BOOST_TEST(!cache.find(id_of(session_with_id(1).get())));
 }
 
 BOOST_AUTO_TEST_CASE(a_found_session_outlives_the_cache) {
