@@ -253,7 +253,9 @@ void Loader::address_port(const JsonObject& o, std::string& address, std::uint16
 // Without the front end (listen: null) there is no TLS server: certificate and key may be left out.
 void Loader::tls(const json* v, TlsConfig& out, bool front_end) {
     if (!v) return error("/tls", "is required");
-    auto o = object(v, "/tls", {"certificate", "private_key", "client_ca", "crl", "client_certificate", "min_version"});
+    auto o = object(v, "/tls",
+                    {"certificate", "private_key", "client_ca", "crl", "client_certificate", "min_version",
+                     "session_cache", "session_timeout_s"});
     if (!o) return;
     auto cert = file(*o, "certificate", front_end);
     auto key = file(*o, "private_key", front_end || o->get("certificate"));
@@ -270,6 +272,8 @@ void Loader::tls(const json* v, TlsConfig& out, bool front_end) {
     }
     if (auto c = choice(*o, "client_certificate", {"required", "optional"})) out.client_certificate_required = *c == 0;
     if (auto c = choice(*o, "min_version", {"1.2", "1.3"})) out.min_version = *c == 0 ? "1.2" : "1.3";
+    number(*o, "session_cache", out.session_cache, 0, 1000000);
+    duration(*o, "session_timeout_s", out.session_timeout, 1, 86400);
 }
 
 std::optional<Cidr> Loader::cidr(const json& v, const std::string& ptr) {

@@ -43,7 +43,17 @@ void SessionCache::add(SSL_SESSION* session) {
     }
     order_.push_back(session);
     by_id_.emplace(std::move(key), std::prev(order_.end()));
-    // Oldest first is also (near enough) first to expire: those are let go here, not at exit.
+    trim();
+}
+
+void SessionCache::set_capacity(std::size_t capacity) {
+    const std::lock_guard lock(mutex_);
+    capacity_ = capacity;
+    trim();
+}
+
+// Oldest first is also (near enough) first to expire: those are let go here, not at exit.
+void SessionCache::trim() {
     const std::time_t now = std::time(nullptr);
     while (!order_.empty() && (by_id_.size() > capacity_ || expired(order_.front(), now)))
         drop(by_id_.find(std::string(id_of(order_.front()))));
@@ -77,11 +87,12 @@ void SessionCache::drop(Index::iterator it) {
 
 SessionCache& process_session_cache() {
     // Never destroyed: a context may still call in while the process exits.
-    static auto* const cache = new SessionCache(session_cache_capacity);
+    static auto* const cache = new SessionCache(0);
     return *cache;
 }
 
-void use_process_session_cache(SSL_CTX* ctx) {
+void use_process_session_cache(SSL_CTX* ctx, std::size_t capacity) {
+    process_session_cache().set_capacity(capacity);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);  // a TLS 1.3 ticket then carries the session ID only
     SSL_CTX_set_session_cache_mode(ctx,
                                    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL | SSL_SESS_CACHE_NO_AUTO_CLEAR);

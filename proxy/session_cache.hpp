@@ -28,26 +28,27 @@ public:
     SSL_SESSION* find(std::string_view id);  // a new reference for the caller, or null
     void remove(const SSL_SESSION* session);  // only that session, not another with its ID
     std::size_t size();
+    void set_capacity(std::size_t capacity);  // drops the oldest over it
 
 private:
     using Order = std::list<SSL_SESSION*>;
     using Index = std::unordered_map<std::string, Order::iterator>;
     void drop(Index::iterator it);
+    void trim();
 
     std::mutex mutex_;
-    const std::size_t capacity_;
+    std::size_t capacity_;
     Order order_;
     Index by_id_;
 };
 
 // The process's cache: each session holds an SSL_SESSION (~1 kB) and shares the parsed client
 // certificate with the other sessions resumed from the same full handshake.
-inline constexpr std::size_t session_cache_capacity = 20480;
 SessionCache& process_session_cache();
 
 // Makes `ctx` store and look up its sessions in process_session_cache(), shared by every worker
-// and by the contexts of later reloads. No ticket is encrypted or decrypted: a resumption finds
-// its session with the client certificate already parsed.
-void use_process_session_cache(SSL_CTX* ctx);
+// and by the contexts of later reloads, and sets that cache's capacity. No ticket is encrypted or
+// decrypted: a resumption finds its session with the client certificate already parsed.
+void use_process_session_cache(SSL_CTX* ctx, std::size_t capacity);
 
 }  // namespace ig

@@ -84,11 +84,17 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     SSL_CTX_set_verify_depth(native, 8);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
     set_session_id_context(native);
-    // Resumption from the process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets).
-    use_process_session_cache(native);
-    SSL_CTX_set_timeout(native, 3600);
-    // One TLS 1.3 ticket is enough to resume; OpenSSL's default of two costs every full handshake.
-    SSL_CTX_set_num_tickets(native, 1);
+    // Resumption from the process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets),
+    // or none. One TLS 1.3 ticket is enough; OpenSSL's default of two costs every full handshake.
+    if (tls.session_cache > 0) {
+        use_process_session_cache(native, tls.session_cache);
+        SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count()));
+        SSL_CTX_set_num_tickets(native, 1);
+    } else {
+        SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+        SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_num_tickets(native, 0);
+    }
     // Idle keep-alive connections give their TLS record buffers back.
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     return ctx;

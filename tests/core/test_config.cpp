@@ -104,6 +104,8 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
     BOOST_TEST(!c.tls.crl.has_value());
     BOOST_TEST(c.tls.client_certificate_required);
     BOOST_TEST(c.tls.min_version == "1.2");
+    BOOST_TEST(c.tls.session_cache == 20480u);
+    BOOST_TEST(c.tls.session_timeout.count() == 300);
     BOOST_TEST((c.device_id.sources == std::vector{ig::IdSource::SanUri, ig::IdSource::SubjectCn}));
     BOOST_TEST(c.device_id.san_uri_scheme == "IntuneDeviceId");
     BOOST_TEST(c.device_id.header == "X-Intune-Device-Id");
@@ -155,7 +157,8 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
       "listen":  { "address": "::1", "port": 18443 },
       "workers": 4,
       "tls": { "certificate": "../server.crt", "private_key": "../server.key", "client_ca": "../device-ca.crt",
-               "crl": "../device-ca.crl", "client_certificate": "optional", "min_version": "1.3" },
+               "crl": "../device-ca.crl", "client_certificate": "optional", "min_version": "1.3",
+               "session_cache": 0, "session_timeout_s": 60 },
       "device_id": { "sources": ["header", "subject_cn"], "san_uri_scheme": "MyScheme",
                      "header": "X-Device", "trusted_peers": ["10.0.0.0/8", "::1", "192.168.1.7"] },
       "intune": { "tenant_id": "contoso.onmicrosoft.com", "client_id": "66666666-7777-4888-8999-000000000000",
@@ -195,6 +198,8 @@ BOOST_AUTO_TEST_CASE(full_config_file_every_field_and_relative_paths) {
     BOOST_TEST((c.tls.crl == d / "device-ca.crl"));
     BOOST_TEST(!c.tls.client_certificate_required);
     BOOST_TEST(c.tls.min_version == "1.3");
+    BOOST_TEST(c.tls.session_cache == 0u);
+    BOOST_TEST(c.tls.session_timeout.count() == 60);
     BOOST_TEST((c.device_id.sources == std::vector{ig::IdSource::Header, ig::IdSource::SubjectCn}));
     BOOST_TEST(c.device_id.san_uri_scheme == "MyScheme");
     BOOST_TEST(c.device_id.header == "X-Device");
@@ -446,6 +451,10 @@ BOOST_AUTO_TEST_CASE(bad_enums) {
                  "config error: /tls/client_certificate: must be one of \"required\", \"optional\", got \"maybe\"");
     expect_error(parse(with(minimal(), "/tls/min_version", "1.1")),
                  "config error: /tls/min_version: must be one of \"1.2\", \"1.3\", got \"1.1\"");
+    expect_error(parse(with(minimal(), "/tls/session_timeout_s", 0)),
+                 "config error: /tls/session_timeout_s: must be between 1 and 86400, got 0");
+    expect_error(parse(with(minimal(), "/tls/session_cache", -1)),
+                 "config error: /tls/session_cache: must be between 0 and 1000000, got -1");
     expect_error(parse(with(minimal(), "/intune/device_not_found", "Gone")),
                  "config error: /intune/device_not_found: is not an outcome name: \"Gone\"");
 }

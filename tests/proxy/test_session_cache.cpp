@@ -37,8 +37,10 @@ std::string id_of(const SSL_SESSION* s) {
 }
 
 // The front end's context, made as a (re)load makes it.
-std::unique_ptr<boost::asio::ssl::context> server_context(const std::filesystem::path& client_ca) {
+std::unique_ptr<boost::asio::ssl::context> server_context(const std::filesystem::path& client_ca,
+                                                          std::size_t session_cache = 20480) {
     ig::TlsConfig tls;
+    tls.session_cache = session_cache;
     tls.certificate = test_pki() / "server.crt";
     tls.private_key = test_pki() / "server.key";
     tls.client_ca = client_ca;
@@ -195,5 +197,26 @@ BOOST_AUTO_TEST_CASE(every_session_a_handshake_makes_is_in_the_process_cache) {
         // A TLS 1.2 client keeps the server's session ID (a TLS 1.3 one a digest of its ticket).
         if (version == TLS1_2_VERSION)
             BOOST_TEST(SessionPtr(ig::process_session_cache().find(id_of(c.client_session.get()))));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_smaller_capacity_drops_the_oldest_sessions) {
+    ig::SessionCache cache(4);
+    for (unsigned char i = 1; i <= 4; ++i) cache.add(session_with_id(i).release());
+    cache.set_capacity(2);
+    BOOST_TEST(cache.size() == 2u);
+    BOOST_TEST(!SessionPtr(cache.find(id_of(session_with_id(2).get()))));
+    BOOST_TEST(SessionPtr(cache.find(id_of(session_with_id(4).get()))));
+}
+
+BOOST_AUTO_TEST_CASE(session_cache_0_turns_resumption_off) {
+    auto server = server_context(test_pki() / "device-ca.crt", 0);
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+        BOOST_TEST_CONTEXT("TLS version " << std::hex << version) {
+            auto client = client_context(version);
+            Connection full = connect(server->native_handle(), client.get(), nullptr);
+            Connection next = connect(server->native_handle(), client.get(), full.client_session.get());
+            BOOST_TEST(!next.reused);
+        }
     }
 }

@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(timeout_then_no_shutdown) {
 // that ended by a timeout (the usual end of a keep-alive connection) keeps its session resumable.
 BOOST_AUTO_TEST_CASE(a_connection_ended_by_a_timeout_keeps_its_session_cached) {
     Pair p;
-    ig::use_process_session_cache(p.ctx.server.get());
+    ig::use_process_session_cache(p.ctx.server.get(), 64);
     BOOST_REQUIRE(!p.handshake());
     const std::size_t cached = ig::process_session_cache().size();
     BOOST_REQUIRE(cached >= 1u);
