@@ -43,7 +43,7 @@ struct TlsConfig {
     std::optional<std::filesystem::path> crl;
     bool client_certificate_required = true;  // "required" | "optional"
     std::string min_version = "1.2";  // "1.2" | "1.3"
-    std::size_t session_cache = 20480;  // sessions kept for resumption (0: none)
+    std::size_t session_cache = 10000;  // sessions kept for resumption (0: none)
     std::chrono::seconds session_timeout{300};  // how long a session can be resumed
 };
 

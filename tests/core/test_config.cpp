@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_every_default) {
     BOOST_TEST(!c.tls.crl.has_value());
     BOOST_TEST(c.tls.client_certificate_required);
     BOOST_TEST(c.tls.min_version == "1.2");
-    BOOST_TEST(c.tls.session_cache == 20480u);
+    BOOST_TEST(c.tls.session_cache == 10000u);
     BOOST_TEST(c.tls.session_timeout.count() == 300);
     BOOST_TEST((c.device_id.sources == std::vector{ig::IdSource::SanUri, ig::IdSource::SubjectCn}));
     BOOST_TEST(c.device_id.san_uri_scheme == "IntuneDeviceId");

@@ -38,7 +38,7 @@ std::string id_of(const SSL_SESSION* s) {
 
 // The front end's context, made as a (re)load makes it.
 std::unique_ptr<boost::asio::ssl::context> server_context(const std::filesystem::path& client_ca,
-                                                          std::size_t session_cache = 20480) {
+                                                          std::size_t session_cache = 10000) {
     ig::TlsConfig tls;
     tls.session_cache = session_cache;
     tls.certificate = test_pki() / "server.crt";
