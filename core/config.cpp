@@ -59,6 +59,32 @@ bool is_field_value(std::string_view s) {
     });
 }
 
+// A DNS domain name of two labels or more (a tenant's verified domain, e.g. contoso.onmicrosoft.com):
+// each label 1-63 letters, digits or '-', not starting or ending with '-', joined by single dots.
+bool is_domain_name(std::string_view s) {
+    if (s.size() > 253 || s.find('.') == std::string_view::npos) return false;
+    for (std::size_t start = 0;;) {
+        const auto dot = s.find('.', start);
+        const auto label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+        if (!std::all_of(label.begin(), label.end(),
+                         [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }))
+            return false;
+        if (dot == std::string_view::npos) return true;
+        start = dot + 1;
+    }
+}
+
+// What is wrong with a tenant_id, empty when fine. It becomes a path segment of the token URL,
+// so only what Entra ID takes there passes: the tenant's GUID or one of its domain names.
+std::string tenant_id_problem(std::string_view s) {
+    if (normalize_guid(s) || is_domain_name(s)) return {};
+    for (std::string_view shared : {"common", "organizations", "consumers"})
+        if (ci_is_equal(s, shared))
+            return in_quotes(s) + " names no single tenant; give the tenant's GUID or domain name";
+    return "must be the tenant's GUID or domain name (e.g. contoso.onmicrosoft.com), got " + in_quotes(s);
+}
+
 bool is_ip_address(std::string_view s) {
     return urls::parse_ipv4_address(s).has_value() || urls::parse_ipv6_address(s).has_value();
 }
@@ -472,13 +498,10 @@ void Loader::intune(const json* v, IntuneConfig& out) {
 void Loader::application(const JsonObject& o, IntuneConnection& out) {
     if (auto* t = o.get("tenant_id")) {
         if (auto s = string(*t, o.at("tenant_id"))) {
-            bool ok = s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char c) {
-                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-                      });
-            if (ok)
+            if (auto problem = tenant_id_problem(*s); problem.empty())
                 out.tenant_id = *s;
             else
-                error(o.at("tenant_id"), "must be the tenant's GUID or domain name, got " + in_quotes(*s));
+                error(o.at("tenant_id"), problem);
         }
     } else {
         error(o.at("tenant_id"), "is required");

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -694,6 +695,37 @@ BOOST_AUTO_TEST_CASE(keys_of_another_mode_are_warned_about) {
 BOOST_AUTO_TEST_CASE(ids) {
     expect_error_like(parse(with(minimal(), "/intune/client_id", "not-a-guid")), "/intune/client_id", "a GUID");
     expect_error_like(parse(with(minimal(), "/intune/tenant_id", "a/b")), "/intune/tenant_id", "GUID or domain name");
+}
+
+// The tenant is a path segment of the token URL: a dot segment ("." or "..") would change the path,
+// so only a GUID or a DNS domain name (LDH labels, single dots, two labels or more) passes.
+BOOST_AUTO_TEST_CASE(tenant_id_is_a_guid_or_a_domain_name) {
+    for (const auto& good :
+         std::vector<std::string>{"ok.example.com", "contoso.onmicrosoft.com", "11111111-2222-4333-8444-555555555555",
+                                  "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE", "x-1.a2.io", std::string(63, 'a') + ".com"}) {
+        auto r = parse(with(minimal(), "/intune/tenant_id", good));
+        BOOST_TEST(r.errors.empty(), good << ": " << all(r));
+        if (r.config) BOOST_TEST(r.config->intune.tenant_id == good);
+    }
+    for (const auto& bad :
+         std::vector<std::string>{".", "..", "a..b", ".x", "x.", "-a.com", "a-.com", "a.-b.com", "a_b.com", "contoso",
+                                  "a.b/c", "a.b%2e", std::string(64, 'a') + ".com",
+                                  "11111111-2222-4333-8444-55555555555g", "{11111111-2222-4333-8444-555555555555}"}) {
+        auto r = parse(with(minimal(), "/intune/tenant_id", bad));
+        BOOST_TEST(!r.config.has_value(), bad);
+        expect_error_like(r, "/intune/tenant_id", "must be the tenant's GUID or domain name");
+    }
+    std::string long_name;
+    while (long_name.size() < 250) long_name += "abcdefghi.";
+    long_name += "com";  // 253 characters pass, 254 do not
+    BOOST_TEST(parse(with(minimal(), "/intune/tenant_id", long_name.substr(long_name.size() - 253))).errors.empty());
+    expect_error_like(parse(with(minimal(), "/intune/tenant_id", "a" + long_name.substr(long_name.size() - 253))),
+                      "/intune/tenant_id", "GUID or domain name");
+    // The multi-tenant names are refused with their own reason: the gateway reads one tenant's devices.
+    expect_error(parse(with(minimal(), "/intune/tenant_id", "organizations")),
+                 "config error: /intune/tenant_id: \"organizations\" names no single tenant; give the tenant's GUID "
+                 "or domain name");
+    expect_error_like(parse(with(minimal(), "/intune/tenant_id", "Common")), "/intune/tenant_id", "no single tenant");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
