@@ -16,7 +16,7 @@ namespace urls = boost::urls;
 
 namespace {
 
-// A link from a Graph answer (@odata.nextLink): the origin and target it names, or an error.
+// A URL the client itself made (list_url() or a link parse_next_link() accepted): the origin and target it names.
 ParsedUrl parse_link(const std::string& url) { return parse_url(url, {.fragment_allowed = true}); }
 
 std::string json_string(const nlohmann::json& obj, const char* key) {
@@ -35,6 +35,12 @@ std::string client_request_id_for(std::string_view id) {
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(id[i])));
     }
     return out;
+}
+
+ParsedUrl parse_next_link(std::string_view link, const Origin& graph) {
+    auto next = parse_url(link, {.fragment_allowed = true});
+    if (next.error.empty() && !next.origin.same_as(graph)) next.error = "is on another origin than graph_url";
+    return next;
 }
 
 AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
@@ -117,8 +123,7 @@ std::string GraphClient::apps_url(const std::string& device_id) const {
 }
 
 bool GraphClient::same_origin(const std::string& url) const {
-    auto link = parse_link(url);
-    return url_error_.empty() && link.error.empty() && link.origin.same_as(graph_);
+    return url_error_.empty() && parse_next_link(url, graph_).error.empty();
 }
 
 net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, Clock::time_point deadline,
@@ -207,8 +212,8 @@ net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Cl
             co_return out;
         }
         if (page.next_link.empty()) break;
-        next = parse_link(page.next_link);
-        if (!next.error.empty() || !next.origin.same_as(graph_)) {
+        next = parse_next_link(page.next_link, graph_);
+        if (!next.error.empty()) {
             // Following it would hand our token to another host.
             out.error = "detectedApps: @odata.nextLink points to another origin, not followed";
             log::warn("graph nextLink not followed", {{"device_id", device_id},

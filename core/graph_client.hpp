@@ -31,6 +31,12 @@ struct AppsPage {
 };
 AppsPage read_apps_page(const std::string& body, nlohmann::json& apps);
 
+// An @odata.nextLink from a Graph answer, parsed as a link from outside (a fragment is dropped).
+// error is set unless it is an https URL on graph's origin (same_as()): following a link
+// elsewhere would hand the token to another host. On success origin.same_as(graph) holds and target
+// is the origin-form to request there.
+ParsedUrl parse_next_link(std::string_view link, const Origin& graph);
+
 struct AppsReply {
     std::optional<nlohmann::json> apps;  // array of {displayName, version, publisher}; nullopt on failure
     std::string error;
