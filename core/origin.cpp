@@ -26,6 +26,10 @@ std::string read_authority(const urls::url_view& u, Origin& out) {
     if (!u.has_authority() || u.host_type() == urls::host_type::none || u.encoded_host().empty()) return "needs a host";
     if (u.host_type() == urls::host_type::ipvfuture) return "has an unsupported host";
     if (u.has_userinfo()) return "must not contain user info";
+    // After an authority the path is empty or starts with '/'. Boost.URL 1.81 reads what follows the
+    // port's digits as a path ("https://h:443x/a": port 443, path "x/a"; boostorg/url issue 680).
+    if (!u.encoded_path().empty() && u.encoded_path().front() != '/')
+        return u.has_port() ? "has an invalid port (1-65535)" : "is not an absolute URL";
     out.host = u.host_address();
     if (u.host_type() == urls::host_type::name && !is_host_name(out.host)) return "has an invalid host name";
     out.port = out.https ? 443 : 80;
@@ -51,10 +55,10 @@ std::optional<std::uint16_t> parse_port(std::string_view digits) {
 std::string Origin::text() const { return (https ? "https://" : "http://") + host_header; }
 
 urls::url Origin::url(std::initializer_list<std::string_view> segments) const {
-    urls::url u;
-    u.set_scheme_id(https ? urls::scheme::https : urls::scheme::http);
-    u.set_encoded_authority(host_header);
-    u.set_encoded_path(base_path);
+    // Parsed from the text rather than built with set_encoded_path(): Boost.URL 1.81 puts "/."
+    // before a path that starts with "//" even after an authority (boostorg/url issue 709), which
+    // would change the target of a link such as https://host//x.
+    urls::url u(text() + base_path);
     for (auto s : segments) u.segments().push_back(s);  // percent-encodes '/', '%', '?', '#' in it
     return u;
 }

@@ -76,6 +76,13 @@ BOOST_AUTO_TEST_CASE(refusals_name_what_is_wrong) {
     BOOST_TEST(problem_of("https://bad%20host/") == "has an invalid host name");
     BOOST_TEST(problem_of("https://h/#frag") == "is not an absolute URL");
     BOOST_TEST(problem_of("https://h/v1.0", {.origin_only = true}) == "must not have a path");
+    // Found by fuzz_url: Boost.URL 1.81 reads what follows a port's digits as a relative path.
+    BOOST_TEST(problem_of("https://graph.microsoft.com:443ft.com#", {.fragment_allowed = true}) ==
+               "has an invalid port (1-65535)");
+    BOOST_TEST(problem_of("https://h:8443x/v1.0") == "has an invalid port (1-65535)");
+    BOOST_TEST(problem_of("https://h:1a", {.http_allowed = true, .origin_only = true}) ==
+               "has an invalid port (1-65535)");
+    BOOST_TEST(problem_of("https://h:x") == "has an invalid port (1-65535)");
     BOOST_TEST(problem_of("https://h?x=1", {.origin_only = true}) == "must not have a query");
     BOOST_TEST(must_parse("https://h/", {.origin_only = true}).origin.base_path.empty());
     // A link from an answer may carry a fragment: it is never part of what is sent.
@@ -92,6 +99,19 @@ BOOST_AUTO_TEST_CASE(trailing_slashes_do_not_double_in_built_urls) {
     BOOST_TEST(based.base_path == "/proxy/graph");
     BOOST_TEST(based.url({"v1.0", "x"}).buffer() == "https://h:8443/proxy/graph/v1.0/x");
     BOOST_TEST(based.url().buffer() == "https://h:8443/proxy/graph");
+}
+
+// Found by fuzz_url: Boost.URL's set_encoded_path() turned a base path "//x" into "/.//x".
+BOOST_AUTO_TEST_CASE(a_base_path_starting_with_two_slashes_is_kept_as_written) {
+    auto p = must_parse("https://graph.microsoft.com//evil.example/x?y", {.fragment_allowed = true});
+    BOOST_TEST(p.origin.base_path == "//evil.example/x");
+    BOOST_TEST(p.target == "//evil.example/x?y");
+    auto u = p.origin.url({"v1.0"});
+    BOOST_TEST(u.buffer() == "https://graph.microsoft.com//evil.example/x/v1.0");
+    BOOST_TEST(u.encoded_host() == "graph.microsoft.com");
+    BOOST_TEST(p.origin.url().buffer() == "https://graph.microsoft.com//evil.example/x");
+    auto ipv6 = must_parse("https://[::1]:8443//a//").origin;
+    BOOST_TEST(ipv6.url({"b"}).buffer() == "https://[::1]:8443//a/b");
 }
 
 BOOST_AUTO_TEST_CASE(segments_with_reserved_characters_stay_one_segment) {
