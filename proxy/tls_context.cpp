@@ -91,6 +91,7 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
         SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count()));
         SSL_CTX_set_num_tickets(native, 1);
     } else {
+        process_session_cache().set_capacity(0);  // what earlier contexts kept goes too
         SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
         SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
         SSL_CTX_set_num_tickets(native, 0);

@@ -211,6 +211,7 @@ BOOST_AUTO_TEST_CASE(a_smaller_capacity_drops_the_oldest_sessions) {
 
 BOOST_AUTO_TEST_CASE(session_cache_0_turns_resumption_off) {
     auto server = server_context(test_pki() / "device-ca.crt", 0);
+    BOOST_TEST(ig::process_session_cache().size() == 0u);  // the sessions of earlier contexts went too
     for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
         BOOST_TEST_CONTEXT("TLS version " << std::hex << version) {
             auto client = client_context(version);
