@@ -2,9 +2,9 @@
 // base64 DER or a chain, PEM with spaces or percent-encoded, Envoy XFCC), then, as the
 // authorization endpoint does, the DER through OpenSSL and the device-ID sources. An ID, when
 // found, must be a normalised GUID.
-#include "core/cert_header.hpp"
-#include "core/device_id.hpp"
-#include "core/openssl_ptr.hpp"
+#include "core/identity/cert_header.hpp"
+#include "core/identity/device_id.hpp"
+#include "core/tls/openssl_ptr.hpp"
 
 #include <openssl/x509.h>
 

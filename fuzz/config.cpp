@@ -3,7 +3,7 @@
 // "server.crt" and friends reach the certificate checks. Every problem must be a one-line
 // "config error: <JSON pointer>: ..." without the secret it read, and a valid result must have
 // no errors.
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 
 #include <cstdint>
 #include <cstdlib>

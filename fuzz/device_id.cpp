@@ -1,8 +1,8 @@
 // Device-ID extraction from a client certificate, as the TLS handshake hands it over: DER bytes
 // from the client, then the SAN URI and subject CN sources. An ID, when found, must be a
 // normalised GUID.
-#include "core/device_id.hpp"
-#include "core/openssl_ptr.hpp"
+#include "core/identity/device_id.hpp"
+#include "core/tls/openssl_ptr.hpp"
 
 #include <openssl/x509.h>
 

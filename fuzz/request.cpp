@@ -7,9 +7,9 @@
 // What must hold for the forwarded header: every value is free of CR, LF and NUL; each identity
 // header the gateway sets is there once with the gateway's value; no hop-by-hop or client-set
 // identity header survives; and the header as written parses again.
-#include "core/config.hpp"
-#include "proxy/headers.hpp"
-#include "proxy/request_framing.hpp"
+#include "core/config/config.hpp"
+#include "proxy/answer/headers.hpp"
+#include "proxy/http/request_framing.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>

@@ -1,7 +1,7 @@
 // A verdict read back from the shared cache (Redis): bytes anyone with access to Redis may have
 // written. Whatever decodes must be a verdict the gateway could have written itself: re-encoding it
 // and decoding again gives the same verdict.
-#include "core/shared_value.hpp"
+#include "core/shared/shared_value.hpp"
 
 #include <cstddef>
 #include <cstdint>

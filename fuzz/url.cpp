@@ -4,9 +4,9 @@
 // must be what origin.hpp promises: an http(s) origin with a usable host and port, a target in
 // origin-form with no fragment, nothing a header or a request line could be split with, the same
 // answer under looser rules, and an origin that reads back the same from its own text and url().
-#include "core/graph_client.hpp"
-#include "core/origin.hpp"
-#include "core/text.hpp"
+#include "core/graph/graph_client.hpp"
+#include "core/graph/origin.hpp"
+#include "core/text/text.hpp"
 
 #include <boost/url/parse.hpp>
 

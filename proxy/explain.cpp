@@ -1,10 +1,10 @@
 #include "proxy/explain.hpp"
 
-#include "core/compliance.hpp"
-#include "core/device_id.hpp"
-#include "core/log.hpp"
-#include "core/openssl_ptr.hpp"
-#include "core/text.hpp"
+#include "core/verdict/compliance.hpp"
+#include "core/identity/device_id.hpp"
+#include "core/text/log.hpp"
+#include "core/tls/openssl_ptr.hpp"
+#include "core/text/text.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -4,7 +4,7 @@
 //   the device ID it reads and from which source (or why none),
 //   whether the certificate verifies against tls.client_ca (and tls.crl), and why not,
 //   the outcome Graph gives the device and the action the configuration takes for it.
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 
 #include <filesystem>
 #include <ostream>

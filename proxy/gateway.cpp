@@ -1,13 +1,13 @@
 #include "proxy/gateway.hpp"
 
-#include "core/compliance.hpp"
-#include "core/log.hpp"
-#include "core/text.hpp"
-#include "proxy/admin.hpp"
-#include "proxy/authz_server.hpp"
-#include "proxy/metrics_render.hpp"
+#include "core/verdict/compliance.hpp"
+#include "core/text/log.hpp"
+#include "core/text/text.hpp"
+#include "proxy/admin/admin.hpp"
+#include "proxy/plugin/authz_server.hpp"
+#include "proxy/admin/metrics_render.hpp"
 #include "proxy/runtime.hpp"
-#include "proxy/server.hpp"
+#include "proxy/front/server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

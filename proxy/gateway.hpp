@@ -1,6 +1,6 @@
 #pragma once
 // Runs the gateway until SIGTERM/SIGINT; SIGHUP reloads from config_file. Returns the exit status.
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 
 #include <filesystem>
 

@@ -1,6 +1,6 @@
 #include "proxy/listener.hpp"
 
-#include "core/log.hpp"
+#include "core/text/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>

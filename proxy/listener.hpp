@@ -2,7 +2,7 @@
 // What the front end and the authorization endpoint share about listening: how many threads,
 // how an acceptor is opened, the accept loop with its back-off, and the log line of a
 // connection whose coroutine threw.
-#include "core/metrics.hpp"
+#include "core/verdict/metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,5 +1,5 @@
 // intune-gate: the command line (README: Command line).
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 #include "proxy/explain.hpp"
 #include "proxy/gateway.hpp"
 

@@ -1,6 +1,6 @@
 #include "proxy/runtime.hpp"
 
-#include "proxy/tls_context.hpp"
+#include "proxy/tls/tls_context.hpp"
 
 #include <boost/asio/io_context.hpp>
 

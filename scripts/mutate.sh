@@ -21,46 +21,46 @@ filter=${1:-.}
 # name @@ file @@ snippet @@ replacement @@ end-to-end tests @@ unit test targets
 # (\n in snippet and replacement is a newline; a replacement "-" is the empty string; units "-" = none)
 mutations=$(cat <<'EOF'
-strip-x-intune-prefix @@ core/header_names.cpp @@ return normalised_starts_with(name, "x-intune-") ||  @@ return  @@ test_facts @@ proxy_test_headers
-strip-x-forwarded-prefix @@ core/header_names.cpp @@ normalised_starts_with(name, "x-forwarded-") || @@ - @@ test_facts @@ proxy_test_headers
-strip-forwarded @@ core/header_names.cpp @@ same_header_name(name, "forwarded") || @@ - @@ test_facts @@ proxy_test_headers
-strip-other-outcome-headers @@ proxy/headers.cpp @@ if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(clean_name); @@ - @@ test_facts @@ proxy_test_headers
-strip-connection-listed @@ proxy/headers.cpp @@ return is_hop_by_hop(name) || listed(listed_names, name); @@ return is_hop_by_hop(name); @@ test_facts @@ proxy_test_headers
-intune-error-on-every-outcome @@ proxy/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
-guid-hex-check @@ core/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
-guid-length-check @@ core/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
-trusted-peers @@ core/device_id.cpp @@ if (!header.peer_trusted || !header.value) continue; @@ if (!header.value) continue; @@ test_connections @@ core_test_device_id
-error-cached @@ core/compliance.cpp @@ if (v.outcome != Outcome::Error) { @@ if (true) { @@ test_ops_failures_metrics test_failures @@ core_test_compliance
-single-flight-lookup @@ core/compliance.cpp @@     if (!first) return;\n @@ \n @@ test_single_flight @@ core_test_compliance
-token-reuse @@ core/token_source.cpp @@ if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}}; @@ - @@ test_ops_admin_metrics test_single_flight @@ core_test_compliance
-token-single-flight @@ core/token_source.cpp @@ if (auto flight = flight_) { @@ if (auto flight = flight_; false) { @@ test_single_flight @@ core_test_compliance
-token-refusal-hold @@ core/token_source.cpp @@ if (!refusal_.empty() && Clock::now() < refused_until_) co_return TokenResult{false, {}, refusal_}; @@ - @@ test_ops_failures_metrics @@ core_test_compliance
-retry-after-ignored @@ core/retry.cpp @@ if (auto after = parse_retry_after(result.response.retry_after)) delay = *after; @@ - @@ test_failures @@ core_test_compliance
-retry-past-deadline @@ core/retry.cpp @@ if (now + delay >= deadline) co_return result; @@ - @@ test_failures @@ core_test_compliance
-no-retry-on-5xx @@ core/retry.cpp @@ return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; @@ return status == 429; @@ test_failures test_ops_failures_metrics @@ core_test_compliance
-map-413 @@ proxy/refusal.cpp @@ if (ec == http::error::body_limit) return Refusal{413, "request body too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
-map-431 @@ proxy/refusal.cpp @@ if (ec == http::error::header_limit) return Refusal{431, "request header too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
-map-400 @@ proxy/refusal.cpp @@         return std::nullopt;\n    return Refusal{400, "bad request"};\n @@         return std::nullopt;\n    return std::nullopt;\n @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
-rejected-not-counted @@ proxy/session.cpp @@     w_.metrics.rejected_requests.inc();\n    co_return co_await refuse(refusal->status, @@     co_return co_await refuse(refusal->status, @@ test_ops_metrics_counts @@ -
-client-cert-not-verified @@ proxy/tls_context.cpp @@ int mode = SSL_VERIFY_PEER; @@ int mode = SSL_VERIFY_NONE; @@ test_handshake @@ -
-client-cert-not-required @@ proxy/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
-crl-not-checked @@ proxy/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
-min-version-ignored @@ proxy/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
-resumption-survives-ca-change @@ proxy/tls_context.cpp @@ set_session_id_context(native); @@ SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1); @@ test_resumption_reload @@ -
-graph-host-name-unchecked @@ core/http_client.cpp @@ ssl::host_name_verification(host) @@ [](bool preverified, ssl::verify_context&) { return preverified; } @@ test_host_names @@ core_test_compliance
-upstream-host-name-unchecked @@ proxy/upstream_pool.cpp @@ net::ssl::host_name_verification(up.host) @@ [](bool preverified, net::ssl::verify_context&) { return preverified; } @@ test_host_names @@ -
-outcome-ingraceperiod @@ core/decision.cpp @@ {"inGracePeriod", Outcome::InGracePeriod}, @@ {"inGracePeriod", Outcome::Compliant}, @@ test_outcomes @@ core_test_decision
-device-not-found-is-error @@ core/decision.cpp @@ if (reply.status == 404) { @@ if (false) { @@ test_outcomes @@ core_test_decision
-authz-untrusted-peer @@ proxy/authz_server.cpp @@     if (!trusted) { @@     if (false) { @@ test_authz_endpoint @@ -
-authz-header-cert-unverified @@ proxy/cert_verify.cpp @@ out.verified = X509_verify_cert(ctx.get()) == 1; @@ out.verified = X509_verify_cert(ctx.get()) == 1 || true; @@ test_authz_endpoint @@ proxy_test_cert_verify
-cert-header-xfcc @@ core/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
-cert-header-escaped-pem @@ core/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header
-redis-value-other-device @@ core/shared_value.cpp @@ if (!id || *id != device_id) return refuse("names another device"); @@ - @@ test_shared_cache @@ core_test_shared_value
-redis-value-not-ours @@ core/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
-framing-repeated-te @@ proxy/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
-framing-te-not-chunked @@ proxy/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
-framing-repeated-host @@ proxy/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
-handshake-failure-reason @@ proxy/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
+strip-x-intune-prefix @@ core/text/header_names.cpp @@ return normalised_starts_with(name, "x-intune-") ||  @@ return  @@ test_facts @@ proxy_test_headers
+strip-x-forwarded-prefix @@ core/text/header_names.cpp @@ normalised_starts_with(name, "x-forwarded-") || @@ - @@ test_facts @@ proxy_test_headers
+strip-forwarded @@ core/text/header_names.cpp @@ same_header_name(name, "forwarded") || @@ - @@ test_facts @@ proxy_test_headers
+strip-other-outcome-headers @@ proxy/answer/headers.cpp @@ if (!listed_normalised(policy.strip_names, clean_name)) policy.strip_names.push_back(clean_name); @@ - @@ test_facts @@ proxy_test_headers
+strip-connection-listed @@ proxy/answer/headers.cpp @@ return is_hop_by_hop(name) || listed(listed_names, name); @@ return is_hop_by_hop(name); @@ test_facts @@ proxy_test_headers
+intune-error-on-every-outcome @@ proxy/answer/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
+guid-hex-check @@ core/identity/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
+guid-length-check @@ core/identity/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
+trusted-peers @@ core/identity/device_id.cpp @@ if (!header.peer_trusted || !header.value) continue; @@ if (!header.value) continue; @@ test_connections @@ core_test_device_id
+error-cached @@ core/verdict/compliance.cpp @@ if (v.outcome != Outcome::Error) { @@ if (true) { @@ test_ops_failures_metrics test_failures @@ core_test_compliance
+single-flight-lookup @@ core/verdict/compliance.cpp @@     if (!first) return;\n @@ \n @@ test_single_flight @@ core_test_compliance
+token-reuse @@ core/graph/token_source.cpp @@ if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}}; @@ - @@ test_ops_admin_metrics test_single_flight @@ core_test_compliance
+token-single-flight @@ core/graph/token_source.cpp @@ if (auto flight = flight_) { @@ if (auto flight = flight_; false) { @@ test_single_flight @@ core_test_compliance
+token-refusal-hold @@ core/graph/token_source.cpp @@ if (!refusal_.empty() && Clock::now() < refused_until_) co_return TokenResult{false, {}, refusal_}; @@ - @@ test_ops_failures_metrics @@ core_test_compliance
+retry-after-ignored @@ core/graph/retry.cpp @@ if (auto after = parse_retry_after(result.response.retry_after)) delay = *after; @@ - @@ test_failures @@ core_test_compliance
+retry-past-deadline @@ core/graph/retry.cpp @@ if (now + delay >= deadline) co_return result; @@ - @@ test_failures @@ core_test_compliance
+no-retry-on-5xx @@ core/graph/retry.cpp @@ return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; @@ return status == 429; @@ test_failures test_ops_failures_metrics @@ core_test_compliance
+map-413 @@ proxy/http/refusal.cpp @@ if (ec == http::error::body_limit) return Refusal{413, "request body too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+map-431 @@ proxy/http/refusal.cpp @@ if (ec == http::error::header_limit) return Refusal{431, "request header too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+map-400 @@ proxy/http/refusal.cpp @@         return std::nullopt;\n    return Refusal{400, "bad request"};\n @@         return std::nullopt;\n    return std::nullopt;\n @@ test_http test_ops_metrics_counts @@ proxy_test_refusal
+rejected-not-counted @@ proxy/front/session.cpp @@     w_.metrics.rejected_requests.inc();\n    co_return co_await refuse(refusal->status, @@     co_return co_await refuse(refusal->status, @@ test_ops_metrics_counts @@ -
+client-cert-not-verified @@ proxy/tls/tls_context.cpp @@ int mode = SSL_VERIFY_PEER; @@ int mode = SSL_VERIFY_NONE; @@ test_handshake @@ -
+client-cert-not-required @@ proxy/tls/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
+crl-not-checked @@ proxy/tls/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
+min-version-ignored @@ proxy/tls/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
+resumption-survives-ca-change @@ proxy/tls/tls_context.cpp @@ set_session_id_context(native); @@ SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1); @@ test_resumption_reload @@ -
+graph-host-name-unchecked @@ core/graph/http_client.cpp @@ ssl::host_name_verification(host) @@ [](bool preverified, ssl::verify_context&) { return preverified; } @@ test_host_names @@ core_test_compliance
+upstream-host-name-unchecked @@ proxy/front/upstream_pool.cpp @@ net::ssl::host_name_verification(up.host) @@ [](bool preverified, net::ssl::verify_context&) { return preverified; } @@ test_host_names @@ -
+outcome-ingraceperiod @@ core/verdict/decision.cpp @@ {"inGracePeriod", Outcome::InGracePeriod}, @@ {"inGracePeriod", Outcome::Compliant}, @@ test_outcomes @@ core_test_decision
+device-not-found-is-error @@ core/verdict/decision.cpp @@ if (reply.status == 404) { @@ if (false) { @@ test_outcomes @@ core_test_decision
+authz-untrusted-peer @@ proxy/plugin/authz_server.cpp @@     if (!trusted) { @@     if (false) { @@ test_authz_endpoint @@ -
+authz-header-cert-unverified @@ proxy/tls/cert_verify.cpp @@ out.verified = X509_verify_cert(ctx.get()) == 1; @@ out.verified = X509_verify_cert(ctx.get()) == 1 || true; @@ test_authz_endpoint @@ proxy_test_cert_verify
+cert-header-xfcc @@ core/identity/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
+cert-header-escaped-pem @@ core/identity/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header
+redis-value-other-device @@ core/shared/shared_value.cpp @@ if (!id || *id != device_id) return refuse("names another device"); @@ - @@ test_shared_cache @@ core_test_shared_value
+redis-value-not-ours @@ core/shared/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
+framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
+framing-te-not-chunked @@ proxy/http/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
+framing-repeated-host @@ proxy/http/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
+handshake-failure-reason @@ proxy/tls/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
 EOF
 )
 

@@ -2,7 +2,7 @@
 
 #include "tests/emulator/wire.hpp"
 
-#include "core/openssl_ptr.hpp"
+#include "core/tls/openssl_ptr.hpp"
 
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "tests/emulator/device_list.hpp"
 
-#include "core/managed_device_properties.hpp"
+#include "core/graph/managed_device_properties.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>

@@ -1,6 +1,6 @@
 #include "tests/emulator/graph_endpoints.hpp"
 
-#include "core/managed_device_properties.hpp"
+#include "core/graph/managed_device_properties.hpp"
 #include "tests/emulator/device_list.hpp"
 
 #include <openssl/evp.h>

@@ -1,6 +1,6 @@
 #include "tests/emulator/wire.hpp"
 
-#include "core/openssl_ptr.hpp"
+#include "core/tls/openssl_ptr.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

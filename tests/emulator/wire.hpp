@@ -1,9 +1,9 @@
 #pragma once
 // Wire-format helpers shared by the emulator's endpoints: ids, base64url, and the exact error
 // bodies Entra ID (AADSTS) and Microsoft Graph (OData) write.
-#include "core/base64url.hpp"
+#include "core/text/base64url.hpp"
 #include "tests/support/base64url_decode.hpp"
-#include "core/device_id.hpp"
+#include "core/identity/device_id.hpp"
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 // base64url decoding, for tests and the emulator only: the gateway itself only encodes
-// (core/base64url.hpp).
+// (core/text/base64url.hpp).
 #include <optional>
 #include <string>
 #include <string_view>

@@ -1,7 +1,7 @@
 #pragma once
 // Test harness for the compliance core: the demo PKI, an in-process Graph emulator with a devices
 // file written for these tests, and a ComplianceService on its own io thread.
-#include "core/compliance.hpp"
+#include "core/verdict/compliance.hpp"
 #include "tests/emulator/graph_emulator.hpp"
 #include "tests/support/test_pki.hpp"
 

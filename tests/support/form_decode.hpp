@@ -1,7 +1,7 @@
 #pragma once
 // application/x-www-form-urlencoded decoding, for tests and the emulator's token endpoint only:
-// the gateway itself only encodes (core/form_encoding.hpp).
-#include "core/form_encoding.hpp"
+// the gateway itself only encodes (core/graph/form_encoding.hpp).
+#include "core/graph/form_encoding.hpp"
 
 #include <optional>
 #include <string>

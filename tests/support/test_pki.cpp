@@ -1,6 +1,6 @@
 #include "tests/support/test_pki.hpp"
 
-#include "core/openssl_ptr.hpp"
+#include "core/tls/openssl_ptr.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>

@@ -1,0 +1,33 @@
+#pragma once
+// The bulk compliance sync's reading side: pages through
+// GET {graph_url}/v1.0/deviceManagement/managedDevices?$select=...&$top=N, following
+// @odata.nextLink on Graph's own origin only, and turns every device into a verdict with the same
+// decision as a single lookup. Retries and throttling (Retry-After) are the Graph client's.
+#include "core/config/config.hpp"
+#include "core/graph/graph_client.hpp"
+#include "core/verdict/verdict.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <string>
+
+namespace ig {
+
+struct SyncResult {
+    bool complete = false;  // every page read
+    int pages = 0;
+    std::size_t devices = 0;  // verdicts handed to `each`
+    std::size_t skipped = 0;  // entries without a valid id
+    std::string error;  // why it stopped early (one line, no secret)
+};
+
+inline constexpr int max_sync_pages = 100000;
+
+// `each(id, verdict)` for every device (id a lower-case GUID, verdict source Sync);
+// `page_done(progress)` after every page. What was handed over stays when a later page fails.
+boost::asio::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConfig& config,
+                                                    const std::function<void(const std::string&, Verdict)>& each,
+                                                    const std::function<void(const SyncResult&)>& page_done);
+
+}  // namespace ig

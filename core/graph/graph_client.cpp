@@ -1,0 +1,229 @@
+#include "core/graph/graph_client.hpp"
+
+#include "core/text/log.hpp"
+#include "core/text/outside_json.hpp"
+#include "core/graph/retry.hpp"
+#include "core/text/text.hpp"
+
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace ig {
+namespace net = boost::asio;
+namespace urls = boost::urls;
+
+namespace {
+
+// A URL the client itself made (list_url() or a link parse_next_link() accepted): the origin and target it names.
+ParsedUrl parse_link(const std::string& url) { return parse_url(url, {.fragment_allowed = true}); }
+
+std::string json_string(const nlohmann::json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string client_request_id_for(std::string_view id) {
+    if (id.size() != 32 || !std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isxdigit(c); }))
+        return {};
+    std::string out;
+    for (std::size_t i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(id[i])));
+    }
+    return out;
+}
+
+ParsedUrl parse_next_link(std::string_view link, const Origin& graph) {
+    auto next = parse_url(link, {.fragment_allowed = true});
+    if (next.error.empty() && !next.origin.same_as(graph)) next.error = "is on another origin than graph_url";
+    return next;
+}
+
+AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
+    AppsPage page;
+    auto parsed = parse_outside_json(body);
+    if (!parsed.doc) {
+        page.error = "detectedApps: " + parsed.error;
+        return page;
+    }
+    const auto& doc = *parsed.doc;
+    auto value = doc.is_object() ? doc.find("value") : doc.end();
+    if (!doc.is_object() || value == doc.end() || !value->is_array()) {
+        page.error = "detectedApps: the answer is not an OData collection";
+        return page;
+    }
+    for (auto& app : *value) {
+        if (!app.is_object()) continue;
+        apps.push_back({{"displayName", json_string(app, "displayName")},
+                        {"version", json_string(app, "version")},
+                        {"publisher", json_string(app, "publisher")}});
+    }
+    page.next_link = json_string(doc, "@odata.nextLink");
+    return page;
+}
+
+GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics)
+    : http_(http), tokens_(tokens), config_(config), metrics_(metrics) {
+    auto graph = parse_url(config.graph_url);
+    if (graph.error.empty())
+        graph_ = std::move(graph.origin);
+    else
+        url_error_ = "graph_url " + graph.error;
+}
+
+urls::url GraphClient::device_link(const std::string& device_id) const {
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices", device_id});
+    if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
+    return u;
+}
+
+std::string GraphClient::device_url(const std::string& device_id) const {
+    return std::string(device_link(device_id).buffer());
+}
+
+// "" for all properties, else the comma-separated list for $select.
+std::string GraphClient::selected() const {
+    if (config_.save_device_properties && config_.device_properties.empty()) return {};
+    std::vector<std::string> select{"id", "complianceState", "managementAgent"};
+    if (config_.save_device_properties)
+        for (auto& p : config_.device_properties)
+            if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
+    std::string list;
+    for (auto& s : select) list += (list.empty() ? "" : ",") + s;
+    return list;
+}
+
+std::string GraphClient::list_url(std::size_t page_size) const {
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
+    if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
+    u.params().append({"$top", std::to_string(page_size)});
+    return std::string(u.buffer());
+}
+
+net::awaitable<GraphReply> GraphClient::get_page(const std::string& url, Clock::time_point deadline) {
+    auto link = parse_link(url);
+    if (!link.error.empty()) {
+        GraphReply reply;
+        reply.error = "graph page URL " + link.error;
+        co_return reply;
+    }
+    co_return co_await get(link.origin, link.target, deadline, {});
+}
+
+urls::url GraphClient::apps_link(const std::string& device_id) const {
+    return graph_.url({"beta", "deviceManagement", "managedDevices", device_id, "detectedApps"});
+}
+
+std::string GraphClient::apps_url(const std::string& device_id) const {
+    return std::string(apps_link(device_id).buffer());
+}
+
+bool GraphClient::same_origin(const std::string& url) const {
+    return url_error_.empty() && parse_next_link(url, graph_).error.empty();
+}
+
+net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, Clock::time_point deadline,
+                                            const std::string& client_request_id) {
+    GraphReply reply;
+    if (!url_error_.empty()) {
+        reply.error = url_error_;
+        co_return reply;
+    }
+    for (int round = 0; round < 2; ++round) {
+        auto token = co_await tokens_.get(deadline);
+        if (!token.ok) {
+            reply.kind = GraphReply::Kind::TokenFailed;
+            reply.error = token.error;
+            co_return reply;
+        }
+        HttpRequest req;
+        req.origin = origin;
+        req.target = target;
+        req.headers = {{"Authorization", "Bearer " + token.token}, {"Accept", "application/json"}};
+        // One ID follows a login across the gateway's log and Microsoft's (support asks for it).
+        if (!client_request_id.empty()) req.headers.emplace_back("client-request-id", client_request_id);
+        auto res = co_await request_with_retries(http_, req, deadline, {}, [this](const HttpResult& r, double secs) {
+            metrics_.count_graph_call(r.ok() ? r.response.status : 0);
+            metrics_.graph_latency.observe(secs);
+        });
+        if (!res.ok()) {
+            reply.kind = GraphReply::Kind::Unreachable;
+            reply.error = res.ec == boost::beast::error::timeout ? "graph request timed out"
+                                                                 : "graph unreachable: " + one_line(res.error_text());
+            co_return reply;
+        }
+        reply.kind = GraphReply::Kind::Answered;
+        reply.status = res.response.status;
+        reply.body = std::move(res.response.body);
+        reply.request_id = std::move(res.response.request_id);
+        reply.client_request_id = std::move(res.response.client_request_id);
+        // An expired or revoked token: get a new one and try exactly once more. Any other 401
+        // (Intune's missing permission or role) would get the same answer with a new token.
+        if (reply.status == 401 && round == 0) {
+            auto e = parse_odata_error(reply.body);
+            const bool bad_token = (e && is_invalid_token(reply.status, *e)) ||
+                                   res.response.www_authenticate.find("invalid_token") != std::string::npos;
+            if (bad_token && tokens_.invalidate(token.token)) continue;
+        }
+        co_return reply;
+    }
+    co_return reply;
+}
+
+net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id, Clock::time_point deadline,
+                                                   const std::string& request_id) {
+    co_return co_await get(graph_, std::string(device_link(device_id).encoded_target()), deadline,
+                           client_request_id_for(request_id));
+}
+
+net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Clock::time_point deadline,
+                                                const std::string& request_id) {
+    const auto crid = client_request_id_for(request_id);
+    AppsReply out;
+    auto apps = nlohmann::json::array();
+    ParsedUrl next{graph_, std::string(apps_link(device_id).encoded_target()), {}};
+    while (true) {
+        if (out.pages >= max_app_pages) {
+            out.error = "detectedApps has more than " + std::to_string(max_app_pages) + " pages";
+            co_return out;
+        }
+        auto reply = co_await get(next.origin, next.target, deadline, crid);
+        ++out.pages;
+        if (reply.kind != GraphReply::Kind::Answered) {
+            out.error = reply.error;
+            co_return out;
+        }
+        if (reply.status != 200) {
+            out.error = "detectedApps: HTTP " + std::to_string(reply.status);
+            if (auto e = parse_odata_error(reply.body)) {
+                out.error += " " + e->code;
+                if (!e->intune_code.empty()) out.error += "/" + e->intune_code;
+            }
+            if (!reply.request_id.empty()) out.error += "; request-id " + reply.request_id;
+            co_return out;
+        }
+        auto page = read_apps_page(reply.body, apps);
+        if (!page.error.empty()) {
+            out.error = std::move(page.error);
+            co_return out;
+        }
+        if (page.next_link.empty()) break;
+        next = parse_next_link(page.next_link, graph_);
+        if (!next.error.empty()) {
+            // Following it would hand our token to another host.
+            out.error = "detectedApps: @odata.nextLink points to another origin, not followed";
+            log::warn("graph nextLink not followed", {{"device_id", device_id},
+                                                      {"next_origin", one_line(next.origin.text(), 200)},
+                                                      {"problem", next.error}});
+            co_return out;
+        }
+    }
+    out.apps = std::move(apps);
+    co_return out;
+}
+
+}  // namespace ig

@@ -1,0 +1,87 @@
+#pragma once
+// Reads a managed device and its detected apps from Microsoft Graph with a token from TokenSource.
+// A 401 InvalidAuthenticationToken drops the token and retries once with a new one (rate-limited by
+// TokenSource); Intune's permission 401 does not. Transient failures are retried (retry.hpp).
+// Call only from the HttpClient's strand.
+#include "core/config/config.hpp"
+#include "core/graph/graph_reply.hpp"
+#include "core/graph/http_client.hpp"
+#include "core/verdict/metrics.hpp"
+#include "core/graph/origin.hpp"
+#include "core/graph/token_source.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/url/url.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace ig {
+
+// The client-request-id Graph gets for a gateway request: X-Request-Id's 32 hex digits written as
+// a GUID (Graph wants a GUID); empty when request_id is not 32 hex digits (then none is sent).
+std::string client_request_id_for(std::string_view request_id);
+
+// One detectedApps page: its apps (displayName, version, publisher) appended to `apps`, and its
+// @odata.nextLink. error is set when the body is not an OData collection.
+struct AppsPage {
+    std::string next_link;
+    std::string error;
+};
+AppsPage read_apps_page(const std::string& body, nlohmann::json& apps);
+
+// An @odata.nextLink from a Graph answer, parsed as a link from outside (a fragment is dropped).
+// error is set unless it is an https URL on graph's origin (same_as()): following a link
+// elsewhere would hand the token to another host. On success origin.same_as(graph) holds and target
+// is the origin-form to request there.
+ParsedUrl parse_next_link(std::string_view link, const Origin& graph);
+
+struct AppsReply {
+    std::optional<nlohmann::json> apps;  // array of {displayName, version, publisher}; nullopt on failure
+    std::string error;
+    int pages = 0;
+};
+
+class GraphClient {
+public:
+    static constexpr int max_app_pages = 50;
+
+    GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics);
+
+    std::string device_url(const std::string& device_id) const;
+    std::string apps_url(const std::string& device_id) const;
+    // The first page of the device list: $select as for one device, $top=page_size.
+    std::string list_url(std::size_t page_size) const;
+
+    // request_id: the gateway request's X-Request-Id, sent as client-request-id (may be empty).
+    boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline,
+                                                  const std::string& request_id = {});
+    boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline,
+                                               const std::string& request_id = {});
+    // One page of a collection (a list_url() or an @odata.nextLink already checked with same_origin()).
+    boost::asio::awaitable<GraphReply> get_page(const std::string& url, Clock::time_point deadline);
+
+    // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed:
+    // they would be sent the token).
+    bool same_origin(const std::string& url) const;
+
+    void count_apps_failure() { metrics_.apps_failures.inc(); }
+
+private:
+    std::string selected() const;  // the $select list; empty: all properties
+    boost::urls::url device_link(const std::string& device_id) const;
+    boost::urls::url apps_link(const std::string& device_id) const;
+    // origin and target are copied into the coroutine frame.
+    boost::asio::awaitable<GraphReply> get(Origin origin, std::string target, Clock::time_point deadline,
+                                           const std::string& client_request_id);
+
+    HttpClient& http_;
+    TokenSource& tokens_;
+    IntuneConfig config_;
+    CoreMetrics& metrics_;
+    Origin graph_;  // graph_url, parsed once
+    std::string url_error_;  // graph_url is not an https URL (only a configuration built in code can say so)
+};
+
+}  // namespace ig

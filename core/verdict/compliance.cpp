@@ -1,0 +1,602 @@
+#include "core/verdict/compliance.hpp"
+
+#include "core/verdict/decision.hpp"
+#include "core/identity/device_id.hpp"
+#include "core/graph/device_sync.hpp"
+#include "core/graph/graph_client.hpp"
+#include "core/text/header_cap.hpp"
+#include "core/graph/http_client.hpp"
+#include "core/text/log.hpp"
+#include "core/shared/redis_client.hpp"
+#include "core/shared/shared_value.hpp"
+#include "core/text/text.hpp"
+#include "core/graph/token_source.hpp"
+#include "core/verdict/verdict_cache.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+namespace ig {
+namespace net = boost::asio;
+
+namespace {
+
+// Everything that talks to login and Graph for one configuration. Replaced as a whole on reload;
+// lookups in flight keep the old one alive until they finish.
+// The connections and the token: kept across a reload that does not touch them.
+struct Link {
+    Link(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
+        : http(HttpClientOptions{c.ca_file}), tokens(http, c, metrics, token_state) {}
+    HttpClient http;
+    TokenSource tokens;
+};
+
+struct Backend {
+    Backend(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<Link> l)
+        : config(c), link(std::move(l)), graph(link->http, link->tokens, config, metrics) {}
+    IntuneConfig config;
+    std::shared_ptr<Link> link;
+    GraphClient graph;
+};
+
+bool same_connection(const IntuneConfig& a, const IntuneConfig& b) { return a.connection() == b.connection(); }
+
+// The verdicts of one tenant under the same rules and TTLs stay valid.
+bool same_verdicts(const IntuneConfig& a, const IntuneConfig& b) {
+    return a.tenant() == b.tenant() && a.rules() == b.rules() && a.cache.ttls() == b.cache.ttls();
+}
+
+std::chrono::milliseconds ttl_for(const Verdict& v, const IntuneConfig& cfg) {
+    const auto ttl = v.outcome == Outcome::Compliant ? cfg.cache.compliant_ttl : cfg.cache.other_ttl;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
+}
+
+// What is left of a verdict's TTL, counted from when Graph gave the answer.
+std::chrono::milliseconds remaining_ttl(const Verdict& v, const IntuneConfig& cfg) {
+    return ttl_for(v, cfg) - std::chrono::milliseconds(unix_ms() - v.fetched_at_ms);
+}
+
+std::string random_token() {
+    std::random_device rd;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i) out += hex[rd() & 15];
+    return out;
+}
+
+// A log line at most once per period for a repeating condition (e.g. Redis timeouts).
+class Throttle {
+public:
+    bool allow(Clock::time_point now = Clock::now()) {
+        if (now < next_) return false;
+        next_ = now + std::chrono::seconds(60);
+        return true;
+    }
+
+private:
+    Clock::time_point next_{};
+};
+
+Verdict error_verdict(std::string reason) {
+    Verdict v;
+    v.outcome = Outcome::Error;
+    v.reason = std::move(reason);
+    return v;
+}
+
+}  // namespace
+
+struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
+    Impl(net::any_io_executor io, const IntuneConfig& config, CoreMetrics& m)
+        : strand(net::make_strand(io)),
+          metrics(m),
+          cache(config.cache.max_entries, &m.cache_size),
+          instance(random_token()),
+          backend(std::make_shared<Backend>(config, m, std::make_shared<Link>(config, m, token_state))) {
+        cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
+        make_redis(config);
+    }
+
+    net::strand<net::any_io_executor> strand;
+    CoreMetrics& metrics;
+    VerdictCache cache;
+    const std::string instance;  // this process, in lock and lease values
+    std::atomic<TokenState> token_state{TokenState::Unknown};
+    std::atomic<bool> stopped{false};
+    // Touched only on the strand:
+    std::shared_ptr<Backend> backend;
+    std::shared_ptr<RedisClient> redis;  // null without a shared cache
+    std::unordered_map<std::string, std::vector<Callback>> waiting;  // single-flight per device
+    Throttle redis_log, poison_log;
+
+    std::optional<net::steady_timer> refresh_timer;  // on the strand
+    std::optional<net::steady_timer> sync_timer;  // on the strand
+    bool sync_started = false;
+
+    // The verdict and how long to keep it here (the shared cache's remaining TTL for its values).
+    struct Resolved {
+        Verdict verdict;
+        std::optional<std::chrono::milliseconds> ttl;
+    };
+
+    void make_redis(const IntuneConfig& config) {
+        if (redis) redis->stop();
+        redis.reset();
+        if (!config.shared_cache.enabled) return;
+        redis = std::make_shared<RedisClient>(strand, config.shared_cache, config.ca_file, metrics.shared.redis);
+        redis->start();
+    }
+
+    void start(std::string id, Callback done, std::string request_id);
+    static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
+                                           std::optional<Verdict> local, std::string request_id);
+    static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
+                                            std::string request_id);
+    static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
+                                                               std::shared_ptr<RedisClient> redis,
+                                                               std::shared_ptr<Backend> b, const std::string& id);
+    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<Backend>& b, const std::string& id,
+                                                               const Verdict& v) const;
+    void write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v);
+    static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
+                                             Verdict v);
+    void shared_failed(const RedisReply& r, const char* step);
+    static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
+    static net::awaitable<void> keep_synced(std::shared_ptr<Impl> self);
+    static net::awaitable<void> sync_once(std::shared_ptr<Impl> self);
+    void finish(const std::string& id, Resolved r);
+};
+
+namespace {
+
+net::awaitable<void> read_installed_apps(const std::shared_ptr<Backend>& b, const std::string& id, Verdict& v,
+                                         Clock::time_point deadline, const std::string& request_id) {
+    v.apps_pending = false;
+    auto apps = co_await b->graph.get_apps(id, deadline, request_id);
+    if (apps.apps) {
+        auto capped = cap_json_header(*apps.apps, apps_header, b->config.max_apps_header_bytes);
+        v.apps_json = std::move(capped.json);
+        v.apps_truncated = capped.total;
+    } else {
+        // The outcome stands; the apps header is left out (README: `outcomes`).
+        b->graph.count_apps_failure();
+        log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
+    }
+}
+
+net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id, std::string request_id) {
+    const auto start = Clock::now();
+    const auto deadline = start + b->config.timeout;
+    auto reply = co_await b->graph.get_device(id, deadline, request_id);
+    Verdict v = decide(reply, b->config);
+    if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
+        v.outcome != Outcome::Error)
+        co_await read_installed_apps(b, id, v, deadline, request_id);
+    v.graph_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (v.outcome != Outcome::Error) v.fetched_at_ms = unix_ms();
+    v.source = VerdictSource::Graph;
+    co_return v;
+}
+
+net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    net::steady_timer t(co_await net::this_coro::executor, d);
+    co_await t.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+}  // namespace
+
+void ComplianceService::Impl::shared_failed(const RedisReply& r, const char* step) {
+    metrics.shared.fallbacks.inc();
+    // Down is logged once by the client; timeouts and error replies (e.g. OOM) at most once a minute.
+    if (redis && redis->connected() && redis_log.allow())
+        log::warn("shared cache did not answer, using the local cache and Graph",
+                  {{"step", step}, {"reason", one_line(r.str, 200)}});
+}
+
+net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceService::Impl::read_shared(
+    std::shared_ptr<Impl> self, std::shared_ptr<RedisClient> redis, std::shared_ptr<Backend> b, const std::string& id) {
+    const auto& sc = b->config.shared_cache;
+    // (Named vectors: GCC 12 miscompiles braced string lists inside co_await expressions.)
+    std::vector<std::string> get{"GET", shared_verdict_key(sc.key_prefix, id)};
+    auto r = co_await redis->command(std::move(get), Clock::now() + sc.timeout);
+    if (r.type == RedisReply::Type::Nil) {
+        self->metrics.shared.misses.inc();
+        co_return std::nullopt;
+    }
+    if (r.type != RedisReply::Type::String) {
+        self->shared_failed(r, "read");
+        co_return std::nullopt;
+    }
+    std::string why;
+    const auto now = unix_ms();
+    auto value = decode_shared_value(r.str, id, now, &why);
+    if (!value) {
+        self->metrics.shared.ignored.inc();
+        if (self->poison_log.allow()) log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
+        co_return std::nullopt;
+    }
+    self->metrics.shared.hits.inc();
+    Resolved out;
+    out.verdict = std::move(value->verdict);
+    out.verdict.apps_pending =
+        b->config.save_installed_apps && !out.verdict.apps_json && !out.verdict.compliance_state.empty();
+    out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
+    co_return out;
+}
+
+std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(const std::shared_ptr<Backend>& b,
+                                                                                    const std::string& id,
+                                                                                    const Verdict& v) const {
+    if (!redis || !redis->connected() || v.outcome == Outcome::Error) return std::nullopt;
+    const auto left = remaining_ttl(v, b->config);
+    if (left.count() <= 0) return std::nullopt;
+    auto value = encode_shared_value(id, v, v.fetched_at_ms + ttl_for(v, b->config).count());
+    if (value.empty()) return std::nullopt;
+    return std::vector<std::string>{"SET", shared_verdict_key(b->config.shared_cache.key_prefix, id), std::move(value),
+                                    "PX", std::to_string(left.count())};
+}
+
+void ComplianceService::Impl::write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v) {
+    if (auto set = shared_set_command(b, id, v); set && redis->send(*set)) metrics.shared.writes.inc();
+}
+
+// On a request's path the write is waited for (at most the shared cache's timeout): once a client
+// has its answer, every instance finds the verdict in Redis.
+net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b,
+                                                           std::string id, Verdict v) {
+    auto set = self->shared_set_command(b, id, v);
+    if (!set) co_return;
+    auto redis = self->redis;
+    auto r = co_await redis->command(std::move(*set), Clock::now() + b->config.shared_cache.timeout);
+    if (r.ok_status())
+        self->metrics.shared.writes.inc();
+    else
+        self->shared_failed(r, "write");
+}
+
+// Local miss: the shared cache, then Graph. Across instances one of them asks Graph for a device
+// (a short SET NX PX lock); the others read its answer, waiting at most half the lookup time.
+net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resolve(std::shared_ptr<Impl> self,
+                                                                                   std::shared_ptr<Backend> b,
+                                                                                   std::string id,
+                                                                                   std::string request_id) {
+    const auto start = Clock::now();
+    auto redis = self->redis;
+    const auto& sc = b->config.shared_cache;
+    bool locked = false;
+    if (redis && redis->connected()) {
+        if (auto hit = co_await read_shared(self, redis, b, id)) co_return std::move(*hit);
+        const auto lock_key = shared_lock_key(sc.key_prefix, id);
+        const auto lock_ms = std::to_string((b->config.timeout + std::chrono::seconds(1)).count());
+        auto take_lock = [&]() {
+            return redis->command({"SET", lock_key, self->instance, "NX", "PX", lock_ms}, Clock::now() + sc.timeout);
+        };
+        auto r = co_await take_lock();
+        if (r.ok_status()) {
+            locked = true;
+        } else if (r.type == RedisReply::Type::Nil) {
+            self->metrics.shared.lock_waits.inc();
+            const auto wait_until = start + b->config.timeout / 2;
+            auto pause = std::chrono::milliseconds(5);
+            while (Clock::now() + pause < wait_until && redis->connected()) {
+                co_await sleep_for(pause);
+                pause = std::min(pause * 2, std::chrono::milliseconds(50));
+                if (auto hit = co_await read_shared(self, redis, b, id)) co_return std::move(*hit);
+                // The holder gave up (Graph failed) or died: one of the waiters takes over.
+                auto again = co_await take_lock();
+                if (again.ok_status()) {
+                    locked = true;
+                    break;
+                }
+                if (again.type != RedisReply::Type::Nil) {
+                    self->shared_failed(again, "lock");
+                    break;
+                }
+            }
+        } else {
+            self->shared_failed(r, "lock");
+        }
+    }
+    if (locked) {
+        // The holder before us may have written its answer and let go between our read and our
+        // lock (it writes, then deletes the lock, on one connection): look once more.
+        if (auto hit = co_await read_shared(self, redis, b, id)) {
+            std::vector<std::string> del{"DEL", shared_lock_key(sc.key_prefix, id)};
+            redis->send(del);
+            co_return std::move(*hit);
+        }
+    }
+    Resolved out;
+    out.verdict = co_await lookup(b, id, std::move(request_id));
+    co_await store_shared(self, b, id, out.verdict);
+    // After the value (same connection, so in order): waiters see the answer, then the lock goes.
+    if (locked && redis->connected()) {
+        std::vector<std::string> del{"DEL", shared_lock_key(sc.key_prefix, id)};
+        redis->send(del);
+    }
+    co_return out;
+}
+
+// A verdict from the local cache or, on a miss, from resolve(); then the installed apps when they
+// are still to be read (one Graph call per device, never the device itself again).
+net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::obtain(std::shared_ptr<Impl> self,
+                                                                                  std::shared_ptr<Backend> b,
+                                                                                  std::string id,
+                                                                                  std::optional<Verdict> local,
+                                                                                  std::string request_id) {
+    Resolved r;
+    if (local) {
+        r.ttl = remaining_ttl(*local, b->config);
+        r.verdict = std::move(*local);
+    } else {
+        r = co_await resolve(self, b, id, request_id);
+    }
+    if (r.verdict.apps_pending) {
+        const auto start = Clock::now();
+        co_await read_installed_apps(b, id, r.verdict, start + b->config.timeout, request_id);
+        r.verdict.graph_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        co_await store_shared(self, b, id, r.verdict);
+    }
+    co_return r;
+}
+
+void ComplianceService::Impl::start(std::string id, Callback done, std::string request_id) {
+    auto local = cache.get(id);
+    if (local && !local->apps_pending) {
+        metrics.cache_hits.inc();
+        if (!stopped) done(std::move(*local));
+        return;
+    }
+    (local ? metrics.cache_hits : metrics.cache_misses).inc();
+    auto [it, first] = waiting.try_emplace(id);
+    it->second.push_back(std::move(done));
+    if (!first) return;
+    net::co_spawn(strand, obtain(shared_from_this(), backend, id, std::move(local), std::move(request_id)),
+                  [self = shared_from_this(), id](std::exception_ptr e, Resolved r) {
+                      if (e) r = Resolved{error_verdict("internal error in the compliance lookup"), std::nullopt};
+                      self->finish(id, std::move(r));
+                  });
+}
+
+void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
+    const auto& cfg = backend->config;
+    Verdict& v = r.verdict;
+    if (v.outcome != Outcome::Error) {
+        cache.put(id, v, r.ttl ? *r.ttl : ttl_for(v, cfg));
+    } else if (cfg.stale_if_error.count() > 0) {
+        const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stale_if_error).count();
+        if (auto stale = cache.get_stale(id, max_age)) {
+            metrics.stale_served.inc();
+            log::warn("graph failed, serving the last known verdict", {{"device_id", id},
+                                                                       {"reason", v.reason},
+                                                                       {"age_s", *stale->stale_age_s},
+                                                                       {"outcome", to_string(stale->outcome)}});
+            stale->graph_ms = v.graph_ms;
+            v = std::move(*stale);
+        }
+    }
+    log::event(v.outcome == Outcome::Error ? "warn" : "info", "compliance lookup",
+               {{"device_id", id},
+                {"outcome", to_string(v.outcome)},
+                {"compliance_state", v.compliance_state},
+                {"source", to_string(v.source)},
+                {"reason", v.reason},
+                {"graph_ms", v.graph_ms}});
+    auto node = waiting.extract(id);
+    if (node.empty() || stopped) return;
+    for (auto& cb : node.mapped()) {
+        try {
+            cb(v);
+        } catch (const std::exception& ex) {
+            log::error("compliance callback threw", {{"what", ex.what()}});
+        }
+    }
+}
+
+// One round of the bulk sync. With a shared cache, only the instance that gets the lease (for
+// one interval) does it; the others find the verdicts in the shared cache.
+net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> self) {
+    auto b = self->backend;
+    const auto& cfg = b->config;
+    auto redis = self->redis;
+    if (redis && redis->connected()) {
+        std::vector<std::string> lease{
+            "SET",          shared_sync_lease_key(cfg.shared_cache.key_prefix),
+            self->instance, "NX",
+            "PX",           std::to_string(std::chrono::milliseconds(cfg.sync.interval).count())};
+        auto r = co_await redis->command(std::move(lease), Clock::now() + cfg.shared_cache.timeout);
+        if (r.type == RedisReply::Type::Nil) {
+            self->metrics.sync.runs_skipped.inc();
+            log::info("device sync skipped: another instance holds the lease");
+            co_return;
+        }
+        if (!r.ok_status()) self->shared_failed(r, "sync lease");  // then sync here anyway
+    }
+    const auto start = Clock::now();
+    log::info("device sync started", {{"page_size", cfg.sync.page_size}});
+    auto each = [&](const std::string& id, Verdict v) {
+        const auto ttl = ttl_for(v, cfg);
+        // Installed apps come per device only: keep what a request already read, or leave them to
+        // the device's next request.
+        if (cfg.save_installed_apps) {
+            if (auto old = self->cache.inspect(id); old && !old->verdict.apps_pending) {
+                v.apps_json = old->verdict.apps_json;
+                v.apps_truncated = old->verdict.apps_truncated;
+            } else {
+                v.apps_pending = true;
+            }
+        }
+        self->cache.put(id, v, ttl);
+        self->write_shared(b, id, v);
+    };
+    auto page_done = [&](const SyncResult& p) {
+        self->metrics.sync.pages.inc();
+        if (p.pages % 10 == 0) log::info("device sync progress", {{"pages", p.pages}, {"devices", p.devices}});
+    };
+    auto result = co_await sync_all_devices(b->graph, cfg, each, page_done);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    auto& m = self->metrics.sync;
+    m.devices.inc(result.devices);
+    m.last_duration_ms.set(ms);
+    m.last_pages.set(result.pages);
+    m.last_devices.set(static_cast<std::int64_t>(result.devices));
+    m.last_end_unix.set(unix_ms() / 1000);
+    nlohmann::json fields{
+        {"duration_ms", ms}, {"pages", result.pages}, {"devices", result.devices}, {"skipped", result.skipped}};
+    if (result.complete) {
+        m.runs_ok.inc();
+        log::info("device sync done", std::move(fields));
+    } else {
+        m.runs_failed.inc();
+        fields["reason"] = result.error;
+        log::warn("device sync stopped early; the verdicts read so far are kept", std::move(fields));
+    }
+}
+
+net::awaitable<void> ComplianceService::Impl::keep_synced(std::shared_ptr<Impl> self) {
+    self->sync_timer.emplace(self->strand);
+    // Shortly after start, so the token is there (and the shared cache, up to 2 s, so that its
+    // lease decides which instance syncs); then every interval.
+    for (int i = 0; i < 10 && !self->stopped; ++i) {
+        self->sync_timer->expires_after(std::chrono::milliseconds(200));
+        co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
+        if (!self->redis || self->redis->connected()) break;
+    }
+    while (!self->stopped) {
+        const auto interval = self->backend->config.sync.interval;
+        const auto began = Clock::now();
+        if (interval.count() > 0) co_await sync_once(self);
+        if (self->stopped) break;
+        // Interval from start to start (a sync longer than that is followed by the next at once);
+        // a reload cancels the wait, so a new interval applies at once.
+        if (interval.count() > 0)
+            self->sync_timer->expires_at(began + interval);
+        else
+            self->sync_timer->expires_after(std::chrono::hours(24));
+        co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+// Asks the token source every minute: it answers from its cache until shortly before the token
+// expires, then fetches a new one, so the refresh happens here and not on a request. After a
+// failure it tries again sooner, which is also the only retry: requests never queue behind it.
+net::awaitable<void> ComplianceService::Impl::keep_token_fresh(std::shared_ptr<Impl> self) {
+    constexpr auto period = std::chrono::seconds(60);
+    constexpr auto after_failure = std::chrono::seconds(10);
+    self->refresh_timer.emplace(self->strand);
+    while (!self->stopped) {
+        auto b = self->backend;  // a reload may replace it between rounds
+        auto result = co_await b->link->tokens.get(Clock::now() + b->config.timeout);
+        if (self->stopped) break;
+        self->refresh_timer->expires_after(result.ok ? period : after_failure);
+        boost::system::error_code ec;
+        co_await self->refresh_timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+}
+
+void ComplianceService::start_token_refresh() {
+    net::co_spawn(impl_->strand, Impl::keep_token_fresh(impl_), net::detached);
+    net::post(impl_->strand, [impl = impl_] {
+        if (impl->sync_started) return;
+        impl->sync_started = true;
+        net::co_spawn(impl->strand, Impl::keep_synced(impl), net::detached);
+    });
+}
+
+ComplianceService::ComplianceService(net::any_io_executor io, const IntuneConfig& config, CoreMetrics& metrics)
+    : io_(io), impl_(std::make_shared<Impl>(io, config, metrics)) {}
+
+ComplianceService::~ComplianceService() {
+    impl_->stopped = true;
+    // Idle pooled connections go with the backend once the last lookup lets go of it.
+    try {
+        net::post(impl_->strand, [impl = impl_] {
+            if (impl->refresh_timer) impl->refresh_timer->cancel();
+            if (impl->sync_timer) impl->sync_timer->cancel();
+            if (impl->redis) impl->redis->stop();
+            impl->backend->link->http.close_idle();
+        });
+    } catch (...) {  // posting can only fail for want of memory; the timers then end with the io_context
+    }
+}
+
+std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
+    auto v = impl_->cache.get(device_id);
+    if (!v || v->apps_pending) return std::nullopt;  // check() reads the apps
+    impl_->metrics.cache_hits.inc();
+    return v;
+}
+
+void ComplianceService::check(std::string device_id, Callback done, std::string request_id) {
+    auto id = normalize_guid(device_id);
+    net::post(impl_->strand,
+              [impl = impl_, id = std::move(id), done = std::move(done), rid = std::move(request_id)]() mutable {
+                  if (!id) {
+                      if (!impl->stopped) done(error_verdict("invalid device id"));
+                      return;
+                  }
+                  impl->start(std::move(*id), std::move(done), std::move(rid));
+              });
+}
+
+void ComplianceService::reconfigure(const IntuneConfig& config) {
+    net::post(impl_->strand, [impl = impl_, config] {
+        const IntuneConfig old = impl->backend->config;
+        const bool keep_cache = same_verdicts(old, config);
+        const bool keep_link = same_connection(old, config);
+        auto link = keep_link ? impl->backend->link : std::make_shared<Link>(config, impl->metrics, impl->token_state);
+        impl->backend = std::make_shared<Backend>(config, impl->metrics, std::move(link));
+        if (!keep_link) impl->token_state = TokenState::Unknown;
+        impl->cache.set_max_entries(config.cache.max_entries);
+        impl->cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
+        if (!keep_cache) impl->cache.clear();
+        if (old.shared_cache != config.shared_cache) impl->make_redis(config);
+        if (old.sync.interval != config.sync.interval && impl->sync_timer) impl->sync_timer->cancel();
+    });
+}
+
+std::optional<CacheEntryInfo> ComplianceService::inspect(std::string_view device_id) const {
+    auto id = normalize_guid(device_id);
+    if (!id) return std::nullopt;
+    return impl_->cache.inspect(*id);
+}
+
+void ComplianceService::invalidate(std::string device_id, std::function<void()> done) {
+    auto id = normalize_guid(device_id);
+    net::co_spawn(
+        impl_->strand,
+        [](std::shared_ptr<Impl> impl, std::optional<std::string> id) -> net::awaitable<void> {
+            if (!id) co_return;
+            impl->cache.erase(*id);
+            auto b = impl->backend;
+            if (auto redis = impl->redis; redis && redis->connected()) {
+                const auto& sc = b->config.shared_cache;
+                std::vector<std::string> del{"DEL", shared_verdict_key(sc.key_prefix, *id)};
+                auto r = co_await redis->command(std::move(del), Clock::now() + sc.timeout);
+                if (r.failed() || r.type == RedisReply::Type::Error) impl->shared_failed(r, "invalidate");
+            }
+            log::info("device verdict dropped", {{"device_id", *id}});
+        }(impl_, std::move(id)),
+        [impl = impl_, done = std::move(done)](std::exception_ptr) {
+            if (done && !impl->stopped) done();
+        });
+}
+
+std::optional<bool> ComplianceService::token_ok() const {
+    const TokenState s = impl_->token_state.load();
+    if (s == TokenState::Unknown) return std::nullopt;
+    return s == TokenState::Ok;
+}
+
+}  // namespace ig

@@ -1,0 +1,127 @@
+#include "core/verdict/decision.hpp"
+
+#include "core/text/header_cap.hpp"
+#include "core/text/outside_json.hpp"
+#include "core/text/text.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <utility>
+
+namespace ig {
+
+namespace {
+constexpr std::size_t max_state_len = 64;
+
+constexpr std::array<std::pair<std::string_view, Outcome>, 6> known_states{{
+    {"compliant", Outcome::Compliant},
+    {"noncompliant", Outcome::NotCompliant},
+    {"inGracePeriod", Outcome::InGracePeriod},
+    {"configManager", Outcome::ConfigManager},
+    {"conflict", Outcome::Conflict},
+    {"error", Outcome::Error},
+}};
+
+Verdict error(std::string reason) {
+    Verdict v;
+    v.outcome = Outcome::Error;
+    v.reason = one_line(reason, 700);
+    return v;
+}
+
+// "<what> (HTTP 401 UnknownError/Forbidden: text; request-id R; client-request-id C)": the ids are
+// what Microsoft support asks for; the body's innerError wins, the response headers fill in.
+std::string http_reason(std::string_view what, const GraphReply& reply, const std::optional<ODataError>& e) {
+    std::string r = std::string(what) + " (HTTP " + std::to_string(reply.status);
+    std::string request_id = reply.request_id, client_request_id = reply.client_request_id;
+    if (e) {
+        if (!e->code.empty()) r += " " + e->code;
+        if (!e->intune_code.empty()) r += "/" + e->intune_code;
+        if (!e->message.empty()) r += ": " + one_line(e->message, 200);
+        if (!e->request_id.empty()) request_id = e->request_id;
+        if (!e->client_request_id.empty()) client_request_id = e->client_request_id;
+    }
+    if (!request_id.empty()) r += "; request-id " + request_id;
+    if (!client_request_id.empty()) r += "; client-request-id " + client_request_id;
+    return r + ")";
+}
+
+// What the admin has to fix when Intune refuses the app (401 UnknownError/Forbidden, or 403).
+constexpr std::string_view access_denied_fix =
+    "give the app registration the Microsoft Graph permission "
+    "DeviceManagementManagedDevices.Read.All with admin consent (application permission; for the "
+    "password grant the delegated one and an Intune role for the user) and check the tenant's Intune license";
+
+// The device's properties (all, or the configured ones), without OData's own annotations
+// ("@odata.context", "@odata.type", ...: they describe the response, not the device).
+nlohmann::json saved_properties(const nlohmann::json& device, const IntuneConfig& config) {
+    auto out = nlohmann::json::object();
+    if (config.device_properties.empty()) {
+        for (auto it = device.begin(); it != device.end(); ++it)
+            if (!it.key().starts_with("@odata.")) out[it.key()] = *it;
+        return out;
+    }
+    for (auto& name : config.device_properties)
+        if (auto it = device.find(name); it != device.end()) out[name] = *it;
+    return out;
+}
+}  // namespace
+
+std::optional<Outcome> outcome_for_state(std::string_view state) {
+    for (auto& [name, outcome] : known_states)
+        if (boost::algorithm::iequals(name, state)) return outcome;
+    if (boost::algorithm::iequals(state, "unknown")) return Outcome::StatusUnknown;
+    return std::nullopt;
+}
+
+Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
+    switch (reply.kind) {
+        case GraphReply::Kind::TokenFailed:
+        case GraphReply::Kind::Unreachable: return error(reply.error);
+        case GraphReply::Kind::Answered: break;
+    }
+    if (reply.status == 404) {
+        Verdict v;
+        v.outcome = config.device_not_found;
+        v.reason = "device not found in Intune";
+        return v;
+    }
+    const auto e = reply.status == 200 ? std::nullopt : parse_odata_error(reply.body);
+    const ODataError none;
+    if (is_access_denied(reply.status, e.value_or(none)))
+        return error(http_reason("Intune denied access", reply, e) + ": " + std::string(access_denied_fix));
+    if (reply.status == 401) return error(http_reason("graph refused the token", reply, e));
+    if (reply.status == 429 || reply.status >= 500)
+        return error(http_reason("graph unavailable after retries", reply, e));
+    if (reply.status == 400) return error(http_reason("graph refused the request", reply, e));
+    if (reply.status != 200) return error(http_reason("graph answered", reply, e));
+
+    auto parsed = parse_outside_json(reply.body);
+    if (!parsed.doc) return error("graph answered with a body that is not usable: " + parsed.error);
+    const auto& doc = *parsed.doc;
+    if (!doc.is_object()) return error("graph answered with a body that is not a JSON object");
+    auto state = doc.find("complianceState");
+    if (state == doc.end()) return error("graph answer has no complianceState");
+    if (!state->is_string()) return error("graph answer has a complianceState that is not a string");
+
+    const auto& raw = state->get_ref<const std::string&>();
+    Verdict v;
+    v.compliance_state = printable_ascii(raw, max_state_len);
+    if (auto o = outcome_for_state(raw); o && raw.size() <= max_state_len) {
+        v.outcome = *o;
+        v.reason = "complianceState " + v.compliance_state;
+    } else {
+        v.outcome = Outcome::StatusUnknown;
+        v.reason = "complianceState not known to this build: " + v.compliance_state;
+    }
+    if (config.save_device_properties) {
+        auto capped = cap_json_header(saved_properties(doc, config), device_header, config.max_device_header_bytes);
+        v.device_json = std::move(capped.json);
+        v.device_truncated = capped.total;
+    }
+    return v;
+}
+
+}  // namespace ig

@@ -1,0 +1,18 @@
+#pragma once
+// The one place that turns what Graph (or the lack of it) said into an outcome (README: `outcomes`).
+#include "core/config/config.hpp"
+#include "core/graph/graph_reply.hpp"
+#include "core/verdict/verdict.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace ig {
+
+// complianceState (case-insensitive) → outcome; nullopt for a value this build does not know.
+std::optional<Outcome> outcome_for_state(std::string_view compliance_state);
+
+// Outcome, compliance_state (sanitised), reason and device_json; apps are added by the caller.
+Verdict decide(const GraphReply& reply, const IntuneConfig& config);
+
+}  // namespace ig

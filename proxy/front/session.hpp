@@ -1,0 +1,48 @@
+#pragma once
+// One client connection: TLS handshake → device ID (once) → requests until close or idle timeout.
+#include "core/verdict/compliance.hpp"
+#include "proxy/admin/proxy_metrics.hpp"
+#include "proxy/runtime.hpp"
+#include "proxy/front/upstream_pool.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+namespace ig {
+
+class Session;
+
+// What a worker thread shares with its connections; touched only on that worker's thread,
+// except the atomics.
+struct WorkerContext {
+    ComplianceService& compliance;
+    ProxyMetrics& metrics;
+    const std::atomic<bool>& draining;  // finish the current request, then close
+    UpstreamPool pool;
+    std::unordered_set<Session*> sessions;
+    // Relay buffers are lent per forwarded request, so an idle keep-alive connection holds none.
+    std::vector<std::unique_ptr<char[]>> spare_buffers;
+    // Connections still in their TLS handshake, oldest first.
+    std::list<Session*> handshaking;
+    std::size_t worker_count = 1;  // limits.max_pending_handshakes is shared among the workers
+};
+
+// Serves one accepted connection to its end. `runtime` is the snapshot taken at accept.
+boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
+                                              std::shared_ptr<const Runtime> runtime, WorkerContext& worker);
+
+// Closes the connection if it is waiting for a request (drain); otherwise it closes after the
+// current response. Worker thread only.
+void close_if_idle(Session& session);
+
+// Ends the worker's oldest connection that is still in its TLS handshake; false when there is none.
+// Worker thread only.
+bool evict_oldest_handshake(WorkerContext& worker);
+
+}  // namespace ig

@@ -1,0 +1,50 @@
+#pragma once
+// The parts of an authorization-endpoint check that only look at the request: which dialect its
+// path asks for, which certificate header it carries, whether the proxy's verify header agrees.
+#include "core/config/config.hpp"
+#include "proxy/answer/answer.hpp"
+#include "proxy/admin/proxy_metrics.hpp"
+
+#include <boost/beast/http/fields.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace ig {
+
+// Every path under /authz is a check (Envoy appends the original path to its path_prefix);
+// /authz/nginx... is the nginx dialect. nullopt: not a check path (404).
+std::optional<Dialect> authz_dialect(std::string_view target);
+
+struct CertHeaderPick {
+    enum Kind { None, One, Ambiguous } kind = None;
+    std::string_view name;  // One: the header's name as sent
+    std::string_view value;  // One: its value
+};
+
+// Exactly one non-empty value among `names` (case-insensitive, each counted every time it occurs)
+// is One; two or more is Ambiguous: a client may add a header the proxy does not overwrite, so
+// "the first one wins" would let it bring someone else's (public) certificate. Empty values
+// (a proxy setting the header from an empty variable) count as absent.
+CertHeaderPick pick_certificate_header(const boost::beast::http::fields& fields, const std::vector<std::string>& names);
+
+// True when no verify_header is configured, or it occurs exactly once with exactly that value.
+bool verify_header_ok(const boost::beast::http::fields& fields, const AuthzConfig& config);
+
+class CertVerifier;
+
+// The device a check's certificate header names. Either the check is refused outright
+// (`refusal` set: an ambiguous or unverified certificate), or it goes on to a decision with
+// `device_id`, or without one as NoId for `reason`.
+struct HeaderIdentity {
+    std::optional<AuthzResult> refusal;
+    std::string reason;  // refusal: the client-facing reason; NoId: why there is no device
+    std::string detail;  // refusal: what the log adds
+    std::optional<std::string> device_id;
+    bool no_certificate = false;  // NoId because no readable certificate came at all
+};
+
+HeaderIdentity identify_from_headers(const boost::beast::http::fields& fields, const AuthzConfig& authz,
+                                     const CertVerifier& verifier, const DeviceIdConfig& device_id);
+
+}  // namespace ig

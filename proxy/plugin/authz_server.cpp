@@ -1,0 +1,413 @@
+#include "proxy/plugin/authz_server.hpp"
+
+#include "core/identity/cidr.hpp"
+#include "core/text/log.hpp"
+#include "core/text/text.hpp"
+#include "proxy/answer/access_log.hpp"
+#include "proxy/answer/answer.hpp"
+#include "proxy/plugin/authz_request.hpp"
+#include "proxy/answer/headers.hpp"
+#include "proxy/listener.hpp"
+#include "proxy/http/refusal.hpp"
+#include "proxy/http/request_id.hpp"
+#include "proxy/http/response_framing.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace ig {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t linger_bytes = 1 << 20;
+constexpr std::size_t max_logged_path = 512;
+constexpr auto untrusted_log_interval = std::chrono::minutes(1);
+constexpr std::size_t max_tracked_peers = 4096;
+
+// Once per peer per minute at most: an unknown host knocking must not flood the log.
+class UntrustedLog {
+public:
+    void note(const std::string& peer) {
+        std::uint64_t suppressed = 0;
+        {
+            std::lock_guard lock(mutex_);
+            const auto now = clock_type::now();
+            if (seen_.size() >= max_tracked_peers) {
+                for (auto it = seen_.begin(); it != seen_.end();)
+                    it = now - it->second.last >= untrusted_log_interval ? seen_.erase(it) : std::next(it);
+                if (seen_.size() >= max_tracked_peers) seen_.clear();
+            }
+            auto [it, fresh] = seen_.try_emplace(peer, Entry{now, 0});
+            if (!fresh && now - it->second.last < untrusted_log_interval) {
+                ++it->second.suppressed;
+                return;
+            }
+            suppressed = fresh ? 0 : it->second.suppressed;
+            it->second = Entry{now, 0};
+        }
+        log::warn("authz: request from an untrusted peer refused (logged once per peer per minute)",
+                  {{"client", peer}, {"refused_since_last_line", suppressed}});
+    }
+
+private:
+    struct Entry {
+        clock_type::time_point last;
+        std::uint64_t suppressed;
+    };
+    std::mutex mutex_;
+    std::unordered_map<std::string, Entry> seen_;
+};
+
+}  // namespace
+
+struct AuthzServer::Impl {
+    // One open connection, as drain() sees it; touched on the connection's strand only, except
+    // through the registry's mutex.
+    struct Conn {
+        net::any_io_executor strand;  // the connection's strand
+        beast::tcp_stream* stream = nullptr;
+        bool idle = false;
+    };
+
+    Impl(std::shared_ptr<const Runtime> rt, ComplianceService& c, ProxyMetrics& m)
+        : runtime(std::move(rt)), compliance(c), metrics(m) {}
+
+    mutable std::mutex runtime_mutex;
+    std::shared_ptr<const Runtime> runtime;
+    ComplianceService& compliance;
+    ProxyMetrics& metrics;
+    net::io_context io;
+    tcp::acceptor acceptor{io};
+    std::vector<std::thread> threads;
+    std::atomic<bool> listening{false};
+    std::atomic<bool> draining{false};
+    std::atomic<std::size_t> connections{0};
+    std::mutex conns_mutex;
+    std::unordered_set<Conn*> conns;
+    UntrustedLog untrusted_log;
+    std::uint16_t port = 0;
+    bool stopped = false;
+
+    std::shared_ptr<const Runtime> current() const {
+        std::lock_guard lock(runtime_mutex);
+        return runtime;
+    }
+
+    void on_accept(tcp::socket socket);
+    net::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const Runtime> rt);
+    // One check; false when the connection must close after it.
+    net::awaitable<bool> check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
+                               const std::string& client, bool trusted, Conn& conn);
+};
+
+namespace {
+
+// Sends our half-close, then reads (and drops) what the client is still sending for a moment, so
+// that the answer is not lost to a reset when unread request bytes remain (nginx's lingering close).
+net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> sink(16 * 1024);
+    std::size_t total = 0;
+    stream.expires_after(linger_time);
+    while (total < linger_bytes) {
+        auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), nothrow);
+        if (rec) break;
+        total += n;
+    }
+    stream.socket().close(ec);
+}
+
+}  // namespace
+
+void AuthzServer::Impl::on_accept(tcp::socket socket) {
+    auto rt = current();
+    if (connections.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
+        error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    connections.fetch_add(1, std::memory_order_relaxed);
+    metrics.authz_open_connections.add(1);
+    auto ex = socket.get_executor();
+    net::co_spawn(ex, serve(std::move(socket), std::move(rt)), [this](std::exception_ptr e) {
+        connections.fetch_sub(1, std::memory_order_relaxed);
+        metrics.authz_open_connections.add(-1);
+        log_connection_failure(e, "authz connection failed");
+    });
+}
+
+net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::shared_ptr<const Runtime> rt) {
+    Conn conn{socket.get_executor(), nullptr, false};
+    beast::tcp_stream stream(std::move(socket));
+    conn.stream = &stream;
+    {
+        std::lock_guard lock(conns_mutex);
+        conns.insert(&conn);
+    }
+    struct Unregister {
+        Impl& impl;
+        Conn* conn;
+        ~Unregister() {
+            std::lock_guard lock(impl.conns_mutex);
+            impl.conns.erase(conn);
+        }
+    } unregister{*this, &conn};
+
+    error_code ec;
+    const auto peer = stream.socket().remote_endpoint(ec).address();
+    const bool trusted = !ec && peer_in(peer, rt->config.authz.trusted_peers);
+    const std::string client = ec ? std::string() : unmapped(peer).to_string();
+    stream.socket().set_option(tcp::no_delay(true), ec);
+
+    beast::flat_buffer buffer;
+    while (!draining.load(std::memory_order_relaxed)) {
+        if (!co_await check(stream, buffer, *rt, client, trusted, conn)) co_return;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+namespace {
+
+// One answer under construction: the response, its access-log record, and how both are sent.
+struct AuthzReply {
+    AuthzReply(beast::tcp_stream& s, std::chrono::seconds timeout, std::string client, bool head_request)
+        : stream(s), idle_timeout(timeout), head(head_request) {
+        rec.request_id = new_request_id();
+        rec.client_address = std::move(client);
+        res.version(11);
+        res.set("X-Request-Id", rec.request_id);
+    }
+
+    void json(unsigned status, std::string body) {
+        res.result(status);
+        res.set(http::field::content_type, "application/json");
+        res.body() = std::move(body);
+    }
+
+    // True when the connection may carry another check.
+    net::awaitable<bool> send(bool keep) {
+        rec.status = res.result_int();
+        res.keep_alive(keep);
+        res.prepare_payload();
+        stream.expires_after(idle_timeout);
+        error_code ec;
+        if (head) {
+            http::response_serializer<http::string_body> sr{res};
+            std::tie(ec, std::ignore) = co_await http::async_write_header(stream, sr, nothrow);
+        } else {
+            std::tie(ec, std::ignore) = co_await http::async_write(stream, res, nothrow);
+        }
+        rec.latency_ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+        if (!ec && !keep) co_await linger_close(stream);
+        co_return keep && !ec;
+    }
+
+    // send() and the access-log line.
+    net::awaitable<bool> finish(bool keep) {
+        const bool again = co_await send(keep);
+        log_access(rec);
+        co_return again;
+    }
+
+    beast::tcp_stream& stream;
+    const std::chrono::seconds idle_timeout;
+    const bool head;
+    const clock_type::time_point start = clock_type::now();
+    AccessRecord rec;
+    http::response<http::string_body> res;
+};
+
+void fill_answer(AuthzReply& reply, const Verdict& verdict, const AnswerPlan& plan, const Runtime& rt,
+                 Dialect dialect) {
+    auto& rec = reply.rec;
+    auto& res = reply.res;
+    rec.outcome = std::string(to_string(verdict.outcome));
+    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
+    rec.action = std::string(to_string(plan.action));
+    rec.graph_ms = verdict.graph_ms;
+    rec.cache_hit = verdict.cache_hit;
+    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
+
+    res.result(plan.status);
+    if (plan.action == Action::Forward) {
+        set_answer_headers(res, rt.headers, plan.facts);
+        return;
+    }
+    if (plan.action == Action::Reject)
+        reply.json(plan.status, plan.body);
+    else
+        res.set(http::field::location, plan.location);
+    res.set("X-Intune-Outcome", to_string(verdict.outcome));
+    if (dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+}
+
+AuthzResult result_of(const HeaderIdentity& who, Action action) {
+    if (who.no_certificate) return AuthzResult::NoCertificate;
+    switch (action) {
+        case Action::Forward: return AuthzResult::Allowed;
+        case Action::Redirect: return AuthzResult::Redirected;
+        case Action::Reject: break;
+    }
+    return AuthzResult::Rejected;
+}
+
+}  // namespace
+
+net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
+                                              const std::string& client, bool trusted, Conn& conn) {
+    const Config& cfg = rt.config;
+    // A fresh parser per request, with explicit limits; the body is never read.
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg.limits.max_header_bytes, UINT32_MAX)));
+    conn.idle = true;
+    stream.expires_after(cfg.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+    conn.idle = false;
+
+    const auto& req = parser.get();
+    AuthzReply reply(stream, cfg.limits.idle_timeout, client, !ec && req.method() == http::verb::head);
+    auto& rec = reply.rec;
+    if (ec) {
+        const auto refusal = refusal_for(ec);
+        if (!refusal) co_return false;  // closed, idle timeout, or cut off mid-header
+        metrics.rejected_requests.inc();
+        reply.json(refusal->status, refusal_body(rec.request_id, refusal->reason));
+        rec.error = one_line(ec.message(), 200);
+        co_await reply.finish(false);
+        co_return false;
+    }
+    rec.method = sanitize_header_value(req.method_string().substr(0, 32));
+    rec.path = sanitize_header_value(req.target().substr(0, req.target().find('?')).substr(0, max_logged_path));
+    // A check that announces a body is answered, but its body is never read: the connection closes.
+    const bool keep = client_keep_alive(parser, draining.load(std::memory_order_relaxed));
+
+    if (!trusted) {  // answered, not logged per request: UntrustedLog rate-limits the line
+        metrics.count_authz(AuthzResult::UntrustedPeer);
+        untrusted_log.note(client);
+        reply.json(403, refusal_body(rec.request_id, "untrusted peer"));
+        co_await reply.send(false);
+        co_return false;
+    }
+    const auto dialect = authz_dialect(req.target());
+    if (!dialect) {
+        reply.json(404, refusal_body(rec.request_id, "not found: checks are under /authz"));
+        co_return co_await reply.finish(keep);
+    }
+
+    const HeaderIdentity who = identify_from_headers(req, cfg.authz, *rt.authz_verifier, cfg.device_id);
+    if (who.refusal) {
+        metrics.count_authz(*who.refusal);
+        rec.error = who.detail.empty() ? who.reason : who.reason + ": " + who.detail;
+        reply.json(403, refusal_body(rec.request_id, who.reason));
+        co_return co_await reply.finish(keep);
+    }
+    Verdict verdict;
+    if (!who.device_id) {
+        verdict.outcome = Outcome::NoId;
+        verdict.reason = who.reason;
+    } else if (auto hit = compliance.cached(*who.device_id)) {
+        verdict = std::move(*hit);
+    } else {
+        verdict = co_await compliance.async_check(*who.device_id, net::use_awaitable);
+    }
+
+    const AnswerPlan plan = plan_answer(verdict, who.device_id, rec.request_id, cfg, *dialect);
+    metrics.count_request(verdict.outcome, plan.action);
+    metrics.count_authz(result_of(who, plan.action));
+    rec.device_id = who.device_id.value_or(std::string());
+    fill_answer(reply, verdict, plan, rt, *dialect);
+    co_return co_await reply.finish(keep);
+}
+
+AuthzServer::AuthzServer(std::shared_ptr<const Runtime> runtime, ComplianceService& compliance, ProxyMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(runtime), compliance, metrics)) {}
+
+AuthzServer::~AuthzServer() { stop(); }
+
+void AuthzServer::start() {
+    const auto rt = impl_->current();
+    const auto& a = rt->config.authz;
+    open_acceptor(impl_->acceptor, tcp::endpoint{net::ip::make_address(a.address), a.port}, false);
+    impl_->port = impl_->acceptor.local_endpoint().port();
+    net::co_spawn(
+        impl_->io,
+        accept_loop(
+            impl_->acceptor, impl_->metrics.accept_errors, [impl = impl_.get()] { return net::make_strand(impl->io); },
+            [impl = impl_.get()](tcp::socket socket) { impl->on_accept(std::move(socket)); }),
+        net::detached);
+    for (unsigned i = 0, n = worker_threads(rt->config.workers); i < n; ++i)
+        impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+    impl_->listening = true;
+}
+
+std::uint16_t AuthzServer::port() const { return impl_->port; }
+bool AuthzServer::listening() const { return impl_->listening.load(); }
+
+void AuthzServer::swap_runtime(std::shared_ptr<const Runtime> runtime) {
+    std::lock_guard lock(impl_->runtime_mutex);
+    impl_->runtime = std::move(runtime);
+}
+
+bool AuthzServer::drain(std::chrono::steady_clock::time_point deadline) {
+    impl_->listening = false;
+    impl_->draining = true;
+    net::post(impl_->io, [impl = impl_.get()] {
+        error_code ignored;
+        impl->acceptor.close(ignored);
+    });
+    {
+        std::lock_guard lock(impl_->conns_mutex);
+        for (Impl::Conn* c : impl_->conns)
+            net::post(c->strand, [impl = impl_.get(), c] {
+                std::lock_guard inner(impl->conns_mutex);
+                if (impl->conns.count(c) && c->idle) c->stream->cancel();
+            });
+    }
+    while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return impl_->connections.load() == 0;
+}
+
+void AuthzServer::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->listening = false;
+    impl_->io.stop();
+    for (auto& t : impl_->threads)
+        if (t.joinable()) t.join();
+    impl_->threads.clear();
+}
+
+}  // namespace ig

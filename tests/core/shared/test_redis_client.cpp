@@ -1,0 +1,277 @@
+// The Redis client against a real redis-server (started here on a free port, no persistence) and
+// against servers that misbehave: one that talks garbage and one that never answers. A command
+// never waits past its deadline and never throws; the connection comes back by itself.
+#define BOOST_TEST_MODULE redis_client
+#include <boost/test/unit_test.hpp>
+
+#include "core/shared/redis_client.hpp"
+#include "tests/support/core_env.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <string>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace ig;
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::uint16_t free_port() {
+    net::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();
+}
+
+// redis-server --port P --save '' --appendonly no, stopped (SIGTERM) with the object.
+struct RedisServer {
+    std::uint16_t port = free_port();
+    pid_t pid = -1;
+    std::vector<std::string> extra;
+    RedisServer() { start(); }
+    explicit RedisServer(std::vector<std::string> args) : extra(std::move(args)) { start(); }
+    void start() {
+        pid = ::fork();
+        if (pid == 0) {
+            std::vector<std::string> args{
+                "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",  "--save", "",
+                "--appendonly", "no",     "--daemonize",        "no",     "--loglevel", "warning"};
+            // With TLS the port given is the TLS one and plain TCP is off.
+            if (!extra.empty() && extra.front() == "--tls-port") args[2] = "0";
+            args.insert(args.end(), extra.begin(), extra.end());
+            for (auto& a : args)
+                if (a == "PORT") a = std::to_string(port);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execvp("redis-server", argv.data());
+            std::_Exit(127);
+        }
+        // Ready when it accepts connections.
+        for (int i = 0; i < 200; ++i) {
+            net::io_context io;
+            tcp::socket s(io);
+            boost::system::error_code ec;
+            s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+            if (!ec) return;
+            std::this_thread::sleep_for(50ms);
+        }
+        BOOST_FAIL("redis-server did not start");
+    }
+    void stop() {
+        if (pid > 0) {
+            ::kill(pid, SIGTERM);
+            ::waitpid(pid, nullptr, 0);
+            pid = -1;
+        }
+    }
+    ~RedisServer() { stop(); }
+};
+
+struct Client {
+    net::io_context io;
+    net::executor_work_guard<net::io_context::executor_type> work{io.get_executor()};
+    net::strand<net::any_io_executor> strand{net::make_strand(net::any_io_executor(io.get_executor()))};
+    SharedCacheConfig config;
+    RedisMetrics metrics;
+    std::shared_ptr<RedisClient> client;
+    std::thread thread{[this] { io.run(); }};
+
+    explicit Client(std::uint16_t port, std::string password = {}, bool tls = false,
+                    std::optional<std::filesystem::path> ca = std::nullopt) {
+        config.enabled = true;
+        config.host = "127.0.0.1";
+        config.port = port;
+        config.url = "redis://127.0.0.1:" + std::to_string(port);
+        config.password.value = std::move(password);
+        config.tls = tls;
+        client = std::make_shared<RedisClient>(strand, config, std::move(ca), metrics);
+        client->start();
+    }
+    ~Client() {
+        client->stop();
+        client.reset();
+        work.reset();
+        std::this_thread::sleep_for(50ms);
+        io.stop();
+        thread.join();
+    }
+    bool wait_connected(bool want = true, std::chrono::seconds limit = 20s) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            if (client->connected() == want) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
+    RedisReply run(std::vector<std::string> args, std::chrono::milliseconds deadline = 1000ms) {
+        auto f = net::co_spawn(strand, client->command(std::move(args), Clock::now() + deadline), net::use_future);
+        BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+        return f.get();
+    }
+};
+
+// A server that answers every read with bytes that are not RESP, or never answers.
+struct FakeServer {
+    net::io_context io;
+    tcp::acceptor acceptor{io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
+    std::vector<std::shared_ptr<tcp::socket>> sockets;
+    bool garbage;
+    std::thread thread;
+    explicit FakeServer(bool g) : garbage(g) {
+        accept();
+        thread = std::thread([this] { io.run(); });
+    }
+    void accept() {
+        acceptor.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+            if (ec) return;
+            auto sock = std::make_shared<tcp::socket>(std::move(s));
+            sockets.push_back(sock);
+            if (garbage) read(sock);
+            accept();
+        });
+    }
+    void read(std::shared_ptr<tcp::socket> s) {
+        auto buf = std::make_shared<std::array<char, 512>>();
+        s->async_read_some(net::buffer(*buf), [this, s, buf](boost::system::error_code ec, std::size_t) {
+            if (ec) return;
+            static const std::string junk = "HTTP/1.1 400 Bad Request\r\n\r\n";
+            net::async_write(*s, net::buffer(junk), [](boost::system::error_code, std::size_t) {});
+            read(s);
+        });
+    }
+    std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+    ~FakeServer() {
+        io.stop();
+        thread.join();
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(commands_round_trip_through_a_real_redis) {
+    RedisServer server;
+    Client c(server.port);
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.run({"SET", "k", std::string("v\r\n\0x", 5), "PX", "60000"}).ok_status());
+    auto got = c.run({"GET", "k"});
+    BOOST_TEST((got.type == RedisReply::Type::String));
+    BOOST_TEST(got.str == std::string("v\r\n\0x", 5));  // binary-safe both ways
+    BOOST_TEST((c.run({"GET", "missing"}).type == RedisReply::Type::Nil));
+    BOOST_TEST((c.run({"SET", "lock", "a", "NX", "PX", "60000"}).ok_status()));
+    BOOST_TEST((c.run({"SET", "lock", "b", "NX", "PX", "60000"}).type == RedisReply::Type::Nil));
+    BOOST_TEST((c.run({"DEL", "lock"}).integer == 1));
+    BOOST_TEST((c.run({"NOSUCHCOMMAND"}).type == RedisReply::Type::Error));
+    // Pipelined: many in flight at once, each gets its own reply.
+    for (int i = 0; i < 200; ++i) BOOST_TEST(c.client->send({"SET", "p" + std::to_string(i), std::to_string(i)}));
+    BOOST_TEST(c.run({"GET", "p199"}).str == "199");
+    BOOST_TEST(c.metrics.up.get() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(down_fails_at_once_and_comes_back) {
+    auto server = std::make_unique<RedisServer>();
+    const auto port = server->port;
+    Client c(port);
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    server->stop();
+    BOOST_TEST_REQUIRE(c.wait_connected(false));
+    const auto start = std::chrono::steady_clock::now();
+    auto r = c.run({"GET", "k"}, 5000ms);
+    BOOST_TEST(r.failed());
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));  // not the 5 s deadline
+    BOOST_TEST(c.metrics.up.get() == 0);
+    server->port = port;
+    server->start();
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.run({"SET", "k", "v"}).ok_status());
+    BOOST_TEST(c.metrics.connects.get() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_lost_during_a_write_is_replaced_by_a_working_one) {
+    // The old connection's write loop was still in its write when the server died: the next
+    // connection must write its commands all the same (it used to queue them forever, so the
+    // shared cache timed out on every command after such an outage).
+    auto server = std::make_unique<RedisServer>();
+    const auto port = server->port;
+    Client c(port);
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.client->send({"SET", "big", std::string(64 << 20, 'x')}));
+    ::kill(server->pid, SIGKILL);
+    ::waitpid(server->pid, nullptr, 0);
+    server->pid = -1;
+    BOOST_TEST_REQUIRE(c.wait_connected(false));
+    server->port = port;
+    server->start();
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    BOOST_TEST(c.run({"SET", "k", "v"}, 5000ms).ok_status());
+    BOOST_TEST(c.run({"GET", "k"}, 5000ms).str == "v");
+}
+
+BOOST_AUTO_TEST_CASE(password_is_sent_and_a_wrong_one_keeps_it_down) {
+    RedisServer server({"--requirepass", "s3cret-pw"});
+    Client good(server.port, "s3cret-pw");
+    BOOST_TEST_REQUIRE(good.wait_connected());
+    BOOST_TEST(good.run({"SET", "k", "v"}).ok_status());
+    Client bad(server.port, "wrong");
+    std::this_thread::sleep_for(500ms);
+    BOOST_TEST(!bad.client->connected());
+    BOOST_TEST(bad.run({"GET", "k"}).failed());
+    BOOST_TEST(bad.metrics.connect_failures.get() >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_is_refused_without_a_crash) {
+    FakeServer fake(true);
+    Client c(fake.port());
+    // It connects (TCP), then the first reply is not RESP: the connection is dropped.
+    std::this_thread::sleep_for(300ms);
+    for (int i = 0; i < 3; ++i) {
+        auto r = c.run({"GET", "k"}, 500ms);
+        BOOST_TEST(r.failed());
+    }
+    BOOST_TEST(c.metrics.commands.get() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_server_costs_one_deadline_per_command) {
+    FakeServer fake(false);
+    Client c(fake.port());
+    BOOST_TEST_REQUIRE(c.wait_connected());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = c.run({"GET", "k"}, 50ms);
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(r.failed());
+    BOOST_TEST(r.str == "timed out");
+    BOOST_TEST((took >= 50ms));
+    BOOST_TEST((took < 5s));  // generous on a loaded machine; the deadline is what stops it
+}
+
+BOOST_AUTO_TEST_CASE(rediss_is_verified_tls) {
+    const auto pki = ig::test::core::pki_dir();
+    RedisServer server({"--tls-port", "PORT", "--tls-cert-file", (pki / "server.crt").string(), "--tls-key-file",
+                        (pki / "server.key").string(), "--tls-ca-cert-file", (pki / "server-ca.crt").string(),
+                        "--tls-auth-clients", "no"});
+    // Trusted through the extra CA (intune.ca_file): works, host name (IP SAN) checked.
+    Client trusted(server.port, {}, true, pki / "server-ca.crt");
+    BOOST_TEST_REQUIRE(trusted.wait_connected());
+    BOOST_TEST(trusted.run({"SET", "k", "over tls"}).ok_status());
+    BOOST_TEST(trusted.run({"GET", "k"}).str == "over tls");
+    // The system store alone does not know the test CA: never connected, commands fail at once.
+    Client untrusted(server.port, {}, true);
+    std::this_thread::sleep_for(500ms);
+    BOOST_TEST(!untrusted.client->connected());
+    BOOST_TEST(untrusted.run({"GET", "k"}).failed());
+    BOOST_TEST(untrusted.metrics.connect_failures.get() >= 1u);
+}

@@ -1,0 +1,203 @@
+#define BOOST_TEST_MODULE answer
+#include <boost/test/unit_test.hpp>
+
+#include "proxy/answer/answer.hpp"
+#include "proxy/plugin/authz_request.hpp"
+#include "proxy/answer/headers.hpp"
+
+#include <boost/beast/http/fields.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+
+namespace ig {
+std::ostream& operator<<(std::ostream& o, Action a) { return o << to_string(a); }
+}  // namespace ig
+
+namespace http = boost::beast::http;
+using ig::Action;
+using ig::Dialect;
+using ig::Outcome;
+
+namespace {
+
+ig::Config make_config() {
+    ig::Config c;
+    auto at = [&](Outcome o) -> ig::OutcomeAction& { return c.outcomes[static_cast<std::size_t>(o)]; };
+    at(Outcome::Compliant) = {Action::Forward, 0, {}, {{"X-Auth-Level", "2"}}};
+    at(Outcome::InGracePeriod) = {Action::Forward, 0, {}, {{"X-Auth-Level", "1"}, {"X-Grace", "yes\r\nX-Evil: 1"}}};
+    at(Outcome::NotCompliant) = {Action::Redirect, 302, "https://portal.manage.microsoft.com/\r\nX-Evil: 1", {}};
+    at(Outcome::Conflict) = {Action::Reject, 409, {}, {}};
+    at(Outcome::Error) = {Action::Reject, 503, {}, {}};
+    at(Outcome::NoId) = {Action::Reject, 401, {}, {}};
+    at(Outcome::StatusUnknown) = {Action::Forward, 0, {}, {{"X-Unknown", "1"}}};
+    c.intune.save_device_properties = true;
+    return c;
+}
+
+ig::Verdict verdict(Outcome o, std::string state = {}, std::string reason = {}) {
+    ig::Verdict v;
+    v.outcome = o;
+    v.compliance_state = std::move(state);
+    v.reason = std::move(reason);
+    return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(forward_on_each_face) {
+    const auto cfg = make_config();
+    const auto v = verdict(Outcome::Compliant, "compliant");
+    const std::optional<std::string> id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    auto gw = ig::plan_answer(v, id, "req-1", cfg, Dialect::Gateway);
+    BOOST_TEST(gw.action == Action::Forward);
+    BOOST_TEST(gw.status == 0u);  // the upstream answers
+    BOOST_TEST(gw.body.empty());
+    BOOST_TEST(gw.facts.device_id == &*id);
+    BOOST_TEST(gw.facts.verdict == &v);
+    BOOST_TEST(gw.facts.request_id == "req-1");
+    for (auto d : {Dialect::Authz, Dialect::AuthzNginx}) {
+        auto p = ig::plan_answer(v, id, "req-1", cfg, d);
+        BOOST_TEST(p.action == Action::Forward);
+        BOOST_TEST(p.status == 200u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(reject_status_and_body_by_dialect) {
+    const auto cfg = make_config();
+    const auto v = verdict(Outcome::Conflict, "conflict", "complianceState conflict");
+    auto gw = ig::plan_answer(v, std::nullopt, "req-2", cfg, Dialect::Gateway);
+    BOOST_TEST(gw.action == Action::Reject);
+    BOOST_TEST(gw.status == 409u);
+    auto body = nlohmann::json::parse(gw.body);
+    BOOST_TEST(body["outcome"] == "Conflict");
+    BOOST_TEST(body["request_id"] == "req-2");
+    BOOST_TEST(body["reason"] == "complianceState conflict");
+    BOOST_TEST(ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::Authz).status == 409u);
+    // nginx passes only 401 and 403 on; 401 means "redirect" there: every reject is 403, the
+    // configured status travels separately.
+    auto ng = ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::AuthzNginx);
+    BOOST_TEST(ng.status == 403u);
+    BOOST_TEST(ng.configured_status == 409u);
+    BOOST_TEST(ig::plan_answer(verdict(Outcome::NoId), std::nullopt, "r", cfg, Dialect::AuthzNginx).status == 403u);
+}
+
+BOOST_AUTO_TEST_CASE(error_reason_stays_out_of_the_body) {
+    const auto cfg = make_config();
+    const auto v = verdict(Outcome::Error, "", "token refused: AADSTS7000215 client 66666666-7777");
+    for (auto d : {Dialect::Gateway, Dialect::Authz, Dialect::AuthzNginx}) {
+        auto p = ig::plan_answer(v, std::nullopt, "r", cfg, d);
+        BOOST_TEST(p.body.find("AADSTS") == std::string::npos);
+        BOOST_TEST(p.body.find("66666666") == std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(redirect_by_dialect_and_sanitised_location) {
+    const auto cfg = make_config();
+    const auto v = verdict(Outcome::NotCompliant, "noncompliant");
+    auto gw = ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::Gateway);
+    BOOST_TEST(gw.action == Action::Redirect);
+    BOOST_TEST(gw.status == 302u);
+    BOOST_TEST(gw.location == "https://portal.manage.microsoft.com/X-Evil: 1");  // no CR/LF survives
+    BOOST_TEST(ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::Authz).status == 302u);
+    auto ng = ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::AuthzNginx);
+    BOOST_TEST(ng.status == 401u);
+    BOOST_TEST(ng.location == gw.location);
+}
+
+BOOST_AUTO_TEST_CASE(no_id_carries_no_graph_facts) {
+    const auto cfg = make_config();
+    auto v = verdict(Outcome::NoId, "compliant");
+    auto p = ig::plan_answer(v, std::nullopt, "r", cfg, Dialect::Authz);
+    BOOST_TEST(p.facts.verdict == nullptr);
+    BOOST_TEST(p.facts.device_id == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(answer_headers_always_present_and_clean) {
+    const auto cfg = make_config();
+    const auto policy = ig::make_header_policy(cfg);
+    const auto v = verdict(Outcome::Compliant, "compliant\r\nX-Evil: 1");
+    const std::optional<std::string> id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    auto plan = ig::plan_answer(v, id, "req-9", cfg, Dialect::Authz);
+    http::fields f;
+    ig::set_answer_headers(f, policy, plan.facts);
+    BOOST_TEST(f["X-Intune-Device-Id"] == *id);
+    BOOST_TEST(f["X-Intune-Outcome"] == "Compliant");
+    BOOST_TEST(f["X-Intune-Compliance-State"] == "compliantX-Evil: 1");
+    BOOST_TEST(f["X-Request-Id"] == "req-9");
+    BOOST_TEST(f["X-Auth-Level"] == "2");
+    // Present though empty: other forwarding outcomes' headers and the device JSON (configured,
+    // but this verdict has none).
+    BOOST_TEST((f.find("X-Grace") != f.end() && f["X-Grace"].empty()));
+    BOOST_TEST((f.find("X-Unknown") != f.end() && f["X-Unknown"].empty()));
+    BOOST_TEST((f.find("X-Intune-Device") != f.end() && f["X-Intune-Device"].empty()));
+    // Not configured: not present. Error does not forward here, so no X-Intune-Error either.
+    BOOST_TEST((f.find("X-Intune-Installed-Apps") == f.end()));
+    BOOST_TEST((f.find("X-Intune-Error") == f.end()));
+    // No X-Forwarded-*: the proxy sets those for its upstream.
+    BOOST_TEST((f.find("X-Forwarded-For") == f.end()));
+    for (const auto& h : f) {
+        BOOST_TEST(h.value().find('\r') == std::string_view::npos);
+        BOOST_TEST(h.value().find('\n') == std::string_view::npos);
+    }
+    // No device ID (NoId forwarded): the device header is there, empty.
+    ig::Config open = cfg;
+    open.outcomes[static_cast<std::size_t>(Outcome::NoId)] = {Action::Forward, 0, {}, {}};
+    const auto open_policy = ig::make_header_policy(open);
+    const auto none = verdict(Outcome::NoId);
+    auto p2 = ig::plan_answer(none, std::nullopt, "r", open, Dialect::Authz);
+    http::fields g;
+    ig::set_answer_headers(g, open_policy, p2.facts);
+    BOOST_TEST((g.find("X-Intune-Device-Id") != g.end() && g["X-Intune-Device-Id"].empty()));
+    BOOST_TEST((g.find("X-Intune-Compliance-State") != g.end() && g["X-Intune-Compliance-State"].empty()));
+    BOOST_TEST(g["X-Intune-Outcome"] == "NoId");
+}
+
+BOOST_AUTO_TEST_CASE(dialect_by_path) {
+    BOOST_TEST((ig::authz_dialect("/authz") == Dialect::Authz));
+    BOOST_TEST((ig::authz_dialect("/authz/") == Dialect::Authz));
+    BOOST_TEST((ig::authz_dialect("/authz/login/x?y=1") == Dialect::Authz));  // Envoy path_prefix + original path
+    BOOST_TEST((ig::authz_dialect("/authz?x") == Dialect::Authz));
+    BOOST_TEST((ig::authz_dialect("/authz/nginx") == Dialect::AuthzNginx));
+    BOOST_TEST((ig::authz_dialect("/authz/nginx/app") == Dialect::AuthzNginx));
+    BOOST_TEST((ig::authz_dialect("/authz/nginxx") == Dialect::Authz));
+    BOOST_TEST(!ig::authz_dialect("/authzz"));
+    BOOST_TEST(!ig::authz_dialect("/"));
+    BOOST_TEST(!ig::authz_dialect("/metrics"));
+}
+
+BOOST_AUTO_TEST_CASE(certificate_header_must_be_unambiguous) {
+    const std::vector<std::string> names{"Client-Cert", "X-Forwarded-Client-Cert", "X-Forwarded-Tls-Client-Cert"};
+    http::fields f;
+    BOOST_TEST(ig::pick_certificate_header(f, names).kind == ig::CertHeaderPick::None);
+    f.insert("X-Other", "x");
+    f.insert("client-cert", ":abc:");
+    auto one = ig::pick_certificate_header(f, names);
+    BOOST_TEST(one.kind == ig::CertHeaderPick::One);
+    BOOST_TEST(one.value == ":abc:");
+    http::fields two = f;
+    two.insert("X-Forwarded-Tls-Client-Cert", "MIIB");  // a second name
+    BOOST_TEST(ig::pick_certificate_header(two, names).kind == ig::CertHeaderPick::Ambiguous);
+    http::fields twice = f;
+    twice.insert("Client-Cert", ":def:");  // the same name twice
+    BOOST_TEST(ig::pick_certificate_header(twice, names).kind == ig::CertHeaderPick::Ambiguous);
+    http::fields empty_extra = f;
+    empty_extra.insert("X-Forwarded-Client-Cert", "");  // an empty value counts as absent
+    BOOST_TEST(ig::pick_certificate_header(empty_extra, names).kind == ig::CertHeaderPick::One);
+}
+
+BOOST_AUTO_TEST_CASE(verify_header_exact_and_single) {
+    ig::AuthzConfig a;
+    http::fields f;
+    BOOST_TEST(ig::verify_header_ok(f, a));  // not configured
+    a.verify_header.emplace("X-SSL-Client-Verify", "SUCCESS");
+    BOOST_TEST(!ig::verify_header_ok(f, a));
+    f.insert("x-ssl-client-verify", "SUCCESS");
+    BOOST_TEST(ig::verify_header_ok(f, a));
+    http::fields bad = f;
+    bad.set("X-SSL-Client-Verify", "FAILED:unable to get issuer");
+    BOOST_TEST(!ig::verify_header_ok(bad, a));
+    http::fields twice = f;
+    twice.insert("X-SSL-Client-Verify", "SUCCESS");
+    BOOST_TEST(!ig::verify_header_ok(twice, a));
+}
