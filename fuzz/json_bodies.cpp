@@ -2,10 +2,10 @@
 // Graph error bodies under every status, detectedApps pages, and the token endpoint's answer and
 // error bodies.
 // Input: one byte that picks the handler (and the status), then the body.
-#include "core/verdict/decision.hpp"
 #include "core/graph/graph_client.hpp"
-#include "core/text/outside_json.hpp"
 #include "core/graph/token_source.hpp"
+#include "core/text/outside_json.hpp"
+#include "core/verdict/decision.hpp"
 
 #include <cstdint>
 #include <cstdlib>

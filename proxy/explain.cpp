@@ -1,10 +1,10 @@
 #include "proxy/explain.hpp"
 
-#include "core/verdict/compliance.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
-#include "core/tls/openssl_ptr.hpp"
 #include "core/text/text.hpp"
+#include "core/tls/openssl_ptr.hpp"
+#include "core/verdict/compliance.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -98,7 +98,7 @@ Verdict look_up(const Config& config, const std::string& id) {
     CoreMetrics metrics;
     std::optional<Verdict> result;
     auto service = std::make_unique<ComplianceService>(io.get_executor(), config.intune, metrics);
-    service->check(id, [&](Verdict v) { result = std::move(v); });
+    service->lookup(id, [&](Verdict v) { result = std::move(v); });
     while (!result && io.run_one() > 0) {
     }
     service.reset();

@@ -1,13 +1,13 @@
 #include "proxy/gateway.hpp"
 
-#include "core/verdict/compliance.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/compliance.hpp"
 #include "proxy/admin/admin.hpp"
-#include "proxy/plugin/authz_server.hpp"
 #include "proxy/admin/metrics_render.hpp"
-#include "proxy/runtime.hpp"
 #include "proxy/front/server.hpp"
+#include "proxy/plugin/authz_server.hpp"
+#include "proxy/runtime.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -118,7 +118,7 @@ struct Gateway {
             log::info("device refresh requested on the admin listener", {{"device_id", id}});
             // Dropped here and in the shared cache first, so the lookup below asks Graph.
             compliance->invalidate(id, [this, id, done = std::move(done)]() mutable {
-                compliance->check(id, [this, id, done = std::move(done)](Verdict v) {
+                compliance->lookup(id, [this, id, done = std::move(done)](Verdict v) {
                     done(device_view(id, v, compliance->inspect(id)));
                 });
             });

@@ -2,8 +2,8 @@
 // An immutable snapshot of everything a connection needs. Each connection takes the current one at
 // accept; a reload builds a new one and swaps it in for new connections (Server::swap_runtime).
 #include "core/config/config.hpp"
-#include "proxy/tls/cert_verify.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/tls/cert_verify.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

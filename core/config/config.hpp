@@ -3,8 +3,8 @@
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
 #include "core/identity/cidr.hpp"
-#include "core/verdict/outcome.hpp"
 #include "core/text/page_template.hpp"
+#include "core/verdict/outcome.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 

@@ -54,7 +54,8 @@ public:
     void error(const std::string& ptr, const std::string& msg);
     void warn(const std::string& ptr, const std::string& msg) { warnings.push_back(ptr + ": " + msg); }
     void type_error(const std::string& ptr, std::string_view expected, const nlohmann::json& v);
-    void check(const std::optional<std::string>& problem, const std::string& ptr) {
+    // Records `problem` (a check's message, nothing when fine) as an error at ptr.
+    void report(const std::optional<std::string>& problem, const std::string& ptr) {
         if (problem) error(ptr, *problem);
     }
 

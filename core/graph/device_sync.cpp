@@ -1,10 +1,10 @@
 #include "core/graph/device_sync.hpp"
 
-#include "core/verdict/decision.hpp"
 #include "core/identity/device_id.hpp"
-#include "core/text/outside_json.hpp"
 #include "core/shared/shared_value.hpp"
+#include "core/text/outside_json.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/decision.hpp"
 
 #include <nlohmann/json.hpp>
 

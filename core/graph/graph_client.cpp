@@ -1,8 +1,8 @@
 #include "core/graph/graph_client.hpp"
 
+#include "core/graph/retry.hpp"
 #include "core/text/log.hpp"
 #include "core/text/outside_json.hpp"
-#include "core/graph/retry.hpp"
 #include "core/text/text.hpp"
 
 #include <boost/url/url.hpp>

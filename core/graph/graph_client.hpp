@@ -6,9 +6,9 @@
 #include "core/config/config.hpp"
 #include "core/graph/graph_reply.hpp"
 #include "core/graph/http_client.hpp"
-#include "core/verdict/metrics.hpp"
 #include "core/graph/origin.hpp"
 #include "core/graph/token_source.hpp"
+#include "core/verdict/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/url/url.hpp>

@@ -2,9 +2,9 @@
 
 #include "core/graph/client_assertion.hpp"
 #include "core/graph/form_encoding.hpp"
+#include "core/graph/retry.hpp"
 #include "core/text/log.hpp"
 #include "core/text/outside_json.hpp"
-#include "core/graph/retry.hpp"
 #include "core/text/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -4,8 +4,8 @@
 // before expires_in; concurrent misses share one request. Call only from the HttpClient's strand.
 #include "core/config/config.hpp"
 #include "core/graph/http_client.hpp"
-#include "core/verdict/metrics.hpp"
 #include "core/graph/origin.hpp"
+#include "core/verdict/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

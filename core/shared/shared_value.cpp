@@ -1,8 +1,8 @@
 #include "core/shared/shared_value.hpp"
 
-#include "core/verdict/decision.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/decision.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -5,6 +5,7 @@
 // line after a quiet spell). Callers must not put secrets or tokens in any field.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,19 @@ inline void warn(std::string_view msg, nlohmann::json fields = nlohmann::json::o
 inline void error(std::string_view msg, nlohmann::json fields = nlohmann::json::object()) {
     event("error", msg, std::move(fields));
 }
+
+// Allows a log line at most once a minute for a condition that repeats (e.g. Redis timeouts).
+class Throttle {
+public:
+    bool allow(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
+        if (now < next_) return false;
+        next_ = now + std::chrono::seconds(60);
+        return true;
+    }
+
+private:
+    std::chrono::steady_clock::time_point next_{};
+};
 
 // Lines dropped because the queue was full.
 std::uint64_t dropped();

@@ -1,16 +1,16 @@
 #include "core/verdict/compliance.hpp"
 
-#include "core/verdict/decision.hpp"
-#include "core/identity/device_id.hpp"
 #include "core/graph/device_sync.hpp"
 #include "core/graph/graph_client.hpp"
-#include "core/text/header_cap.hpp"
 #include "core/graph/http_client.hpp"
-#include "core/text/log.hpp"
+#include "core/graph/token_source.hpp"
+#include "core/identity/device_id.hpp"
 #include "core/shared/redis_client.hpp"
 #include "core/shared/shared_value.hpp"
+#include "core/text/header_cap.hpp"
+#include "core/text/log.hpp"
 #include "core/text/text.hpp"
-#include "core/graph/token_source.hpp"
+#include "core/verdict/decision.hpp"
 #include "core/verdict/verdict_cache.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,21 +32,22 @@ namespace net = boost::asio;
 
 namespace {
 
-// Everything that talks to login and Graph for one configuration. Replaced as a whole on reload;
-// lookups in flight keep the old one alive until they finish.
-// The connections and the token: kept across a reload that does not touch them.
-struct Link {
-    Link(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
+// The HTTP connections to login and Graph and the access token of one tenant and application:
+// kept across a reload that does not change them (IntuneConfig::connection()).
+struct GraphConnection {
+    GraphConnection(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
         : http(HttpClientOptions{c.ca_file}), tokens(http, c, metrics, token_state) {}
     HttpClient http;
     TokenSource tokens;
 };
 
-struct Backend {
-    Backend(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<Link> l)
-        : config(c), link(std::move(l)), graph(link->http, link->tokens, config, metrics) {}
+// The Graph client under one configuration: the settings, the connection it uses and the client.
+// Replaced as a whole on reload; lookups in flight keep the old one alive until they finish.
+struct ConfiguredGraph {
+    ConfiguredGraph(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<GraphConnection> conn)
+        : config(c), connection(std::move(conn)), graph(connection->http, connection->tokens, config, metrics) {}
     IntuneConfig config;
-    std::shared_ptr<Link> link;
+    std::shared_ptr<GraphConnection> connection;
     GraphClient graph;
 };
 
@@ -75,19 +76,6 @@ std::string random_token() {
     return out;
 }
 
-// A log line at most once per period for a repeating condition (e.g. Redis timeouts).
-class Throttle {
-public:
-    bool allow(Clock::time_point now = Clock::now()) {
-        if (now < next_) return false;
-        next_ = now + std::chrono::seconds(60);
-        return true;
-    }
-
-private:
-    Clock::time_point next_{};
-};
-
 Verdict error_verdict(std::string reason) {
     Verdict v;
     v.outcome = Outcome::Error;
@@ -103,7 +91,8 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
           metrics(m),
           cache(config.cache.max_entries, &m.cache_size),
           instance(random_token()),
-          backend(std::make_shared<Backend>(config, m, std::make_shared<Link>(config, m, token_state))) {
+          configured(
+              std::make_shared<ConfiguredGraph>(config, m, std::make_shared<GraphConnection>(config, m, token_state))) {
         cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
         make_redis(config);
     }
@@ -115,10 +104,10 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<TokenState> token_state{TokenState::Unknown};
     std::atomic<bool> stopped{false};
     // Touched only on the strand:
-    std::shared_ptr<Backend> backend;
+    std::shared_ptr<ConfiguredGraph> configured;
     std::shared_ptr<RedisClient> redis;  // null without a shared cache
     std::unordered_map<std::string, std::vector<Callback>> waiting;  // single-flight per device
-    Throttle redis_log, poison_log;
+    log::Throttle redis_log, poison_log;
 
     std::optional<net::steady_timer> refresh_timer;  // on the strand
     std::optional<net::steady_timer> sync_timer;  // on the strand
@@ -139,18 +128,19 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void start(std::string id, Callback done, std::string request_id);
-    static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
-                                           std::optional<Verdict> local, std::string request_id);
-    static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
-                                            std::string request_id);
+    static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
+                                           std::string id, std::optional<Verdict> local, std::string request_id);
+    static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
+                                            std::string id, std::string request_id);
     static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
                                                                std::shared_ptr<RedisClient> redis,
-                                                               std::shared_ptr<Backend> b, const std::string& id);
-    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<Backend>& b, const std::string& id,
-                                                               const Verdict& v) const;
-    void write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v);
-    static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b, std::string id,
-                                             Verdict v);
+                                                               std::shared_ptr<ConfiguredGraph> b,
+                                                               const std::string& id);
+    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<ConfiguredGraph>& b,
+                                                               const std::string& id, const Verdict& v) const;
+    void write_shared(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const Verdict& v);
+    static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
+                                             std::string id, Verdict v);
     void shared_failed(const RedisReply& r, const char* step);
     static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
     static net::awaitable<void> keep_synced(std::shared_ptr<Impl> self);
@@ -160,7 +150,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-net::awaitable<void> read_installed_apps(const std::shared_ptr<Backend>& b, const std::string& id, Verdict& v,
+net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, Verdict& v,
                                          Clock::time_point deadline, const std::string& request_id) {
     v.apps_pending = false;
     auto apps = co_await b->graph.get_apps(id, deadline, request_id);
@@ -175,7 +165,7 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<Backend>& b, cons
     }
 }
 
-net::awaitable<Verdict> lookup(std::shared_ptr<Backend> b, std::string id, std::string request_id) {
+net::awaitable<Verdict> lookup(std::shared_ptr<ConfiguredGraph> b, std::string id, std::string request_id) {
     const auto start = Clock::now();
     const auto deadline = start + b->config.timeout;
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
@@ -205,7 +195,8 @@ void ComplianceService::Impl::shared_failed(const RedisReply& r, const char* ste
 }
 
 net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceService::Impl::read_shared(
-    std::shared_ptr<Impl> self, std::shared_ptr<RedisClient> redis, std::shared_ptr<Backend> b, const std::string& id) {
+    std::shared_ptr<Impl> self, std::shared_ptr<RedisClient> redis, std::shared_ptr<ConfiguredGraph> b,
+    const std::string& id) {
     const auto& sc = b->config.shared_cache;
     // (Named vectors: GCC 12 miscompiles braced string lists inside co_await expressions.)
     std::vector<std::string> get{"GET", shared_verdict_key(sc.key_prefix, id)};
@@ -235,9 +226,8 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
     co_return out;
 }
 
-std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(const std::shared_ptr<Backend>& b,
-                                                                                    const std::string& id,
-                                                                                    const Verdict& v) const {
+std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(
+    const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const Verdict& v) const {
     if (!redis || !redis->connected() || v.outcome == Outcome::Error) return std::nullopt;
     const auto left = remaining_ttl(v, b->config);
     if (left.count() <= 0) return std::nullopt;
@@ -247,14 +237,16 @@ std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_comm
                                     "PX", std::to_string(left.count())};
 }
 
-void ComplianceService::Impl::write_shared(const std::shared_ptr<Backend>& b, const std::string& id, const Verdict& v) {
+void ComplianceService::Impl::write_shared(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id,
+                                           const Verdict& v) {
     if (auto set = shared_set_command(b, id, v); set && redis->send(*set)) metrics.shared.writes.inc();
 }
 
 // On a request's path the write is waited for (at most the shared cache's timeout): once a client
 // has its answer, every instance finds the verdict in Redis.
-net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl> self, std::shared_ptr<Backend> b,
-                                                           std::string id, Verdict v) {
+net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl> self,
+                                                           std::shared_ptr<ConfiguredGraph> b, std::string id,
+                                                           Verdict v) {
     auto set = self->shared_set_command(b, id, v);
     if (!set) co_return;
     auto redis = self->redis;
@@ -268,7 +260,7 @@ net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl>
 // Local miss: the shared cache, then Graph. Across instances one of them asks Graph for a device
 // (a short SET NX PX lock); the others read its answer, waiting at most half the lookup time.
 net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resolve(std::shared_ptr<Impl> self,
-                                                                                   std::shared_ptr<Backend> b,
+                                                                                   std::shared_ptr<ConfiguredGraph> b,
                                                                                    std::string id,
                                                                                    std::string request_id) {
     const auto start = Clock::now();
@@ -331,7 +323,7 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resol
 // A verdict from the local cache or, on a miss, from resolve(); then the installed apps when they
 // are still to be read (one Graph call per device, never the device itself again).
 net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::obtain(std::shared_ptr<Impl> self,
-                                                                                  std::shared_ptr<Backend> b,
+                                                                                  std::shared_ptr<ConfiguredGraph> b,
                                                                                   std::string id,
                                                                                   std::optional<Verdict> local,
                                                                                   std::string request_id) {
@@ -362,7 +354,7 @@ void ComplianceService::Impl::start(std::string id, Callback done, std::string r
     auto [it, first] = waiting.try_emplace(id);
     it->second.push_back(std::move(done));
     if (!first) return;
-    net::co_spawn(strand, obtain(shared_from_this(), backend, id, std::move(local), std::move(request_id)),
+    net::co_spawn(strand, obtain(shared_from_this(), configured, id, std::move(local), std::move(request_id)),
                   [self = shared_from_this(), id](std::exception_ptr e, Resolved r) {
                       if (e) r = Resolved{error_verdict("internal error in the compliance lookup"), std::nullopt};
                       self->finish(id, std::move(r));
@@ -370,7 +362,7 @@ void ComplianceService::Impl::start(std::string id, Callback done, std::string r
 }
 
 void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
-    const auto& cfg = backend->config;
+    const auto& cfg = configured->config;
     Verdict& v = r.verdict;
     if (v.outcome != Outcome::Error) {
         cache.put(id, v, r.ttl ? *r.ttl : ttl_for(v, cfg));
@@ -407,7 +399,7 @@ void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
 // One round of the bulk sync. With a shared cache, only the instance that gets the lease (for
 // one interval) does it; the others find the verdicts in the shared cache.
 net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> self) {
-    auto b = self->backend;
+    auto b = self->configured;
     const auto& cfg = b->config;
     auto redis = self->redis;
     if (redis && redis->connected()) {
@@ -474,7 +466,7 @@ net::awaitable<void> ComplianceService::Impl::keep_synced(std::shared_ptr<Impl> 
         if (!self->redis || self->redis->connected()) break;
     }
     while (!self->stopped) {
-        const auto interval = self->backend->config.sync.interval;
+        const auto interval = self->configured->config.sync.interval;
         const auto began = Clock::now();
         if (interval.count() > 0) co_await sync_once(self);
         if (self->stopped) break;
@@ -496,8 +488,8 @@ net::awaitable<void> ComplianceService::Impl::keep_token_fresh(std::shared_ptr<I
     constexpr auto after_failure = std::chrono::seconds(10);
     self->refresh_timer.emplace(self->strand);
     while (!self->stopped) {
-        auto b = self->backend;  // a reload may replace it between rounds
-        auto result = co_await b->link->tokens.get(Clock::now() + b->config.timeout);
+        auto b = self->configured;  // a reload may replace it between rounds
+        auto result = co_await b->connection->tokens.get(Clock::now() + b->config.timeout);
         if (self->stopped) break;
         self->refresh_timer->expires_after(result.ok ? period : after_failure);
         boost::system::error_code ec;
@@ -519,13 +511,13 @@ ComplianceService::ComplianceService(net::any_io_executor io, const IntuneConfig
 
 ComplianceService::~ComplianceService() {
     impl_->stopped = true;
-    // Idle pooled connections go with the backend once the last lookup lets go of it.
+    // Idle pooled connections go with the ConfiguredGraph once the last lookup lets go of it.
     try {
         net::post(impl_->strand, [impl = impl_] {
             if (impl->refresh_timer) impl->refresh_timer->cancel();
             if (impl->sync_timer) impl->sync_timer->cancel();
             if (impl->redis) impl->redis->stop();
-            impl->backend->link->http.close_idle();
+            impl->configured->connection->http.close_idle();
         });
     } catch (...) {  // posting can only fail for want of memory; the timers then end with the io_context
     }
@@ -533,12 +525,12 @@ ComplianceService::~ComplianceService() {
 
 std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     auto v = impl_->cache.get(device_id);
-    if (!v || v->apps_pending) return std::nullopt;  // check() reads the apps
+    if (!v || v->apps_pending) return std::nullopt;  // lookup() reads the apps
     impl_->metrics.cache_hits.inc();
     return v;
 }
 
-void ComplianceService::check(std::string device_id, Callback done, std::string request_id) {
+void ComplianceService::lookup(std::string device_id, Callback done, std::string request_id) {
     auto id = normalize_guid(device_id);
     net::post(impl_->strand,
               [impl = impl_, id = std::move(id), done = std::move(done), rid = std::move(request_id)]() mutable {
@@ -552,12 +544,13 @@ void ComplianceService::check(std::string device_id, Callback done, std::string 
 
 void ComplianceService::reconfigure(const IntuneConfig& config) {
     net::post(impl_->strand, [impl = impl_, config] {
-        const IntuneConfig old = impl->backend->config;
+        const IntuneConfig old = impl->configured->config;
         const bool keep_cache = same_verdicts(old, config);
-        const bool keep_link = same_connection(old, config);
-        auto link = keep_link ? impl->backend->link : std::make_shared<Link>(config, impl->metrics, impl->token_state);
-        impl->backend = std::make_shared<Backend>(config, impl->metrics, std::move(link));
-        if (!keep_link) impl->token_state = TokenState::Unknown;
+        const bool keep_connection = same_connection(old, config);
+        auto connection = keep_connection ? impl->configured->connection
+                                          : std::make_shared<GraphConnection>(config, impl->metrics, impl->token_state);
+        impl->configured = std::make_shared<ConfiguredGraph>(config, impl->metrics, std::move(connection));
+        if (!keep_connection) impl->token_state = TokenState::Unknown;
         impl->cache.set_max_entries(config.cache.max_entries);
         impl->cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
         if (!keep_cache) impl->cache.clear();
@@ -579,7 +572,7 @@ void ComplianceService::invalidate(std::string device_id, std::function<void()> 
         [](std::shared_ptr<Impl> impl, std::optional<std::string> id) -> net::awaitable<void> {
             if (!id) co_return;
             impl->cache.erase(*id);
-            auto b = impl->backend;
+            auto b = impl->configured;
             if (auto redis = impl->redis; redis && redis->connected()) {
                 const auto& sc = b->config.shared_cache;
                 std::vector<std::string> del{"DEL", shared_verdict_key(sc.key_prefix, *id)};

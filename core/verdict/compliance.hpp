@@ -32,18 +32,19 @@ public:
     std::optional<Verdict> cached(std::string_view device_id);
 
     // Looks the device up (cache, single-flight, Graph). `done` runs on the core's executor.
-    // device_id must already be a validated, lower-case GUID. request_id (the gateway's X-Request-Id)
-    // goes to Graph as client-request-id when this lookup is the one that calls Graph.
-    void check(std::string device_id, Callback done, std::string request_id = {});
+    // device_id is normalised here (any spelling of a GUID); anything else completes with an Error
+    // verdict "invalid device id". request_id (the gateway's X-Request-Id) goes to Graph as
+    // client-request-id when this lookup is the one that calls Graph.
+    void lookup(std::string device_id, Callback done, std::string request_id = {});
 
-    // The same as check(), completing on the caller's associated executor (use with use_awaitable etc.).
+    // The same as lookup(), completing on the caller's associated executor (use with use_awaitable etc.).
     template <class CompletionToken>
-    auto async_check(std::string device_id, std::string request_id, CompletionToken&& token) {
+    auto async_lookup(std::string device_id, std::string request_id, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(Verdict)>(
             [this](auto handler, std::string id, std::string rid) {
                 auto ex = boost::asio::get_associated_executor(handler, io_);
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-                check(
+                lookup(
                     std::move(id),
                     [ex, shared](Verdict v) {
                         boost::asio::post(ex, [shared, v = std::move(v)]() mutable { (*shared)(std::move(v)); });
@@ -53,8 +54,8 @@ public:
             token, std::move(device_id), std::move(request_id));
     }
     template <class CompletionToken>
-    auto async_check(std::string device_id, CompletionToken&& token) {
-        return async_check(std::move(device_id), std::string(), std::forward<CompletionToken>(token));
+    auto async_lookup(std::string device_id, CompletionToken&& token) {
+        return async_lookup(std::move(device_id), std::string(), std::forward<CompletionToken>(token));
     }
 
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for

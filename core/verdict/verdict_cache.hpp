@@ -1,7 +1,7 @@
 #pragma once
 // Verdicts per device ID with a TTL each, bounded (LRU), safe from any thread.
-#include "core/verdict/metrics.hpp"
 #include "core/shared/shared_value.hpp"
+#include "core/verdict/metrics.hpp"
 #include "core/verdict/verdict.hpp"
 
 #include <chrono>

@@ -2,8 +2,8 @@
 // THE one place that turns a decision into an answer: outcome → configured action → what the
 // client (front end) or the asking proxy (authorization endpoint) gets. Pure: no I/O, no clock.
 // The front end forwards with plan.facts set on the request; the endpoint answers 200 with them.
-#include "core/verdict/compliance.hpp"
 #include "core/config/config.hpp"
+#include "core/verdict/compliance.hpp"
 #include "proxy/answer/headers.hpp"
 #include "proxy/http/refusal.hpp"
 

@@ -1,5 +1,6 @@
 #include "proxy/answer/deny_page.hpp"
 
+#include "core/text/location_placeholders.hpp"
 #include "core/text/text.hpp"
 #include "proxy/http/refusal.hpp"
 
@@ -312,26 +313,7 @@ std::string original_url(std::string_view host, std::string_view target) {
 }
 
 std::string redirect_location(std::string_view location, std::string_view request_id, std::string_view return_url) {
-    std::string out;
-    std::size_t pos = 0;
-    while (pos < location.size()) {
-        const auto open = location.find('{', pos);
-        const auto close = open == std::string_view::npos ? open : location.find('}', open);
-        if (close == std::string_view::npos) {
-            out.append(location.substr(pos));
-            break;
-        }
-        out.append(location.substr(pos, open - pos));
-        const auto name = location.substr(open + 1, close - open - 1);
-        if (name == "request_id")
-            out += urls::encode(request_id, urls::unreserved_chars);
-        else if (name == "return_url")
-            out += urls::encode(return_url, urls::unreserved_chars);
-        else
-            out.append(location.substr(open, close - open + 1));  // the config check allows no other
-        pos = close + 1;
-    }
-    return out;
+    return fill_location(location, request_id, return_url).text;  // the config check allows no unknown placeholder
 }
 
 std::string page_time(std::chrono::system_clock::time_point t) {

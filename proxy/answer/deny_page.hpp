@@ -2,9 +2,9 @@
 // What a person sees when the gateway says no: the answer to a `reject` (an HTML deny page for a
 // browser, the JSON body for everyone else) and the filled-in `location` of a `redirect`.
 // Pure functions: no I/O, no clock unless asked for; the operator's pages come from the config.
-#include "core/verdict/compliance.hpp"
 #include "core/config/config.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/compliance.hpp"
 
 #include <chrono>
 #include <string>

@@ -1,9 +1,9 @@
 #pragma once
 // THE one header-hygiene step: what a client sent that must not reach the upstream goes,
 // then the gateway's own facts are set. Every value set here passes sanitize_header_value().
-#include "core/verdict/compliance.hpp"
 #include "core/config/config.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/compliance.hpp"
 
 #include <boost/beast/http/fields.hpp>
 

@@ -1,8 +1,8 @@
 #include "proxy/front/server.hpp"
 
 #include "core/identity/cidr.hpp"
-#include "proxy/listener.hpp"
 #include "proxy/front/session.hpp"
+#include "proxy/listener.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -8,8 +8,8 @@
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/deny_page.hpp"
 #include "proxy/answer/headers.hpp"
-#include "proxy/http/refusal.hpp"
 #include "proxy/front/relay.hpp"
+#include "proxy/http/refusal.hpp"
 #include "proxy/http/request_framing.hpp"
 #include "proxy/http/request_id.hpp"
 #include "proxy/http/response_framing.hpp"
@@ -432,7 +432,7 @@ net::awaitable<Verdict> Session::decide(const std::optional<std::string>& id, Ac
     } else if (auto hit = w_.compliance.cached(*id)) {
         verdict = std::move(*hit);
     } else {
-        verdict = co_await w_.compliance.async_check(*id, rec.request_id, net::use_awaitable);
+        verdict = co_await w_.compliance.async_lookup(*id, rec.request_id, net::use_awaitable);
     }
     const Action action = cfg_.action_for(verdict.outcome).action;
     if (action != Action::Forward) w_.metrics.count_request(verdict.outcome, action);

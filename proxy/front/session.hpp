@@ -2,8 +2,8 @@
 // One client connection: TLS handshake → device ID (once) → requests until close or idle timeout.
 #include "core/verdict/compliance.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
-#include "proxy/runtime.hpp"
 #include "proxy/front/upstream_pool.hpp"
+#include "proxy/runtime.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -2,8 +2,8 @@
 // The parts of an authorization-endpoint check that only look at the request: which dialect its
 // path asks for, which certificate header it carries, whether the proxy's verify header agrees.
 #include "core/config/config.hpp"
-#include "proxy/answer/answer.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
+#include "proxy/answer/answer.hpp"
 
 #include <boost/beast/http/fields.hpp>
 

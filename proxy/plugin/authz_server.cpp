@@ -5,12 +5,12 @@
 #include "core/text/text.hpp"
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
-#include "proxy/plugin/authz_request.hpp"
 #include "proxy/answer/headers.hpp"
-#include "proxy/listener.hpp"
 #include "proxy/http/refusal.hpp"
 #include "proxy/http/request_id.hpp"
 #include "proxy/http/response_framing.hpp"
+#include "proxy/listener.hpp"
+#include "proxy/plugin/authz_request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -340,7 +340,7 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
     } else if (auto hit = compliance.cached(*who.device_id)) {
         verdict = std::move(*hit);
     } else {
-        verdict = co_await compliance.async_check(*who.device_id, net::use_awaitable);
+        verdict = co_await compliance.async_lookup(*who.device_id, net::use_awaitable);
     }
 
     const AnswerPlan plan = plan_answer(verdict, who.device_id, rec.request_id, cfg, *dialect);

@@ -147,7 +147,7 @@ struct Env {
     std::future<Verdict> start(const std::string& id, const std::string& request_id = {}) {
         auto p = std::make_shared<std::promise<Verdict>>();
         auto f = p->get_future();
-        svc().check(
+        svc().lookup(
             id, [p](Verdict v) { p->set_value(std::move(v)); }, request_id);
         return f;
     }

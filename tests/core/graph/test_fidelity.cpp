@@ -4,10 +4,10 @@
 #define BOOST_TEST_MODULE fidelity
 #include <boost/test/unit_test.hpp>
 
-#include "core/verdict/decision.hpp"
 #include "core/graph/graph_client.hpp"
-#include "core/text/header_cap.hpp"
 #include "core/graph/token_source.hpp"
+#include "core/text/header_cap.hpp"
+#include "core/verdict/decision.hpp"
 #include "tests/support/core_env.hpp"
 
 #include <fstream>

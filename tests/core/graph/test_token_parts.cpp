@@ -1,12 +1,12 @@
 #define BOOST_TEST_MODULE token_parts
 #include <boost/test/unit_test.hpp>
 
-#include "core/text/base64url.hpp"
 #include "core/graph/client_assertion.hpp"
 #include "core/graph/form_encoding.hpp"
-#include "core/tls/openssl_ptr.hpp"
 #include "core/graph/retry.hpp"
 #include "core/graph/token_source.hpp"
+#include "core/text/base64url.hpp"
+#include "core/tls/openssl_ptr.hpp"
 #include "tests/support/base64url_decode.hpp"
 #include "tests/support/form_decode.hpp"
 

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE decision
 #include <boost/test/unit_test.hpp>
 
-#include "core/verdict/decision.hpp"
 #include "core/text/text.hpp"
+#include "core/verdict/decision.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "proxy/answer/answer.hpp"
-#include "proxy/plugin/authz_request.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/plugin/authz_request.hpp"
 
 #include <boost/beast/http/fields.hpp>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE server
 #include <boost/test/unit_test.hpp>
 
-#include "proxy/runtime.hpp"
 #include "proxy/front/server.hpp"
+#include "proxy/runtime.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "tests/support/test_pki.hpp"
 
