@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The performance bench: intune-gate against nginx and HAProxy doing the same mTLS termination
-# and forwarding to the same fast upstream. Not part of the test suite; see README "Performance".
+# and forwarding to the same fast upstream. Not part of the test suite; see docs/performance.md.
 #
 #   bash bench/run.sh                      # everything, defaults below
 #   BENCH_PROXIES="nginx haproxy" BENCH_DURATION=5 bash bench/run.sh

@@ -1,5 +1,5 @@
 #pragma once
-// The configuration model (README: Configuration reference). load_config() fills every default, resolves relative paths
+// The configuration model (docs/configuration.md). load_config() fills every default, resolves relative paths
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
 #include "core/identity/cidr.hpp"

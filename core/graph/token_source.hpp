@@ -1,5 +1,5 @@
 #pragma once
-// Access tokens for Graph from the Microsoft identity platform v2.0 token endpoint (README: `intune`):
+// Access tokens for Graph from the Microsoft identity platform v2.0 token endpoint (docs/configuration.md: `intune`):
 // client_secret, certificate (JWT client assertion) and password grants; cached until shortly
 // before expires_in; concurrent misses share one request. Call only from the HttpClient's strand.
 #include "core/config/config.hpp"

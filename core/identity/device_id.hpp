@@ -1,5 +1,5 @@
 #pragma once
-// The Intune device ID of a request (README: `device_id`): from the client certificate (SAN URI or
+// The Intune device ID of a request (docs/configuration.md: `device_id`): from the client certificate (SAN URI or
 // subject CN) or, from a trusted peer only, from the device_id.header.
 #include "core/config/config.hpp"
 

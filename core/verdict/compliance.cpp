@@ -159,7 +159,7 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>&
         v.apps_json = std::move(capped.json);
         v.apps_truncated = capped.total;
     } else {
-        // The outcome stands; the apps header is left out (README: `outcomes`).
+        // The outcome stands; the apps header is left out (docs/configuration.md: `outcomes`).
         b->graph.count_apps_failure();
         log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
     }

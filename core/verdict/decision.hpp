@@ -1,5 +1,5 @@
 #pragma once
-// The one place that turns what Graph (or the lack of it) said into an outcome (README: `outcomes`).
+// The one place that turns what Graph (or the lack of it) said into an outcome (docs/configuration.md: `outcomes`).
 #include "core/config/config.hpp"
 #include "core/graph/graph_reply.hpp"
 #include "core/verdict/verdict.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The eight outcomes and the three actions (README: `outcomes`).
+// The eight outcomes and the three actions (docs/configuration.md: `outcomes`).
 #include <array>
 #include <cstddef>
 #include <optional>

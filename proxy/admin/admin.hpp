@@ -1,5 +1,5 @@
 #pragma once
-// The admin listener (README: Operations): plain HTTP on admin.address:port, on a thread of its own so a busy or
+// The admin listener (docs/operations.md): plain HTTP on admin.address:port, on a thread of its own so a busy or
 // draining gateway never makes /healthz slow. It knows nothing of the gateway: it asks the callbacks.
 //   GET /healthz -> 200 "ok"
 //   GET /readyz  -> 503 until ready() says true, then 200; the JSON body tells the token state

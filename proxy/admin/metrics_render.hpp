@@ -1,5 +1,5 @@
 #pragma once
-// Prometheus text exposition (format 0.0.4) of what the core and the proxy count (README: Operations).
+// Prometheus text exposition (format 0.0.4) of what the core and the proxy count (docs/operations.md).
 #include "core/verdict/metrics.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
 

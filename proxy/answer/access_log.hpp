@@ -1,5 +1,5 @@
 #pragma once
-// The access log record (README: Operations): one JSON line per request, through core/log.
+// The access log record (docs/operations.md): one JSON line per request, through core/log.
 #include <string>
 
 namespace ig {

@@ -1,7 +1,7 @@
 #pragma once
 // The TLS sessions the front end can resume, kept in the process's memory: TLS 1.2 session IDs
 // and TLS 1.3 stateful tickets (the ticket is the session's ID). See docs/hostile-clients.md
-// "Certificates and resumed sessions" and README "Performance".
+// "Certificates and resumed sessions" and docs/performance.md.
 #include <openssl/ssl.h>
 
 #include <cstddef>

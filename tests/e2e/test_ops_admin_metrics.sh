@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e (operations): /healthz, /readyz before and after start, /metrics checked against the requests
 # sent (and against the Graph emulator's own count), and the log: every line JSON, one access line
-# per request with the fields README "Logs" lists, never the client secret or a token.
+# per request with the fields docs/operations.md "Logs" lists, never the client secret or a token.
 source "$(dirname "$0")/lib.sh"
 
 ADMIN_PORT=$(free_port)
@@ -104,7 +104,7 @@ assert [r["status"] for r in n] == [302] * 2 and all(r["action"] == "redirect" f
 assert all(r["upstream_status"] in (None, 0) for r in n), n
 assert [r["status"] for r in by("NoId")] == [401]
 PY
-ok "every log line is JSON; 6 access lines with the fields README "Logs" lists"
+ok "every log line is JSON; 6 access lines with the fields docs/operations.md "Logs" lists"
 for needle in 'demo-s3cret' 's3cret%2B' 's3cret+' 'access_token' 'eyJ0eXAi'; do
   if grep -qF -- "$needle" "$T/gate.log"; then fail "the log contains '$needle'"; fi
 done

@@ -1,5 +1,5 @@
 #pragma once
-// An in-process stand-in for login.microsoftonline.com and graph.microsoft.com (README: Tests):
+// An in-process stand-in for login.microsoftonline.com and graph.microsoft.com (docs/testing.md):
 // a TLS HTTP/1.1 keep-alive server on its own threads speaking the v2.0 token endpoint,
 // managedDevices/{id}, beta detectedApps, OData errors and switchable faults.
 #include <nlohmann/json.hpp>

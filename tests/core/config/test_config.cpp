@@ -1,4 +1,4 @@
-// The configuration loader (README: Configuration reference): every class of bad input gives its exact error line and
+// The configuration loader (docs/configuration.md): every class of bad input gives its exact error line and
 // no config; a valid file gives every field, defaults and absolute paths.
 #define BOOST_TEST_MODULE config
 #include <boost/test/unit_test.hpp>
