@@ -6,6 +6,7 @@
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_pem.hpp"
+#include "core/graph/origin.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/text/text.hpp"
 

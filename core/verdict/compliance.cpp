@@ -165,7 +165,7 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>&
     }
 }
 
-net::awaitable<Verdict> lookup(std::shared_ptr<ConfiguredGraph> b, std::string id, std::string request_id) {
+net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, std::string request_id) {
     const auto start = Clock::now();
     const auto deadline = start + b->config.timeout;
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
@@ -310,7 +310,7 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resol
         }
     }
     Resolved out;
-    out.verdict = co_await lookup(b, id, std::move(request_id));
+    out.verdict = co_await ask_graph(b, id, std::move(request_id));
     co_await store_shared(self, b, id, out.verdict);
     // After the value (same connection, so in order): waiters see the answer, then the lock goes.
     if (locked && redis->connected()) {
