@@ -1,5 +1,6 @@
 #include "core/graph/http_client.hpp"
 
+#include "core/graph/bounded_parser.hpp"
 #include "core/text/text.hpp"
 #include "core/tls/tls_client.hpp"
 
@@ -142,7 +143,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
         tcp_layer.expires_at(deadline);
 
         auto [wec, wn] = co_await http::async_write(conn->stream, msg, use_tuple);
-        http::response_parser<http::string_body> parser;
+        BoundedResponseParser<http::string_body> parser;
         parser.body_limit(state_->options.body_limit);
         parser.header_limit(header_limit);
         beast::error_code rec;

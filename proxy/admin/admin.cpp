@@ -1,5 +1,6 @@
 #include "proxy/admin/admin.hpp"
 
+#include "core/graph/bounded_parser.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
 
@@ -152,7 +153,7 @@ struct AdminServer::Impl {
         beast::flat_buffer buffer;
         beast::error_code ec;
         for (;;) {
-            http::request_parser<http::string_body> parser;
+            BoundedRequestParser<http::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
             parser.body_limit(4096);  // nothing here reads a body
             stream.expires_after(limits.timeout);

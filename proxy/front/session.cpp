@@ -1,5 +1,6 @@
 #include "proxy/front/session.hpp"
 
+#include "core/graph/bounded_parser.hpp"
 #include "core/identity/cidr.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
@@ -155,8 +156,8 @@ public:
     }
 
 private:
-    using Parser = http::request_parser<http::buffer_body>;
-    using ResponseParser = http::response_parser<http::buffer_body>;
+    using Parser = BoundedRequestParser<http::buffer_body>;
+    using ResponseParser = BoundedResponseParser<http::buffer_body>;
 
     TlsSocket& client_tcp() { return stream_; }
     bool keep_going() const { return !closing_ && !w_.draining.load(std::memory_order_relaxed); }

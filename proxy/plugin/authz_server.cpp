@@ -1,5 +1,6 @@
 #include "proxy/plugin/authz_server.hpp"
 
+#include "core/graph/bounded_parser.hpp"
 #include "core/identity/cidr.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
@@ -289,7 +290,7 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
                                               const std::string& client, bool trusted, Conn& conn) {
     const Config& cfg = rt.config;
     // A fresh parser per request, with explicit limits; the body is never read.
-    http::request_parser<http::empty_body> parser;
+    BoundedRequestParser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg.limits.max_header_bytes, UINT32_MAX)));
     conn.idle = true;
     stream.expires_after(cfg.limits.idle_timeout);

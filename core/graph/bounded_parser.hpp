@@ -1,0 +1,37 @@
+#pragma once
+// Beast's HTTP parser, made safe against one oversized field: Beast stores a field's name and
+// value in at most 65,535 bytes each and throws std::length_error past that, from inside the read
+// operation, where no caller can catch it (it ends the process). Here such a field is the parse
+// error header_limit instead (431 from a listener), whatever header limit is configured, and the
+// fields of a chunked trailer are dropped rather than merged into the header: nothing the gateway
+// relays or reads needs them (docs/hostile-clients.md, "Trailers are dropped").
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <cstddef>
+
+namespace ig {
+
+// The longest field name or value Beast's fields container holds (its 16-bit offsets, less CRLF).
+inline constexpr std::size_t max_field_bytes = 65533;
+
+template <bool isRequest, class Body>
+class BoundedParser : public boost::beast::http::parser<isRequest, Body> {
+private:
+    void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
+                       boost::beast::string_view value, boost::beast::error_code& ec) override {
+        if (name_string.size() > max_field_bytes || value.size() > max_field_bytes) {
+            ec = boost::beast::http::error::header_limit;
+            return;
+        }
+        if (this->is_header_done()) return;  // a field of a chunked trailer
+        this->get().insert(name, name_string, value);
+    }
+};
+
+template <class Body>
+using BoundedRequestParser = BoundedParser<true, Body>;
+template <class Body>
+using BoundedResponseParser = BoundedParser<false, Body>;
+
+}  // namespace ig
