@@ -81,12 +81,11 @@ HeaderPolicy make_header_policy(const Config& config) {
     auto answer = [&](std::string_view name) {
         if (!name.empty() && !listed(policy.answer_names, name)) policy.answer_names.emplace_back(name);
     };
+    // Every name the gateway can emit, whatever this config makes of it: a proxy that copies
+    // only some of them onto the request must be able to overwrite every one a client may send
+    // (conf/plugin/, checked by unit.proxy.test_plugin_confs).
     answer(policy.device_header);
-    answer(outcome_header);
-    answer(compliance_state_header);
-    if (config.intune.save_device_properties) answer(device_header);
-    if (config.intune.save_installed_apps) answer(apps_header);
-    if (config.action_for(Outcome::Error).action == Action::Forward) answer(error_header);
+    for (const auto name : own_headers) answer(name);
     answer(request_id_header);
     for (std::size_t i = 0; i < outcome_count; ++i)
         if (config.outcomes[i].action == Action::Forward)
