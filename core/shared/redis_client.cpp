@@ -40,35 +40,6 @@ RedisReply failed(std::string why) {
     return r;
 }
 
-RedisReply convert(const redisReply* r) {
-    RedisReply out;
-    switch (r->type) {
-        case REDIS_REPLY_STRING:
-            out.type = RedisReply::Type::String;
-            out.str.assign(r->str, r->len);
-            break;
-        case REDIS_REPLY_STATUS:
-            out.type = RedisReply::Type::Status;
-            out.str.assign(r->str, r->len);
-            break;
-        case REDIS_REPLY_ERROR:
-            out.type = RedisReply::Type::Error;
-            out.str.assign(r->str, r->len);
-            break;
-        case REDIS_REPLY_INTEGER:
-            out.type = RedisReply::Type::Integer;
-            out.integer = r->integer;
-            break;
-        case REDIS_REPLY_NIL: out.type = RedisReply::Type::Nil; break;
-        case REDIS_REPLY_ARRAY:
-            out.type = RedisReply::Type::Array;
-            for (std::size_t i = 0; i < r->elements && i < 1024; ++i) out.elements.push_back(convert(r->element[i]));
-            break;
-        default: out = failed("unexpected reply type"); break;
-    }
-    return out;
-}
-
 std::string format(const std::vector<std::string>& args) {
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
@@ -84,9 +55,6 @@ std::string format(const std::vector<std::string>& args) {
     return out;
 }
 
-struct ReaderDeleter {
-    void operator()(redisReader* r) const { redisReaderFree(r); }
-};
 }  // namespace
 
 struct RedisClient::State : std::enable_shared_from_this<State> {
@@ -108,7 +76,7 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
     RedisMetrics& metrics;
 
     std::shared_ptr<TlsClientStream> conn;  // the loops hold it too while they run
-    std::unique_ptr<redisReader, ReaderDeleter> reader;
+    std::unique_ptr<RespReader> reader;
     std::uint64_t generation = 0;
     bool up = false;  // handshake (AUTH/SELECT) done
     bool stopped = false;
@@ -200,19 +168,18 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
                 self->close(gen, "read: " + ec.message());
                 co_return;
             }
-            if (redisReaderFeed(self->reader.get(), buf.data(), n) != REDIS_OK) {
-                self->close(gen, "protocol error");
+            if (!self->reader->feed(buf.data(), n)) {
+                self->close(gen, self->reader->error());
                 co_return;
             }
             for (;;) {
-                void* raw = nullptr;
-                if (redisReaderGetReply(self->reader.get(), &raw) != REDIS_OK) {
-                    self->close(gen, "not the Redis protocol");
+                auto reply = self->reader->next();
+                if (!reply && !self->reader->error().empty()) {
+                    self->close(gen, self->reader->error());
                     co_return;
                 }
-                if (!raw) break;
-                RedisReply r = convert(static_cast<redisReply*>(raw));
-                freeReplyObject(raw);
+                if (!reply) break;
+                RedisReply r = std::move(*reply);
                 if (self->pending.empty()) {
                     self->close(gen, "a reply nobody asked for");
                     co_return;
@@ -280,7 +247,7 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
             }
         }
         conn = std::move(stream);
-        reader.reset(redisReaderCreate());
+        reader = std::make_unique<RespReader>();
         const auto gen = generation;
         net::co_spawn(strand, read_loop(shared_from_this(), gen), net::detached);
         if (!config.password.value.empty()) {

@@ -7,6 +7,7 @@
 // background with backoff. Not thread-safe: call only from the strand given at construction.
 #include "core/config/config.hpp"
 #include "core/graph/http_client.hpp"
+#include "core/shared/resp_reader.hpp"
 #include "core/verdict/metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,18 +24,6 @@
 #include <vector>
 
 namespace ig {
-
-// A decoded reply (what is needed here: strings, nil, integers, status, errors, arrays).
-struct RedisReply {
-    enum class Type { Failed, Nil, String, Status, Integer, Error, Array };
-    Type type = Type::Failed;  // Failed: no reply (down, timeout, garbage); `str` says why
-    std::string str;  // String, Status, Error; Failed: the reason
-    long long integer = 0;
-    std::vector<RedisReply> elements;
-
-    bool failed() const { return type == Type::Failed; }
-    bool ok_status() const { return type == Type::Status && str == "OK"; }
-};
 
 class RedisClient : public std::enable_shared_from_this<RedisClient> {
 public:

@@ -14,6 +14,7 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -131,8 +132,12 @@ struct FakeServer {
     tcp::acceptor acceptor{io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
     std::vector<std::shared_ptr<tcp::socket>> sockets;
     bool garbage;
+    // What it answers every read with: not RESP by default.
+    std::shared_ptr<const std::string> answer = std::make_shared<const std::string>("HTTP/1.1 400 Bad Request\r\n\r\n");
+    std::atomic<int> closed_by_client{0};
     std::thread thread;
-    explicit FakeServer(bool g) : garbage(g) {
+    explicit FakeServer(bool g, std::string a = {}) : garbage(g) {
+        if (!a.empty()) answer = std::make_shared<const std::string>(std::move(a));
         accept();
         thread = std::thread([this] { io.run(); });
     }
@@ -148,9 +153,11 @@ struct FakeServer {
     void read(std::shared_ptr<tcp::socket> s) {
         auto buf = std::make_shared<std::array<char, 512>>();
         s->async_read_some(net::buffer(*buf), [this, s, buf](boost::system::error_code ec, std::size_t) {
-            if (ec) return;
-            static const std::string junk = "HTTP/1.1 400 Bad Request\r\n\r\n";
-            net::async_write(*s, net::buffer(junk), [](boost::system::error_code, std::size_t) {});
+            if (ec) {
+                if (ec == net::error::eof || ec == net::error::connection_reset) ++closed_by_client;
+                return;
+            }
+            net::async_write(*s, net::buffer(*answer), [keep = answer](boost::system::error_code, std::size_t) {});
             read(s);
         });
     }
@@ -274,4 +281,25 @@ BOOST_AUTO_TEST_CASE(rediss_is_verified_tls) {
     BOOST_TEST(!untrusted.client->connected());
     BOOST_TEST(untrusted.run({"GET", "k"}).failed());
     BOOST_TEST(untrusted.metrics.connect_failures.get() >= 1u);
+}
+
+// Issue 26 #7: a hostile Redis answering with a 40 MB array of ten million values, or a 40 MB bulk
+// string: the command fails, the connection is dropped as soon as the reply passes its bound (1 MiB,
+// 1,024 values), and the process never holds the reply.
+BOOST_AUTO_TEST_CASE(an_oversized_reply_drops_the_connection) {
+    std::string array = "*10000000\r\n";
+    array.reserve(40'000'100);
+    for (int i = 0; i < 10'000'000; ++i) array += ":1\r\n";
+    std::string bulk = "$40000000\r\n" + std::string(40'000'000, 'a') + "\r\n";
+    for (auto* reply : {&array, &bulk}) {
+        FakeServer fake(true, std::move(*reply));
+        Client c(fake.port());
+        BOOST_TEST_REQUIRE(c.wait_connected());
+        auto r = c.run({"GET", "k"}, 5000ms);
+        BOOST_TEST(r.failed());
+        BOOST_TEST_MESSAGE("reason: " << r.str);
+        BOOST_TEST((r.str.find("values") != std::string::npos || r.str.find("bytes") != std::string::npos), r.str);
+        for (int i = 0; i < 100 && fake.closed_by_client == 0; ++i) std::this_thread::sleep_for(20ms);
+        BOOST_TEST(fake.closed_by_client.load() >= 1);
+    }
 }
