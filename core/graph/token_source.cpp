@@ -23,6 +23,7 @@ namespace net = boost::asio;
 namespace {
 constexpr std::string_view graph_scope = "https://graph.microsoft.com/.default";
 constexpr auto refusal_hold = std::chrono::seconds(5);
+constexpr long long min_token_lifetime_s = 60;  // see fetch()
 
 // Entra ID writes error_description in two forms: one line ("AADSTS...: text Trace ID: t
 // Correlation ID: c Timestamp: ts") and, older, the same parts separated by CR LF. The message is
@@ -236,7 +237,13 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
         if (!answer.error.empty()) {
             out.error = "token request failed: " + answer.error;
         } else {
-            const long long expires_in = answer.expires_in;
+            // A lifetime under a minute (expires_in 0, missing or tiny) is taken as one minute:
+            // otherwise every lookup would fetch a new token (issue 26). A token Graph refuses
+            // before then is fetched again anyway (InvalidAuthenticationToken).
+            const long long expires_in = std::max(answer.expires_in, min_token_lifetime_s);
+            if (answer.expires_in < min_token_lifetime_s)
+                log::warn("token lifetime under a minute, kept for a minute",
+                          {{"expires_in", answer.expires_in}, {"kept_s", min_token_lifetime_s}});
             // Refresh early: 10% of the lifetime, at most five minutes.
             const auto margin = std::min<long long>(300'000, expires_in * 100);
             token_ = std::move(answer.token);

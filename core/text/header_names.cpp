@@ -37,8 +37,11 @@ bool is_framing_header(std::string_view name) {
 }
 
 bool is_gateway_header(std::string_view name) {
+    // X-Real-IP and True-Client-IP: what nginx and CDNs use for the client address; an upstream that
+    // trusts them would read a client's own value as its address (issue 26).
     return normalised_starts_with(name, "x-intune-") || normalised_starts_with(name, "x-forwarded-") ||
-           same_header_name(name, "forwarded") || same_header_name(name, request_id_header);
+           same_header_name(name, "forwarded") || same_header_name(name, request_id_header) ||
+           same_header_name(name, "x-real-ip") || same_header_name(name, "true-client-ip");
 }
 
 bool is_own_header(std::string_view name) {

@@ -34,8 +34,8 @@ bool is_hop_by_hop(std::string_view name);
 // Host, Content-Length, Transfer-Encoding (case-insensitive).
 bool is_framing_header(std::string_view name);
 
-// What only the gateway sets toward the upstream: X-Intune-*, X-Forwarded-*, Forwarded and
-// X-Request-Id (compared as same_header_name does).
+// What only the gateway sets toward the upstream: X-Intune-*, X-Forwarded-*, Forwarded,
+// X-Request-Id, and X-Real-IP and True-Client-IP, which it removes (compared as same_header_name does).
 bool is_gateway_header(std::string_view name);
 
 // One of own_headers (compared as same_header_name does).

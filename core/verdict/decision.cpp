@@ -76,7 +76,7 @@ std::optional<Outcome> outcome_for_state(std::string_view state) {
     return std::nullopt;
 }
 
-Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
+Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_view asked_id) {
     switch (reply.kind) {
         case GraphReply::Kind::TokenFailed:
         case GraphReply::Kind::Unreachable: return error(reply.error);
@@ -102,6 +102,18 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config) {
     if (!parsed.doc) return error("graph answered with a body that is not usable: " + parsed.error);
     const auto& doc = *parsed.doc;
     if (!doc.is_object()) return error("graph answered with a body that is not a JSON object");
+    if (!asked_id.empty()) {
+        // The answer must be about the device asked for (issue 26: an answer about another one,
+        // from a proxy or cache on the way, must not decide this one).
+        auto id = doc.find("id");
+        if (id == doc.end() || !id->is_string() ||
+            !boost::algorithm::iequals(id->get_ref<const std::string&>(), asked_id))
+            return error("graph answered for another device (id " +
+                         (id != doc.end() && id->is_string()
+                              ? printable_ascii(id->get_ref<const std::string&>(), 64)
+                              : std::string("missing")) +
+                         ")");
+    }
     auto state = doc.find("complianceState");
     if (state == doc.end()) return error("graph answer has no complianceState");
     if (!state->is_string()) return error("graph answer has a complianceState that is not a string");

@@ -13,6 +13,8 @@ namespace ig {
 std::optional<Outcome> outcome_for_state(std::string_view compliance_state);
 
 // Outcome, compliance_state (sanitised), reason and device_json; apps are added by the caller.
-Verdict decide(const GraphReply& reply, const IntuneConfig& config);
+// asked_id: the device the read asked for (empty: not checked, e.g. a page of the bulk sync); a
+// device body whose "id" is missing or names another device is Error (fail closed).
+Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_view asked_id = {});
 
 }  // namespace ig

@@ -4,6 +4,7 @@
 #include "proxy/tls/tls_context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
@@ -55,12 +56,30 @@ CertVerifyResult CertVerifier::verify(std::string_view der) const {
 
 namespace ig {
 
+namespace {
+
+std::string sha256(std::string_view bytes) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
+    return std::string(reinterpret_cast<const char*>(md), n);
+}
+
+// What one remembered check holds, with the map's own node and bucket (an estimate).
+std::size_t entry_bytes(const std::string& key, const CertCheck& c) {
+    return 128 + key.size() + c.error.size() + (c.device_id ? c.device_id->size() : 0);
+}
+
+}  // namespace
+
 CertCheck CertVerifier::check(std::string_view der, const DeviceIdConfig& device_id) const {
     const auto now = std::chrono::system_clock::now();
-    {
+    const auto key = sha256(der);
+    if (!key.empty()) {
         std::lock_guard lock(mutex_);
-        if (auto it = remembered_.find(std::string(der)); it != remembered_.end()) {
+        if (auto it = remembered_.find(key); it != remembered_.end()) {
             if (now < it->second.until) return it->second.result;
+            remembered_bytes_ -= it->second.bytes;
             remembered_.erase(it);
         }
     }
@@ -70,7 +89,9 @@ CertCheck CertVerifier::check(std::string_view der, const DeviceIdConfig& device
     if (!v.cert) {
         out.status = CertCheck::NotCertificate;
         out.error = v.error;
-    } else if (!v.verified) {
+        return out;  // not remembered: anyone can send endless distinct bytes
+    }
+    if (!v.verified) {
         out.status = CertCheck::NotVerified;
         out.error = v.error;
     } else {
@@ -86,10 +107,30 @@ CertCheck CertVerifier::check(std::string_view der, const DeviceIdConfig& device
             }
         }
     }
+    if (key.empty()) return out;
+    const auto bytes = entry_bytes(key, out);
     std::lock_guard lock(mutex_);
-    if (remembered_.size() >= max_remembered) remembered_.clear();  // a flood of distinct ones
-    remembered_.insert_or_assign(std::string(der), Remembered{out, until});
+    if (auto it = remembered_.find(key); it != remembered_.end()) {  // another thread checked it meanwhile
+        remembered_bytes_ -= it->second.bytes;
+        remembered_.erase(it);
+    }
+    if (remembered_.size() >= max_remembered || remembered_bytes_ + bytes > max_remembered_bytes) {
+        remembered_.clear();  // a flood of distinct certificates
+        remembered_bytes_ = 0;
+    }
+    remembered_.emplace(key, Remembered{out, until, bytes});
+    remembered_bytes_ += bytes;
     return out;
+}
+
+std::size_t CertVerifier::remembered_count() const {
+    std::lock_guard lock(mutex_);
+    return remembered_.size();
+}
+
+std::size_t CertVerifier::remembered_bytes() const {
+    std::lock_guard lock(mutex_);
+    return remembered_bytes_;
 }
 
 }  // namespace ig

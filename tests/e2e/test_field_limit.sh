@@ -54,8 +54,12 @@ except OSError: pass
 PY
 alive "a long trailer field on the admin listener"
 
-# Still answering normally.
-expect_eq "front: compliant after all that" "$(gw_curl compliant -o /dev/null -w '%{http_code}' "$GW/")" 200
+# Still answering normally; a client's own address headers do not reach the upstream (issue 26).
+gw_curl compliant -o "$T/up.json" -H "X-Real-IP: 10.9.9.9" -H "True-Client-IP: 10.9.9.9" -H "X_Real_IP: 10.9.9.9" \
+  "$GW/" || fail "compliant request"
+expect_eq "front: compliant after all that" "$(json_get "$T/up.json" 'd["headers"] and "ok"')" ok
+expect_eq "front: no client X-Real-IP/True-Client-IP at the upstream" \
+  "$(json_get "$T/up.json" '",".join(k for k, v in d["headers"] if "10.9.9.9" in v)')" ""
 expect_eq "/authz: compliant after all that" \
   "$(authz_check "$T/r" -H "Client-Cert: $(cert_header der compliant)" "$AUTHZ/authz")" 200
 expect_eq "readyz" "$(curl -sS -o /dev/null -w '%{http_code}' "$ADMIN/readyz")" 200

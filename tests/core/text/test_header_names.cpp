@@ -37,6 +37,13 @@ BOOST_AUTO_TEST_CASE(gateway_headers) {
     BOOST_TEST(!ig::is_own_header("X-Intune-Device-Id"));
 }
 
+// Issue 26: a client's own client-address headers never reach the upstream.
+BOOST_AUTO_TEST_CASE(client_address_headers_are_the_gateways) {
+    for (auto name : {"X-Real-IP", "x-real-ip", "X_Real_Ip", "True-Client-IP", "true_client_ip"})
+        BOOST_TEST(ig::is_gateway_header(name), name);
+    BOOST_TEST(!ig::is_gateway_header("X-Real-IPs"));
+}
+
 BOOST_AUTO_TEST_CASE(configured_outcome_header_names) {
     for (auto name : {"Host", "Content-Length", "Connection", "Proxy-Connection", "Forwarded", "X-Request-Id",
                       "X-Intune-Whatever", "X-Forwarded-Proto"})

@@ -151,3 +151,26 @@ BOOST_AUTO_TEST_CASE(deeply_nested_device_is_an_error_not_a_crash) {
     BOOST_TEST(to_string(v.outcome) == "Compliant");
     BOOST_TEST(v.device_json == R"({"hardwareInformation":{"a":[[{"b":[1]}]]}})");
 }
+
+// Issue 26: a device body must carry the id that was asked for.
+BOOST_AUTO_TEST_CASE(the_answer_must_name_the_asked_device) {
+    IntuneConfig cfg;
+    const std::string asked = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    auto body = [](nlohmann::json id) {
+        nlohmann::json d{{"complianceState", "compliant"}};
+        if (!id.is_discarded()) d["id"] = id;
+        return answered(200, d.dump());
+    };
+    BOOST_TEST(to_string(decide(body(asked), cfg, asked).outcome) == "Compliant");
+    BOOST_TEST(to_string(decide(body("3F2504E0-4F89-41D3-9A0C-0305E82C3301"), cfg, asked).outcome) == "Compliant");
+    for (const auto& other : {nlohmann::json("3f2504e0-4f89-41d3-9a0c-0305e82c3302"), nlohmann::json(nullptr),
+                              nlohmann::json(42), nlohmann::json(nlohmann::json::value_t::discarded),
+                              nlohmann::json("x\r\ny")}) {
+        auto v = decide(body(other), cfg, asked);
+        BOOST_TEST(to_string(v.outcome) == "Error", other.dump());
+        BOOST_TEST(v.reason.find("another device") != std::string::npos);
+        BOOST_TEST(v.reason.find_first_of("\r\n") == std::string::npos);
+    }
+    // No asked id (a page of the bulk sync): not checked here.
+    BOOST_TEST(to_string(decide(body("x"), cfg).outcome) == "Compliant");
+}

@@ -75,3 +75,30 @@ BOOST_AUTO_TEST_CASE(unreadable_ca_names_the_file) {
         return std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos;
     });
 }
+
+// Issue 26 #6: 9,900 random 11.5 kB headers took the memo to 10,000 keys of 11.5 kB each (RSS 13 MB
+// to 127 MB). Bytes that are not a certificate are not remembered; a certificate is remembered
+// under its 32-byte digest, whatever its size; the memo stays within its bytes.
+BOOST_AUTO_TEST_CASE(the_memo_holds_certificates_only_under_a_digest) {
+    ig::CertVerifier v(tls(true));
+    std::string junk(11'500, 'x');
+    for (int i = 0; i < 2000; ++i) {
+        junk.replace(0, 8, std::to_string(10'000'000 + i));
+        BOOST_TEST_REQUIRE(v.check(junk, ig::DeviceIdConfig{}).status == ig::CertCheck::NotCertificate);
+    }
+    BOOST_TEST(v.remembered_count() == 0u);
+    // A certificate with bytes after it is not one either.
+    BOOST_TEST(v.check(der_of("device-compliant") + std::string(11'000, '\0'), ig::DeviceIdConfig{}).status ==
+               ig::CertCheck::NotCertificate);
+    BOOST_TEST(v.remembered_count() == 0u);
+    for (const char* name : {"device-compliant", "device-noid", "device-other-ca", "device-revoked"})
+        v.check(der_of(name), ig::DeviceIdConfig{});
+    BOOST_TEST(v.remembered_count() == 4u);
+    BOOST_TEST(v.remembered_bytes() > 0u);
+    BOOST_TEST(v.remembered_bytes() < 4u * 512u);  // a digest and a short result each, not the DER
+    BOOST_TEST(v.remembered_bytes() <= ig::CertVerifier::max_remembered_bytes);
+    // Still answered right from the memo.
+    BOOST_TEST(v.check(der_of("device-revoked"), ig::DeviceIdConfig{}).status == ig::CertCheck::NotVerified);
+    BOOST_TEST(v.check(der_of("device-compliant"), ig::DeviceIdConfig{}).device_id.value_or("") ==
+               "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+}
