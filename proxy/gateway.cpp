@@ -116,6 +116,14 @@ struct Gateway {
         };
         handlers.refresh = [this](const std::string& id, std::function<void(DeviceView)> done) {
             log::info("device refresh requested on the admin listener", {{"device_id", id}});
+            if (!compliance->inspect(id)) {
+                // Nothing cached: asked without caching the answer, so refreshes of unknown devices
+                // cannot push real verdicts out of the cache (issue 26 #8).
+                compliance->look_up_uncached(id, [id, done = std::move(done)](Verdict v) {
+                    done(device_view(id, v, std::nullopt));
+                });
+                return;
+            }
             // Dropped here and in the shared cache first, so the lookup below asks Graph.
             compliance->invalidate(id, [this, id, done = std::move(done)]() mutable {
                 compliance->lookup(id, [this, id, done = std::move(done)](Verdict v) {

@@ -119,6 +119,7 @@ struct IntuneConnection : GraphTenant {
     Secret password;  // password grant
     std::string login_url = "https://login.microsoftonline.com";
     std::optional<std::filesystem::path> ca_file;
+    std::size_t max_graph_connections = 16;  // requests in flight to one origin (login, Graph) at most
 
     bool operator==(const IntuneConnection&) const = default;
 };

@@ -71,7 +71,8 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                      "max_apps_header_bytes",
                      "shared_cache",
                      "sync",
-                     "stale_if_error_s"});
+                     "stale_if_error_s",
+                     "max_graph_connections"});
     if (!o) return;
     application(*o, out);
     grant(*o, out);
@@ -88,6 +89,7 @@ void Loader::intune(const json* v, IntuneConfig& out) {
         number(*s, "page_size", out.sync.page_size, 1, 1000);
     }
     duration(*o, "stale_if_error_s", out.stale_if_error, 0, 7 * 86400);
+    number(*o, "max_graph_connections", out.max_graph_connections, 1, 1024);
 }
 
 // Which application asks, in which tenant.

@@ -66,8 +66,9 @@ AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
     return page;
 }
 
-GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics)
-    : http_(http), tokens_(tokens), config_(config), metrics_(metrics) {
+GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics,
+                         GraphHold* hold)
+    : http_(http), tokens_(tokens), hold_(hold ? *hold : own_hold_), config_(config), metrics_(metrics) {
     auto graph = parse_url(config.graph_url);
     if (graph.error.empty())
         graph_ = std::move(graph.origin);
@@ -133,6 +134,12 @@ net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, C
         reply.error = url_error_;
         co_return reply;
     }
+    if (const auto now = Clock::now(); now < hold_.until) {
+        const auto left = std::chrono::ceil<std::chrono::seconds>(hold_.until - now).count();
+        reply.error = hold_.reason + "; not asking again for " + std::to_string(left) + " s";
+        metrics_.graph_held.inc();
+        co_return reply;
+    }
     for (int round = 0; round < 2; ++round) {
         auto token = co_await tokens_.get(deadline);
         if (!token.ok) {
@@ -150,6 +157,7 @@ net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, C
             metrics_.count_graph_call(r.ok() ? r.response.status : 0);
             metrics_.graph_latency.observe(secs);
         });
+        note_backoff(res);
         if (!res.ok()) {
             reply.kind = GraphReply::Kind::Unreachable;
             reply.error = res.ec == boost::beast::error::timeout ? "graph request timed out"
@@ -172,6 +180,23 @@ net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, C
         co_return reply;
     }
     co_return reply;
+}
+
+void GraphClient::note_backoff(const HttpResult& res) {
+    // A Retry-After of 0 (or none) after the retries of a request have all failed is still an
+    // outage: a few seconds then. Never longer than five minutes, whatever Graph says.
+    constexpr auto default_hold = std::chrono::seconds(5);
+    constexpr auto max_hold = std::chrono::minutes(5);
+    if (!res.ok() || !retryable_status(res.response.status)) return;
+    std::chrono::milliseconds wait = parse_retry_after(res.response.retry_after).value_or(default_hold);
+    if (wait <= std::chrono::milliseconds::zero()) wait = default_hold;
+    wait = std::min<std::chrono::milliseconds>(wait, max_hold);
+    const auto until = Clock::now() + wait;
+    if (until <= hold_.until) return;
+    hold_.until = until;
+    hold_.reason = "graph asked to back off (HTTP " + std::to_string(res.response.status) + ")";
+    log::warn("graph asked to back off, failing lookups fast until then",
+              {{"status", res.response.status}, {"hold_s", std::chrono::duration<double>(wait).count()}});
 }
 
 net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id, Clock::time_point deadline,

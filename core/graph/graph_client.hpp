@@ -43,11 +43,21 @@ struct AppsReply {
     int pages = 0;
 };
 
+// Graph said to back off (429, or 5xx after the retries of one request): until `until`, every
+// request fails at once instead of asking again (issue 26 #10). Shared by the clients of one
+// connection to Graph, so a reload that keeps the connection keeps the back-off.
+struct GraphHold {
+    Clock::time_point until{};
+    std::string reason;
+};
+
 class GraphClient {
 public:
     static constexpr int max_app_pages = 50;
 
-    GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics);
+    // hold: shared with other clients of the same connection; the client's own when null.
+    GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics,
+                GraphHold* hold = nullptr);
 
     std::string device_url(const std::string& device_id) const;
     std::string apps_url(const std::string& device_id) const;
@@ -76,8 +86,12 @@ private:
     boost::asio::awaitable<GraphReply> get(Origin origin, std::string target, Clock::time_point deadline,
                                            const std::string& client_request_id);
 
+    void note_backoff(const HttpResult& res);  // sets the hold (docs/hostile-clients.md, "The Graph budget")
+
     HttpClient& http_;
     TokenSource& tokens_;
+    GraphHold own_hold_;
+    GraphHold& hold_;
     IntuneConfig config_;
     CoreMetrics& metrics_;
     Origin graph_;  // graph_url, parsed once

@@ -15,6 +15,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <deque>
+#include <memory>
 #include <unordered_map>
 
 namespace ig {
@@ -28,6 +31,60 @@ using namespace net::experimental::awaitable_operators;
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
+
+// The requests in flight per origin, and those waiting for one to finish (first come, first
+// served). Used on one strand only, as the client is.
+struct OriginSlots {
+    struct Waiter {
+        explicit Waiter(const net::any_io_executor& ex) : timer(ex) {}
+        net::steady_timer timer;
+        bool granted = false;
+    };
+    struct Line {
+        std::size_t busy = 0;
+        std::deque<std::shared_ptr<Waiter>> waiting;
+    };
+    std::size_t max_per_origin = 16;
+    std::size_t peak = 0;
+    std::unordered_map<std::string, Line> lines;
+
+    // A slot of the origin, or false when the deadline came first.
+    net::awaitable<bool> acquire(const std::string& key, Clock::time_point deadline) {
+        auto& line = lines[key];
+        if (line.busy < max_per_origin) {
+            peak = std::max(peak, ++line.busy);
+            co_return true;
+        }
+        auto w = std::make_shared<Waiter>(co_await net::this_coro::executor);
+        w->timer.expires_at(deadline);
+        line.waiting.push_back(w);
+        co_await w->timer.async_wait(use_tuple);
+        if (w->granted) co_return true;  // a finishing request handed its slot over
+        std::erase(lines[key].waiting, w);
+        co_return false;
+    }
+
+    void release(const std::string& key) {
+        auto& line = lines[key];
+        if (!line.waiting.empty()) {
+            auto w = std::move(line.waiting.front());
+            line.waiting.pop_front();
+            w->granted = true;
+            w->timer.cancel();
+            return;
+        }
+        if (line.busy > 0) --line.busy;
+    }
+};
+
+struct SlotHeld {
+    OriginSlots& slots;
+    std::string key;
+    SlotHeld(const SlotHeld&) = delete;
+    SlotHeld& operator=(const SlotHeld&) = delete;
+    ~SlotHeld() { slots.release(key); }
+};
+
 }  // namespace
 
 std::string HttpResult::error_text() const {
@@ -46,10 +103,12 @@ struct HttpClient::State {
     std::string init_error;
     HttpClientOptions options;
     std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+    OriginSlots slots;
 };
 
 HttpClient::HttpClient(HttpClientOptions options) : state_(std::make_unique<State>()) {
     state_->options = std::move(options);
+    state_->slots.max_per_origin = std::max<std::size_t>(1, state_->options.max_per_origin);
     if (auto ec = set_up_tls_client(state_->ctx, state_->options.ca_file, TlsTrust::SystemAndFile))
         state_->init_error = "cannot load ca_file " + state_->options.ca_file->string() + ": " + ec.message();
 }
@@ -63,6 +122,8 @@ std::size_t HttpClient::idle_connections() const {
 }
 
 void HttpClient::close_idle() { state_->idle.clear(); }
+
+std::size_t HttpClient::peak_in_flight() const { return state_->slots.peak; }
 
 net::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::connect(const std::string& host, std::uint16_t port,
                                                                             Clock::time_point deadline,
@@ -126,6 +187,12 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, Clock::time_poin
     msg.prepare_payload();
 
     const auto key = origin.key();
+    if (!co_await state_->slots.acquire(key, deadline)) {
+        result.ec = beast::error::timeout;
+        result.where = "waiting for a connection (intune.max_graph_connections in use)";
+        co_return result;
+    }
+    const SlotHeld held{state_->slots, key};
     for (int attempt = 0; attempt < 2; ++attempt) {
         result = HttpResult{};
         std::unique_ptr<Connection> conn;

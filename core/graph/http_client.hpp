@@ -53,6 +53,9 @@ struct HttpClientOptions {
     std::optional<std::filesystem::path> ca_file;  // added to the system trust store
     std::size_t body_limit = 8 * 1024 * 1024;
     std::size_t max_idle_per_origin = 16;
+    // Requests in flight to one origin at most (intune.max_graph_connections): the others wait in
+    // line, within their own deadline, so a burst of lookups cannot open a connection each.
+    std::size_t max_per_origin = 16;
 };
 
 class HttpClient {
@@ -68,6 +71,7 @@ public:
 
     std::size_t idle_connections() const;
     std::uint64_t connections_opened() const { return opened_; }
+    std::size_t peak_in_flight() const;  // the most requests in flight to one origin at once
     void close_idle();
 
 private:

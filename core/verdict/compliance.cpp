@@ -36,16 +36,18 @@ namespace {
 // kept across a reload that does not change them (IntuneConfig::connection()).
 struct GraphConnection {
     GraphConnection(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
-        : http(HttpClientOptions{c.ca_file}), tokens(http, c, metrics, token_state) {}
+        : http(HttpClientOptions{.ca_file = c.ca_file, .max_per_origin = c.max_graph_connections}),
+          tokens(http, c, metrics, token_state) {}
     HttpClient http;
     TokenSource tokens;
+    GraphHold hold;  // Graph's back-off, kept with the connection across a reload
 };
 
 // The Graph client under one configuration: the settings, the connection it uses and the client.
 // Replaced as a whole on reload; lookups in flight keep the old one alive until they finish.
 struct ConfiguredGraph {
     ConfiguredGraph(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<GraphConnection> conn)
-        : config(c), connection(std::move(conn)), graph(connection->http, connection->tokens, config, metrics) {}
+        : config(c), connection(std::move(conn)), graph(connection->http, connection->tokens, config, metrics, &connection->hold) {}
     IntuneConfig config;
     std::shared_ptr<GraphConnection> connection;
     GraphClient graph;
@@ -220,6 +222,7 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
     self->metrics.shared.hits.inc();
     Resolved out;
     out.verdict = std::move(value->verdict);
+    cap_verdict_facts(out.verdict, b->config);  // written under another config, or by anyone (issue 26 #15)
     out.verdict.apps_pending =
         b->config.save_installed_apps && !out.verdict.apps_json && !out.verdict.compliance_state.empty();
     out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
@@ -528,6 +531,17 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     if (!v || v->apps_pending) return std::nullopt;  // lookup() reads the apps
     impl_->metrics.cache_hits.inc();
     return v;
+}
+
+void ComplianceService::look_up_uncached(std::string device_id, Callback done) {
+    auto once = [](std::shared_ptr<Impl> impl, std::optional<std::string> id) -> net::awaitable<Verdict> {
+        if (!id) co_return error_verdict("invalid device id");
+        co_return co_await ask_graph(impl->configured, *id, {});
+    };
+    net::co_spawn(impl_->strand, once(impl_, normalize_guid(device_id)),
+                  [done = std::move(done)](std::exception_ptr e, Verdict v) {
+                      done(e ? error_verdict("internal error in the compliance lookup") : std::move(v));
+                  });
 }
 
 void ComplianceService::lookup(std::string device_id, Callback done, std::string request_id) {

@@ -58,6 +58,10 @@ public:
         return async_lookup(std::move(device_id), std::string(), std::forward<CompletionToken>(token));
     }
 
+    // Asks Graph now, leaving the cache as it is (single flight and caches skipped): the help desk's
+    // refresh of a device nothing is cached for, which must not push real verdicts out (issue 26 #8).
+    void look_up_uncached(std::string device_id, Callback done);
+
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
     // the identity platform (and /readyz knows early whether the credentials work).
     void start_token_refresh();

@@ -136,4 +136,34 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_
     return v;
 }
 
+namespace {
+
+// One fact header's JSON, capped; `total` keeps the largest count of entries known.
+void cap_one(std::string& json_text, std::optional<std::size_t>& total, std::string_view header,
+             std::size_t max_line_bytes, nlohmann::json::value_t type) {
+    if (header_line_bytes(header, json_text.size()) <= max_line_bytes) return;
+    auto parsed = parse_outside_json(json_text);
+    if (!parsed.doc || parsed.doc->type() != type) {
+        json_text.clear();
+        total.reset();
+        return;
+    }
+    auto capped = cap_json_header(*parsed.doc, header, max_line_bytes);
+    json_text = std::move(capped.json);
+    if (capped.total) total = std::max(total.value_or(0), *capped.total);
+}
+
+}  // namespace
+
+void cap_verdict_facts(Verdict& v, const IntuneConfig& config) {
+    if (!v.device_json.empty())
+        cap_one(v.device_json, v.device_truncated, device_header, config.max_device_header_bytes,
+                nlohmann::json::value_t::object);
+    if (v.apps_json) {
+        cap_one(*v.apps_json, v.apps_truncated, apps_header, config.max_apps_header_bytes,
+                nlohmann::json::value_t::array);
+        if (v.apps_json->empty()) v.apps_json.reset();
+    }
+}
+
 }  // namespace ig

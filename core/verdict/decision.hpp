@@ -17,4 +17,10 @@ std::optional<Outcome> outcome_for_state(std::string_view compliance_state);
 // device body whose "id" is missing or names another device is Error (fail closed).
 Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_view asked_id = {});
 
+// Keeps a verdict's device properties and installed apps within this config's header caps
+// (intune.max_device_header_bytes, max_apps_header_bytes), as decide() does for Graph's answer:
+// for a verdict from elsewhere (the shared cache, written under another config or by anyone with
+// access to Redis). A value that is not the JSON it should be is dropped.
+void cap_verdict_facts(Verdict& v, const IntuneConfig& config);
+
 }  // namespace ig

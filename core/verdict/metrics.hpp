@@ -86,6 +86,7 @@ struct CoreMetrics {
     Gauge cache_size;
     Counter apps_failures;  // installed-apps reads that failed
     Counter stale_served;  // Graph failed; an older answer stood in
+    Counter graph_held;  // Graph requests not sent: Graph asked to back off (GraphClient::note_backoff)
     SharedCacheMetrics shared;
     SyncMetrics sync;
 

@@ -1,6 +1,7 @@
 #include "proxy/admin/admin.hpp"
 
 #include "core/graph/bounded_parser.hpp"
+#include "proxy/admin/refresh_limit.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
 
@@ -36,6 +37,7 @@ struct AdminServer::Impl {
     AdminHandlers handlers;
     AdminLimits limits;
     std::size_t connections = 0;  // touched only on the admin thread
+    RefreshLimiter refresh_limit;  // the same
     std::uint16_t port = 0;  // set before the thread starts; the acceptor belongs to that thread
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
@@ -135,7 +137,12 @@ struct AdminServer::Impl {
         } else if (!handlers.device || !handlers.refresh) {
             text(http::status::not_found, "text/plain; charset=utf-8", "not found\n");
         } else if (refresh_path) {
-            text(http::status::ok, "application/json", device_json(co_await refresh(*id)));
+            if (auto wait = refresh_limit.admit(*id)) {
+                json_error(http::status::too_many_requests, "too many refreshes; try again later");
+                res.set(http::field::retry_after, std::to_string(wait->count()));
+            } else {
+                text(http::status::ok, "application/json", device_json(co_await refresh(*id)));
+            }
         } else if (auto view = handlers.device(*id)) {
             text(http::status::ok, "application/json", device_json(*view));
         } else {

@@ -5,7 +5,8 @@
 //   GET /readyz  -> 503 until ready() says true, then 200; the JSON body tells the token state
 //   GET /metrics -> 200, metrics() in Prometheus text format
 //   GET /devices/{id}          -> 200 the cached verdict as JSON, 404 when none; 400 for an id that is not a GUID
-//   POST /devices/{id}/refresh -> drops the cached verdict, looks the device up now, 200 the new verdict
+//   POST /devices/{id}/refresh -> drops the cached verdict, looks the device up now, 200 the new verdict;
+//                                 429 + Retry-After past its rate (proxy/admin/refresh_limit.hpp)
 // Anything else is 404 (405 for another method on a known path). When token() gives a token, every
 // path but /healthz and /readyz needs "Authorization: Bearer <token>" (401 otherwise).
 

@@ -120,6 +120,8 @@ void render_cache(Writer& w, const CoreMetrics& core) {
     w.scalar("intune_gate_installed_apps_failures_total", "counter", "Installed-apps reads that failed.",
              core.apps_failures.get());
 
+    w.scalar("intune_gate_graph_requests_held_total", "counter",
+             "Graph requests not sent because Graph had asked to back off (429, 5xx).", core.graph_held.get());
     w.scalar("intune_gate_stale_verdicts_total", "counter",
              "Graph failed and the device's last known answer was used (stale_if_error_s).", core.stale_served.get());
 }

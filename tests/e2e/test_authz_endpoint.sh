@@ -27,6 +27,13 @@ done
 # Headers that only other forwarding outcomes set are present, empty (Caddy copies a missing one
 # as its placeholder text).
 has_header "$T/r.head" X-Managed-By || fail "X-Managed-By (ConfigManager's header) missing from a Compliant answer"
+# Every name the gateway can emit (read from the code's list) is in the answer, so a proxy copying
+# every name overwrites a client's own (issue 26 #5): X-Intune-Stale empty when not stale.
+for n in $(sed -n 's/.*_header = "\(X-[^"]*\)";/\1/p' "$TOP/core/text/header_names.hpp"); do
+  has_header "$T/r.head" "$n" || fail "$n missing from a Compliant answer"
+done
+expect_eq "X-Intune-Stale on a fresh answer" "$(header_of "$T/r.head" X-Intune-Stale)" ""
+ok "every gateway header name in the answer"
 expect_eq "X-Managed-By empty" "$(header_of "$T/r.head" X-Managed-By)" ""
 
 # Two XFCC elements (a proxy before Envoy added the first): the last one, added by the nearest

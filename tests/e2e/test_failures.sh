@@ -24,6 +24,22 @@ n=$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3303)
 [ "$n" -ge 2 ] || fail "Graph down: a 503 was not retried ($n calls)"
 ok "Graph down: retried ($n calls)"
 
+# Issue 26 #10: the outage is remembered (5 s when Graph gives no Retry-After): the next lookups,
+# of any device, fail fast without asking Graph (10 requests used to make 50 Graph calls).
+total_calls() { emu_ctl GET /_emulator/stats | jq '[.device_requests[]] | add // 0'; }
+before=$(total_calls)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  for dev in ingraceperiod compliant; do
+    gw_curl "$dev" -o "$T/body" "$GW/graph-down-$i"
+    expect_eq "Graph down, held: $dev outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error >/dev/null
+  done
+done
+expect_eq "Graph down: 20 more requests while held, Graph calls" "$(( $(total_calls) - before ))" 0
+case "$(json_get "$T/body" 'h("X-Intune-Error")')" in *"back off"*) ok "held: X-Intune-Error says so";;
+  *) fail "held: X-Intune-Error is '$(json_get "$T/body" 'h("X-Intune-Error")')'";; esac
+grep -q '"msg":"graph asked to back off, failing lookups fast until then"' "$T/gate.log" || fail "the hold is not logged"
+sleep 6  # the hold passes
+
 # A Retry-After longer than what is left of the deadline: no retry, Error at once instead of after 30 s.
 emu_ctl DELETE /_emulator/fault >/dev/null
 emu_ctl POST /_emulator/reset >/dev/null
@@ -35,6 +51,13 @@ expect_eq "Retry-After past the deadline: outcome" "$(json_get "$T/body" 'h("X-I
 expect_eq "Retry-After past the deadline: one Graph call, no retry" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3304)" 1
 [ "$ms" -lt 20000 ] || fail "Retry-After past the deadline: answered after $ms ms (waited for Graph's 30 s?)"
 ok "Retry-After past the deadline: answered in $ms ms"
+# Graph's Retry-After (30 s) is remembered: 20 requests in a second make no further call.
+before=$(total_calls)
+start=$(date +%s%N)
+for i in $(seq 1 20); do gw_curl configmanager -o "$T/body" "$GW/throttled-$i"; done
+expect_eq "Retry-After 30 s: 20 requests, Graph calls" "$(( $(total_calls) - before ))" 0
+expect_eq "Retry-After 30 s: outcome while held" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+ok "20 requests held in $(elapsed_ms "$start") ms"
 
 # A Retry-After within the deadline is honoured: the retry comes no sooner than it says (1 s).
 emu_ctl DELETE /_emulator/fault >/dev/null

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "proxy/admin/admin.hpp"
+#include "proxy/admin/refresh_limit.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -156,4 +158,54 @@ BOOST_FIXTURE_TEST_CASE(device_lookup_and_refresh, Fixture) {
     BOOST_TEST(j["device_id"] == id);
     std::lock_guard lock(mutex);
     BOOST_TEST((refreshed == std::vector<std::string>{std::string(id)}));
+}
+
+// Issue 26 #8: 2,000 refreshes in 0.21 s were 2,000 Graph calls. Now one refresh per device per
+// 10 s and 20 at once overall (2 a second after that): the rest get 429 with Retry-After.
+BOOST_FIXTURE_TEST_CASE(refreshes_are_rate_limited, Fixture) {
+    const auto port = server.port();
+    auto refresh = [&](const std::string& device) {
+        net::io_context ioc;
+        beast::tcp_stream stream(ioc);
+        stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+        http::request<http::empty_body> req{http::verb::post, "/devices/" + device + "/refresh", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::authorization, bearer());
+        http::write(stream, req);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(stream, buffer, res);
+        return std::pair{res.result_int(), std::string(res[http::field::retry_after])};
+    };
+    BOOST_TEST(refresh(std::string(id)).first == 200u);
+    auto again = refresh(std::string(id));  // the same device at once
+    BOOST_TEST(again.first == 429u);
+    BOOST_TEST(!again.second.empty());
+    int ok = 1, limited = 1;
+    for (int i = 0; i < 60; ++i) {
+        char other[40];
+        std::snprintf(other, sizeof other, "5e000000-0000-4000-8000-%012x", i);
+        auto [status, retry_after] = refresh(other);
+        if (status == 200u) ++ok;
+        if (status == 429u) {
+            ++limited;
+            BOOST_TEST(std::stoi(retry_after) >= 1);
+        }
+    }
+    BOOST_TEST(ok <= 22);  // the burst of 20, and a refill while this ran
+    BOOST_TEST(ok + limited == 62);
+    std::lock_guard lock(mutex);
+    BOOST_TEST(refreshed.size() == static_cast<std::size_t>(ok));
+}
+
+BOOST_AUTO_TEST_CASE(limiter_refills_and_forgets) {
+    ig::RefreshLimiter limiter({std::chrono::milliseconds(1000), 2, 3});
+    const auto t0 = ig::RefreshLimiter::Clock::now();
+    BOOST_TEST(!limiter.admit("a", t0));
+    BOOST_TEST(!limiter.admit("b", t0));
+    BOOST_TEST(!limiter.admit("c", t0));
+    BOOST_TEST(limiter.admit("d", t0).value_or(std::chrono::seconds(0)).count() == 1);  // the burst of 3 is spent
+    BOOST_TEST(limiter.admit("a", t0 + std::chrono::milliseconds(500)).value_or(std::chrono::seconds(0)).count() == 1);
+    BOOST_TEST(!limiter.admit("d", t0 + std::chrono::milliseconds(600)));  // 1.2 refilled
+    BOOST_TEST(!limiter.admit("a", t0 + std::chrono::milliseconds(1600)));  // a's second passed, 1 refilled
 }
