@@ -119,9 +119,8 @@ struct Gateway {
             if (!compliance->inspect(id)) {
                 // Nothing cached: asked without caching the answer, so refreshes of unknown devices
                 // cannot push real verdicts out of the cache (issue 26 #8).
-                compliance->look_up_uncached(id, [id, done = std::move(done)](Verdict v) {
-                    done(device_view(id, v, std::nullopt));
-                });
+                compliance->look_up_uncached(
+                    id, [id, done = std::move(done)](Verdict v) { done(device_view(id, v, std::nullopt)); });
                 return;
             }
             // Dropped here and in the shared cache first, so the lookup below asks Graph.

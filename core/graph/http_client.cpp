@@ -78,6 +78,7 @@ struct OriginSlots {
 };
 
 struct SlotHeld {
+    SlotHeld(OriginSlots& s, std::string k) : slots(s), key(std::move(k)) {}
     OriginSlots& slots;
     std::string key;
     SlotHeld(const SlotHeld&) = delete;

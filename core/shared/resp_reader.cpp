@@ -127,9 +127,8 @@ std::optional<RedisReply> RespReader::next() {
     auto* r = impl_->reader.get();
     void* raw = nullptr;
     if (redisReaderGetReply(r, &raw) != REDIS_OK) {
-        error_ = impl_->budget.over
-                     ? "a reply with more than " + std::to_string(impl_->limits.max_elements) + " values"
-                     : "not the Redis protocol";
+        error_ = impl_->budget.over ? "a reply with more than " + std::to_string(impl_->limits.max_elements) + " values"
+                                    : "not the Redis protocol";
         return std::nullopt;
     }
     if (!raw) return std::nullopt;

@@ -109,9 +109,8 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_
         if (id == doc.end() || !id->is_string() ||
             !boost::algorithm::iequals(id->get_ref<const std::string&>(), asked_id))
             return error("graph answered for another device (id " +
-                         (id != doc.end() && id->is_string()
-                              ? printable_ascii(id->get_ref<const std::string&>(), 64)
-                              : std::string("missing")) +
+                         (id != doc.end() && id->is_string() ? printable_ascii(id->get_ref<const std::string&>(), 64)
+                                                             : std::string("missing")) +
                          ")");
     }
     auto state = doc.find("complianceState");

@@ -1,9 +1,9 @@
 #include "proxy/admin/admin.hpp"
 
 #include "core/graph/bounded_parser.hpp"
-#include "proxy/admin/refresh_limit.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
+#include "proxy/admin/refresh_limit.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

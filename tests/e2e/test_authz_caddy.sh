@@ -4,7 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_authz.sh"
 command -v caddy >/dev/null || fail "caddy is not installed (scripts/build.sh installs it)"
-start_authz_gateway "$PROXY_OUTCOMES"
+# A header limit above what one field can hold (issue 26 #2): Caddy copies the client's headers
+# into the check.
+start_authz_gateway "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["limits"]={"max_header_bytes":131072}; print(json.dumps(d))' "$PROXY_OUTCOMES")"
 start_caddy
 
 through_proxy caddy "$CADDY"
@@ -16,6 +18,16 @@ expect_eq "caddy reject: gateway body" "$(json_get "$T/p.body" 'd["outcome"]')" 
 # The checks carried Caddy's base64 DER form.
 grep -q '"path":"/authz"' "$T/gate.log" || fail "no check on /authz in the gateway log"
 ok "checks reached /authz"
+
+# One client header of 65,534 bytes, copied by forward_auth into the check: refused (431), never
+# forwarded, and the gateway keeps answering (it used to abort on it).
+before=$(upstream_hits)
+status=$(proxy_curl "$CADDY" compliant -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 65534 /dev/zero | tr '\0' a)" "$CADDY/app") || true
+case "$status" in 2*|3*) fail "caddy: a 65,534-byte header answered $status";; esac
+expect_eq "caddy: 65,534-byte header not forwarded" "$(upstream_hits)" "$before"
+kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died on a 65,534-byte header through Caddy"
+expect_eq "caddy: compliant after it" "$(proxy_curl "$CADDY" compliant -o /dev/null -w '%{http_code}' "$CADDY/app")" 200
+ok "caddy: 65,534-byte header refused ($status), gateway alive"
 
 fail_closed caddy "$CADDY"
 echo "PASS $TEST_NAME"

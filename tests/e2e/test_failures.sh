@@ -28,15 +28,22 @@ ok "Graph down: retried ($n calls)"
 # of any device, fail fast without asking Graph (10 requests used to make 50 Graph calls).
 total_calls() { emu_ctl GET /_emulator/stats | jq '[.device_requests[]] | add // 0'; }
 before=$(total_calls)
-for i in 1 2 3 4 5 6 7 8 9 10; do
+start=$(date +%s%N)
+for i in 1 2 3 4 5; do
   for dev in ingraceperiod compliant; do
     gw_curl "$dev" -o "$T/body" "$GW/graph-down-$i"
     expect_eq "Graph down, held: $dev outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error >/dev/null
   done
 done
-expect_eq "Graph down: 20 more requests while held, Graph calls" "$(( $(total_calls) - before ))" 0
-case "$(json_get "$T/body" 'h("X-Intune-Error")')" in *"back off"*) ok "held: X-Intune-Error says so";;
-  *) fail "held: X-Intune-Error is '$(json_get "$T/body" 'h("X-Intune-Error")')'";; esac
+ms=$(elapsed_ms "$start"); held_calls=$(( $(total_calls) - before ))
+if [ "$ms" -lt 4500 ]; then
+  expect_eq "Graph down: 10 more requests within the hold ($ms ms), Graph calls" "$held_calls" 0
+  case "$(json_get "$T/body" 'h("X-Intune-Error")')" in *"back off"*) ok "held: X-Intune-Error says so";;
+    *) fail "held: X-Intune-Error is '$(json_get "$T/body" 'h("X-Intune-Error")')'";; esac
+else  # a very slow machine: the 5 s hold may have passed once
+  [ "$held_calls" -le 6 ] || fail "Graph down: 10 requests in $ms ms made $held_calls Graph calls"
+  ok "Graph down: 10 requests in $ms ms made $held_calls Graph calls"
+fi
 grep -q '"msg":"graph asked to back off, failing lookups fast until then"' "$T/gate.log" || fail "the hold is not logged"
 sleep 6  # the hold passes
 

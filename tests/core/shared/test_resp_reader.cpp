@@ -73,8 +73,7 @@ BOOST_AUTO_TEST_CASE(too_many_bytes_is_refused_before_the_end) {
         BOOST_TEST(r.replies == 0);
         BOOST_TEST(r.error == "a reply over 1048576 bytes");
     }
-    BOOST_TEST(feed("$5000\r\n" + std::string(5000, 'a') + "\r\n", 100, {4096, 64}).error ==
-               "a reply over 4096 bytes");
+    BOOST_TEST(feed("$5000\r\n" + std::string(5000, 'a') + "\r\n", 100, {4096, 64}).error == "a reply over 4096 bytes");
 }
 
 BOOST_AUTO_TEST_CASE(not_resp_is_refused) {

@@ -95,8 +95,10 @@ BOOST_AUTO_TEST_CASE(concurrent_first_lookups_share_a_few_connections) {
     for (auto& f : lookups) {
         BOOST_TEST_REQUIRE((f.wait_for(60s) == std::future_status::ready));
         const auto v = f.get();
-        if (v.outcome != Outcome::Error) ++answered;
-        else BOOST_TEST_MESSAGE("error: " << v.reason);
+        if (v.outcome != Outcome::Error)
+            ++answered;
+        else
+            BOOST_TEST_MESSAGE("error: " << v.reason);
     }
     BOOST_TEST(answered == 120);
     BOOST_TEST_MESSAGE("TLS connections accepted: " << env.stat("connections"));

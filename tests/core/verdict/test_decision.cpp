@@ -163,9 +163,9 @@ BOOST_AUTO_TEST_CASE(the_answer_must_name_the_asked_device) {
     };
     BOOST_TEST(to_string(decide(body(asked), cfg, asked).outcome) == "Compliant");
     BOOST_TEST(to_string(decide(body("3F2504E0-4F89-41D3-9A0C-0305E82C3301"), cfg, asked).outcome) == "Compliant");
-    for (const auto& other : {nlohmann::json("3f2504e0-4f89-41d3-9a0c-0305e82c3302"), nlohmann::json(nullptr),
-                              nlohmann::json(42), nlohmann::json(nlohmann::json::value_t::discarded),
-                              nlohmann::json("x\r\ny")}) {
+    for (const auto& other :
+         {nlohmann::json("3f2504e0-4f89-41d3-9a0c-0305e82c3302"), nlohmann::json(nullptr), nlohmann::json(42),
+          nlohmann::json(nlohmann::json::value_t::discarded), nlohmann::json("x\r\ny")}) {
         auto v = decide(body(other), cfg, asked);
         BOOST_TEST(to_string(v.outcome) == "Error", other.dump());
         BOOST_TEST(v.reason.find("another device") != std::string::npos);
