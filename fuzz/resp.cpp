@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t offset = 0; offset < input.size(); offset += piece) {
         const auto n = std::min(piece, input.size() - offset);
         const bool fed = reader.feed(input.data() + offset, n);
-        require(fed != refused || refused);
+        require(!(refused && fed));  // once refused, refused for good
         if (!fed) {
             require(!reader.error().empty());
             refused = true;
