@@ -2,9 +2,9 @@
 // Beast's HTTP parser, made safe against one oversized field: Beast stores a field's name and
 // value in at most 65,535 bytes each and throws std::length_error past that, from inside the read
 // operation, where no caller can catch it (it ends the process). Here such a field is the parse
-// error header_limit instead (431 from a listener), whatever header limit is configured, and the
-// fields of a chunked trailer are dropped rather than merged into the header: nothing the gateway
-// relays or reads needs them (docs/hostile-clients.md, "Trailers are dropped").
+// error header_limit instead (431 from a listener), whatever header limit is configured, in the
+// header or in a chunked trailer. The fields of a trailer are dropped rather than merged into the
+// header: nothing the gateway relays or reads needs them (docs/hostile-clients.md).
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 
