@@ -47,7 +47,9 @@ struct GraphConnection {
 // Replaced as a whole on reload; lookups in flight keep the old one alive until they finish.
 struct ConfiguredGraph {
     ConfiguredGraph(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<GraphConnection> conn)
-        : config(c), connection(std::move(conn)), graph(connection->http, connection->tokens, config, metrics, &connection->hold) {}
+        : config(c),
+          connection(std::move(conn)),
+          graph(connection->http, connection->tokens, config, metrics, &connection->hold) {}
     IntuneConfig config;
     std::shared_ptr<GraphConnection> connection;
     GraphClient graph;
