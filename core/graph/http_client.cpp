@@ -83,7 +83,12 @@ struct SlotHeld {
     std::string key;
     SlotHeld(const SlotHeld&) = delete;
     SlotHeld& operator=(const SlotHeld&) = delete;
-    ~SlotHeld() { slots.release(key); }
+    ~SlotHeld() {
+        try {
+            slots.release(key);
+        } catch (...) {  // out of memory: the slot stays taken; nothing else can be done here
+        }
+    }
 };
 
 }  // namespace
