@@ -229,3 +229,32 @@ fail_closed() {
   expect_eq "$name gateway down: upstream untouched" "$(upstream_hits)" "$before"
   ok "$name fails closed ($status)"
 }
+
+# start_haproxy: HAProxy from the Debian package as this test's own process (foreground, -db) on
+# HAP_PORT, with the shipped conf/plugin/haproxy.cfg and intune-gate.lua pointed at this test's PKI,
+# gateway and upstream. Sets HAP (https origin).
+start_haproxy() {
+  HAP_PORT=$(free_port)
+  mkdir -p "$T/haproxy"
+  cat "$PKI/server.crt" "$PKI/server.key" >"$T/haproxy/server.pem"
+  python3 - "$TOP/conf/plugin" "$T/haproxy/haproxy.cfg" "$T/haproxy" "$PKI" "$HAP_PORT" "$AUTHZ_PORT" "${UP#http://}" <<'PY'
+import sys
+src, out, prefix, pki, port, authz, up = sys.argv[1:8]
+text = open(src + "/haproxy.cfg").read()
+def sub(old, new):
+    global text
+    assert old in text, "conf/plugin/haproxy.cfg no longer contains: " + old
+    text = text.replace(old, new)
+sub("lua-load /etc/haproxy/intune-gate.lua", "lua-load %s/intune-gate.lua" % src)
+sub("bind :443 ssl crt /etc/haproxy/tls/server.pem ca-file /etc/haproxy/tls/device-ca.crt",
+    "bind 127.0.0.1:%s ssl crt %s/server.pem ca-file %s/device-ca.crt" % (port, prefix, pki))
+sub("http://127.0.0.1:9191/authz", "http://127.0.0.1:%s/authz" % authz)
+sub("server app1 127.0.0.1:8080", "server app1 %s" % up)
+open(out, "w").write(text)
+PY
+  haproxy -c -q -f "$T/haproxy/haproxy.cfg" >"$T/haproxy-c.log" 2>&1 || fail "haproxy -c: $(cat "$T/haproxy-c.log")"
+  haproxy -db -f "$T/haproxy/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
+  PIDS+=($!); HAP_PID=$!
+  HAP=https://localhost:$HAP_PORT
+  wait_for_port "$HAP_PORT" "$HAP_PID"
+}
