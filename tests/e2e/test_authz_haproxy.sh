@@ -4,7 +4,7 @@
 # HTTP client against the plugin-mode gateway, a real mTLS client through it to the upstream.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_authz.sh"
-source "$(dirname "$0")/lib_apt.sh"
+source "$(dirname "$0")/lib_install.sh"
 ensure_packages haproxy
 start_authz_gateway "$PROXY_OUTCOMES"
 start_haproxy

@@ -3,7 +3,7 @@
 # configs the end-to-end tests write validate, a typo does not, and the schema and the loader
 # (intune-gate --check-config) know the same keys, ranges and choices (tests/e2e/config_schema.py).
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/lib_apt.sh"
+source "$(dirname "$0")/lib_install.sh"
 ensure_packages python3-jsonschema
 SCHEMA=$TOP/conf/intune-gate.schema.json
 CHECK=$TOP/tests/e2e/config_schema.py

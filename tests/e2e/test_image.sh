@@ -5,7 +5,7 @@
 # container to the emulator and the upstream on loopback (--network host), SIGTERM drains and exits
 # 0. Needs root to install podman; a machine where podman cannot start any container skips, saying why.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/lib_apt.sh"
+source "$(dirname "$0")/lib_install.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP $TEST_NAME: installs podman, runc and debootstrap (root)"
@@ -59,11 +59,7 @@ esac
 podman healthcheck run "$NAME" >/dev/null || fail "the HEALTHCHECK fails on a running gateway"
 ok "HEALTHCHECK passes"
 GW=https://127.0.0.1:$GW_PORT
-before=$(upstream_hits)
-status=$(gw_curl compliant -o "$T/r.body" -w '%{http_code}' "$GW/app") || fail "curl failed"
-expect_eq "request through the container" "$status" 200
-expect_eq "upstream reached" "$(( $(upstream_hits) - before ))" 1
-expect_eq "outcome at the upstream" "$(json_get "$T/r.body" 'h("X-Intune-Outcome")')" Compliant
+expect_compliant_request "request through the container"
 
 # 3. SIGTERM (podman stop) drains and exits 0.
 podman stop -t 15 "$NAME" >/dev/null 2>>"$T/podman.log"

@@ -6,7 +6,7 @@
 # system user (kept on purge, README.Debian says why). Needs root (CI runs as root on a throwaway
 # machine); otherwise it skips. The package is purged on every exit, failures included.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/lib_apt.sh"
+source "$(dirname "$0")/lib_install.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP $TEST_NAME: installing a package needs root (dpkg -i); run the tests as root"
@@ -114,11 +114,7 @@ PIDS+=($!); GW_PID=$!
 wait_for_line "$T/gate.log" '"msg":"listening"' 20 "$GW_PID" >/dev/null
 expect_eq "gateway user" "$(ps -o user= -p "$GW_PID")" intune-gate
 GW=https://127.0.0.1:$GW_PORT
-before=$(upstream_hits)
-status=$(gw_curl compliant -o "$T/r.body" -w '%{http_code}' "$GW/app") || fail "curl failed"
-expect_eq "request through the installed gateway" "$status" 200
-expect_eq "upstream reached" "$(( $(upstream_hits) - before ))" 1
-expect_eq "device outcome at the upstream" "$(json_get "$T/r.body" 'h("X-Intune-Outcome")')" Compliant
+expect_compliant_request "request through the installed gateway"
 kill -HUP "$GW_PID"
 wait_for_line "$T/gate.log" '"msg":"config reloaded"' 20 "$GW_PID" >/dev/null
 ok "SIGHUP reloads (what systemctl reload sends)"
