@@ -9,7 +9,7 @@
 #                 another build folder) instead of compiling in the image: a minute, not twenty
 #   --tag NAME    the image's name (default localhost/intune-gate:<version>)
 # IG_PODMAN_ARGS adds arguments to `podman build`/`run`. Where podman's default runtime (crun) cannot
-# start a container, the script says why and retries with runc (see README: Install, the container
+# start a container, the script says why and retries with runc (see docs/install.md, the container
 # image); IG_PODMAN_ARGS="--runtime runc ..." skips the probe.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
