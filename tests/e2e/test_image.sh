@@ -16,9 +16,17 @@ exec 9>/tmp/intune-gate-image-test.lock
 flock -w 300 9 || fail "another test holds /tmp/intune-gate-image-test.lock (a process it left?)"
 IMAGE=localhost/intune-gate:e2e-test
 NAME=ig-e2e-$$
-trap 'st=$?; set +e; podman rm -f "$NAME" >/dev/null 2>&1; podman rmi -f "$IMAGE" >/dev/null 2>&1; (exit $st); cleanup' EXIT
+# The build's untagged stages (the prebuilt binary's) go with the image; the base stays (debootstrap
+# takes minutes).
+dangling_before=$(podman images -q -f dangling=true | sort)
+remove_image() {
+  podman rm -f "$NAME" >/dev/null 2>&1
+  podman rmi -f "$IMAGE" >/dev/null 2>&1
+  comm -13 <(echo "$dangling_before") <(podman images -q -f dangling=true | sort) | xargs -r podman rmi >/dev/null 2>&1
+}
+trap 'st=$?; set +e; remove_image; (exit $st); cleanup' EXIT
 
-# 1. Build (the base image is kept between runs: debootstrap takes minutes).
+# 1. Build.
 if ! IG_BUILD_DIR="$BUILD" IG_IMAGE_RUN_ARGS_FILE="$T/run-args" \
      bash "$TOP/scripts/image.sh" --local-base --prebuilt --tag "$IMAGE" >"$T/image.log" 2>&1; then
   if grep -q 'podman cannot start a container\|not with runc either' "$T/image.log" && ! grep -q 'using --runtime' "$T/image.log"; then
