@@ -96,6 +96,12 @@ bool header_trusted_from(const DeviceIdConfig& config, const boost::asio::ip::ad
     return peer_in(peer, config.trusted_peers);
 }
 
+bool header_claim_ambiguous(const DeviceIdConfig& config, const HeaderClaim& header) {
+    const bool header_source =
+        std::find(config.sources.begin(), config.sources.end(), IdSource::Header) != config.sources.end();
+    return header_source && header.peer_trusted && header.count > 1;
+}
+
 std::optional<std::string> request_device_id(const DeviceIdConfig& config, const std::optional<std::string>& cert_id,
                                              const HeaderClaim& header) {
     for (const IdSource source : config.sources) {
@@ -103,7 +109,9 @@ std::optional<std::string> request_device_id(const DeviceIdConfig& config, const
             if (cert_id) return cert_id;
             continue;
         }
-        if (!header.peer_trusted || !header.value) continue;
+        if (!header.peer_trusted) continue;
+        if (header.count > 1) return std::nullopt;  // ambiguous: no source decides (header_claim_ambiguous)
+        if (!header.value) continue;
         if (auto id = normalize_guid(*header.value)) return id;
     }
     return std::nullopt;

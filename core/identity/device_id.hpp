@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <boost/asio/ip/address.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,11 +32,18 @@ std::optional<std::string> device_id_from_certificate(X509* cert, const DeviceId
 bool header_trusted_from(const DeviceIdConfig& config, const boost::asio::ip::address& peer);
 
 // What a request offers besides the certificate: the device_id.header value when the request has
-// exactly one, and whether its TCP peer is trusted for it (header_trusted_from).
+// exactly one, how many it has, and whether its TCP peer is trusted for it (header_trusted_from).
 struct HeaderClaim {
     bool peer_trusted = false;
     std::optional<std::string_view> value;
+    std::size_t count = 0;
 };
+
+// True when the header source applies (listed in sources, the peer trusted) and the request carries
+// the header more than once. Which copy the trusted proxy set cannot be told (one that appends
+// instead of replacing passes the client's own along), so the request is refused rather than read
+// by either copy or by the next source (docs/configuration.md: `device_id`).
+bool header_claim_ambiguous(const DeviceIdConfig& config, const HeaderClaim& header);
 
 // The request's device ID: config.sources in order; the certificate sources give `cert_id`
 // (device_id_from_certificate(), found once per connection), the header source the claim's value,

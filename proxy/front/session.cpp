@@ -199,7 +199,7 @@ private:
     net::awaitable<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
     net::awaitable<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
     net::awaitable<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
-    std::optional<std::string> device_id_for(const http::fields& req) const;
+    HeaderClaim header_claim(const http::fields& req) const;
 
     template <class F>
     auto with_upstream(UpstreamConnection& up, F&& f) {
@@ -309,11 +309,11 @@ net::awaitable<bool> Session::handshake() {
     co_return true;
 }
 
-std::optional<std::string> Session::device_id_for(const http::fields& req) const {
+HeaderClaim Session::header_claim(const http::fields& req) const {
     const auto& name = rt_->headers.device_header;
-    HeaderClaim header{peer_trusted_, std::nullopt};
-    if (!name.empty() && req.count(name) == 1) header.value = req[name];
-    return request_device_id(cfg_.device_id, cert_id_, header);
+    HeaderClaim header{peer_trusted_, std::nullopt, name.empty() ? 0 : req.count(name)};
+    if (header.count == 1) header.value = req[name];
+    return header;
 }
 
 net::awaitable<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
@@ -413,7 +413,13 @@ net::awaitable<bool> Session::serve_request(bool first) {
     }
     if (framing.origin_target) req.target(*framing.origin_target);
 
-    const auto id = device_id_for(req);
+    const auto claim = header_claim(req);
+    if (header_claim_ambiguous(cfg_.device_id, claim)) {
+        w_.metrics.rejected_requests.inc();
+        note_error(rec, {}, "device_id.header repeated by a trusted peer");
+        co_return finish(co_await refuse(400, "ambiguous device header", rec));
+    }
+    const auto id = request_device_id(cfg_.device_id, cert_id_, claim);
     const Verdict verdict = co_await decide(id, rec);
     const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
     if (plan.action != Action::Forward) {

@@ -163,3 +163,19 @@ BOOST_AUTO_TEST_CASE(request_id_header_only_from_trusted_peers) {
     c.sources = {ig::IdSource::SubjectCn};
     BOOST_TEST(!ig::request_device_id(c, std::nullopt, {true, header_guid}));
 }
+
+BOOST_AUTO_TEST_CASE(a_repeated_trusted_header_is_ambiguous) {
+    ig::DeviceIdConfig c;
+    c.sources = {ig::IdSource::Header, ig::IdSource::SanUri};
+    const std::optional<std::string> cert_id = "11111111-2222-3333-4444-555555555555";
+    const ig::HeaderClaim twice{true, std::nullopt, 2};
+    BOOST_TEST(ig::header_claim_ambiguous(c, twice));
+    // No source decides, not even the certificate.
+    BOOST_TEST(!ig::request_device_id(c, cert_id, twice));
+    // Once, from an untrusted peer, or without the header source: not ambiguous.
+    BOOST_TEST(!ig::header_claim_ambiguous(c, {true, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", 1}));
+    BOOST_TEST(!ig::header_claim_ambiguous(c, {false, std::nullopt, 2}));
+    BOOST_TEST(ig::request_device_id(c, cert_id, {false, std::nullopt, 2}).value_or("") == *cert_id);
+    c.sources = {ig::IdSource::SanUri};
+    BOOST_TEST(!ig::header_claim_ambiguous(c, twice));
+}
