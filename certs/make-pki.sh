@@ -7,7 +7,9 @@
 #   intune-app                              self-signed RSA 2048: the app registration's certificate
 #                                           (Entra ID accepts certificate credentials with RSA keys only)
 #   device-<name>                           client certificates, by device-ca unless noted
-#                                           (device-sha1: signed with SHA-1, a weak signature)
+#                                           (device-sha1: signed with SHA-1, a weak signature;
+#                                           device-server-only: serverAuth only, no clientAuth;
+#                                           device-wrong-scheme: SAN URI Other://<guid>)
 #   device-ca.crl                           the device CA's CRL; it revokes device-revoked
 #   device-expired, device-not-yet-valid    outside their validity period
 #
@@ -111,6 +113,14 @@ have device-other-ca || make_cert device-other-ca "/O=intune-gate demo/CN=device
 # Signed with SHA-1: the TLS handshake refuses it as a weak signature (OpenSSL security level 1 and up).
 have device-sha1 || make_cert device-sha1 "/O=intune-gate demo/CN=device-sha1" device-ca "${client_ext[@]}" -sha1 \
   -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+# From the device CA, but for a server only (extendedKeyUsage serverAuth, no clientAuth): not a client
+# certificate, so neither the handshake nor the authorization endpoint may accept it.
+have device-server-only || make_cert device-server-only "/O=intune-gate demo/CN=device-server-only" device-ca \
+  -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
+  -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+# The compliant device's GUID under another URI scheme than device_id.san_uri_scheme: no device ID.
+have device-wrong-scheme || make_cert device-wrong-scheme "/O=intune-gate demo/CN=device-wrong-scheme" device-ca \
+  "${client_ext[@]}" -addext "subjectAltName=URI:Other://3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 # A header-injection attempt: CR LF percent-encoded in the SAN URI and raw in the CN (UTF8String).
 have device-crlf || make_cert device-crlf $'/O=intune-gate demo/CN=device-crlf\r\nX-Evil: 1' device-ca \
   "${client_ext[@]}" -addext "subjectAltName=URI:IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3301%0D%0AX-Evil:%201"

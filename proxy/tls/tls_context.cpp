@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -82,6 +83,10 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(native, mode, nullptr);
     SSL_CTX_set_verify_depth(native, 8);
+    // Only a certificate for client authentication (extendedKeyUsage clientAuth, when it lists any):
+    // a server certificate from the device CA is refused. OpenSSL's default for a server, set here so
+    // that the rule is visible and shared with the authorization endpoint (cert_verify.cpp).
+    SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
     set_session_id_context(native);
     // Resumption from the process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets),
