@@ -29,7 +29,7 @@ strip-connection-listed @@ proxy/answer/headers.cpp @@ return is_hop_by_hop(name
 intune-error-on-every-outcome @@ proxy/answer/headers.cpp @@ if (facts.outcome == Outcome::Error)\n @@ if (true)\n @@ test_facts @@ proxy_test_headers
 guid-hex-check @@ core/identity/device_id.cpp @@ if (!std::isxdigit(c)) return std::nullopt; @@ - @@ test_outcomes @@ core_test_device_id
 guid-length-check @@ core/identity/device_id.cpp @@ if (text.size() != 36) return std::nullopt; @@ if (text.size() < 36) return std::nullopt; @@ test_facts test_outcomes @@ core_test_device_id
-trusted-peers @@ core/identity/device_id.cpp @@ if (!header.peer_trusted || !header.value) continue; @@ if (!header.value) continue; @@ test_connections @@ core_test_device_id
+trusted-peers @@ core/identity/device_id.cpp @@ if (!header.peer_trusted) continue; @@ - @@ test_connections @@ core_test_device_id
 error-cached @@ core/verdict/compliance.cpp @@ if (v.outcome != Outcome::Error) { @@ if (true) { @@ test_ops_failures_metrics test_failures @@ core_test_compliance
 single-flight-lookup @@ core/verdict/compliance.cpp @@     if (!first) return;\n @@ \n @@ test_single_flight @@ core_test_compliance
 token-reuse @@ core/graph/token_source.cpp @@ if (!token_.empty() && Clock::now() < refresh_at_) co_return TokenResult{true, token_, {}}; @@ - @@ test_ops_admin_metrics test_single_flight @@ core_test_compliance
@@ -64,6 +64,22 @@ nginx-conf-stale-not-overwritten @@ conf/plugin/nginx.conf @@ proxy_set_header X
 framing-te-not-chunked @@ proxy/http/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 framing-repeated-host @@ proxy/http/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 handshake-failure-reason @@ proxy/tls/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
+per-address-limit @@ proxy/front/server.cpp @@ if (open >= limits.max_connections_per_address) { @@ if (false) { @@ test_connections @@ -
+apps-next-link-other-origin @@ core/graph/graph_client.cpp @@ next = parse_next_link(page.next_link, graph_); @@ next = parse_link(page.next_link); @@ test_fidelity @@ -
+session-timeout-ignored @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count())); @@ - @@ test_connections @@ -
+repeated-device-header @@ core/identity/device_id.cpp @@ return header_source && header.peer_trusted && header.count > 1; @@ return false; @@ test_connections @@ core_test_device_id
+client-purpose-front @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT); @@ SSL_CTX_set_purpose(native, X509_PURPOSE_ANY); @@ test_handshake @@ -
+client-purpose-authz @@ proxy/tls/cert_verify.cpp @@ X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT); @@ - @@ test_authz_endpoint @@ proxy_test_cert_verify
+outside-json-depth @@ core/text/outside_json.cpp @@ depth >= limits.max_depth) @@ false) @@ test_fidelity test_shared_cache @@ core_test_outside_json
+retry-after-http-date @@ core/graph/retry.cpp @@ if (!when) return std::nullopt; @@ if (!when || true) return std::nullopt; @@ test_failures @@ core_test_compliance
+verify-header-name-only @@ proxy/plugin/authz_request.cpp @@ match = f.value() == value; @@ match = true; @@ test_authz_endpoint @@ proxy_test_authz_request proxy_test_answer
+san-uri-any-scheme @@ core/identity/device_id.cpp @@ if (sep == std::string_view::npos || !iequals(uri.substr(0, sep), scheme)) continue; @@ if (sep == std::string_view::npos || (false && !iequals(uri.substr(0, sep), scheme))) continue; @@ test_outcomes test_authz_endpoint @@ core_test_device_id
+redis-value-inconsistent @@ core/shared/shared_value.cpp @@ if (*expected != *outcome) return refuse("outcome does not match compliance_state"); @@ - @@ test_shared_cache @@ core_test_shared_value
+redis-value-expired @@ core/shared/shared_value.cpp @@ if (*expires <= now_ms) return refuse("expired"); @@ - @@ test_shared_cache @@ core_test_shared_value
+local-cache-ttl @@ core/verdict/verdict_cache.cpp @@     if (entry->expires <= now) {\n @@     if (false) {\n @@ test_sync_stale @@ core_test_verdict_cache
+stale-max-age @@ core/verdict/verdict_cache.cpp @@ if (age < 0 || age > max_age_ms) return std::nullopt; @@ if (age < 0) return std::nullopt; @@ test_sync_stale @@ core_test_verdict_cache
+resumed-expired-certificate @@ proxy/front/session.cpp @@ if (SSL_session_reused(stream_.native_handle()) && !peer_certificate_current(stream_.native_handle())) { @@ if (false) { @@ test_resumption_expiry @@ -
+handshake-timeout @@ proxy/front/session.cpp @@ client_tcp().expires_after(handshake_deadline()); @@ client_tcp().expires_never(); @@ test_connections @@ -
 EOF
 )
 

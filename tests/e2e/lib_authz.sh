@@ -9,6 +9,16 @@ start_authz_gateway() {
   start_emulator
   start_upstream
   AUTHZ_PORT=$(free_port); ADMIN_PORT=$(free_port)
+  run_authz_gateway "${1:-{\}}"
+}
+
+# run_authz_gateway [config JSON]: (re)starts only the gateway of start_authz_gateway, on the same
+# ports, with this config; the log of a gateway it stops is kept as gate-N.log.
+run_authz_gateway() {
+  if [ -n "${GW_PID:-}" ] && kill -0 "$GW_PID" 2>/dev/null; then
+    kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+    mv "$T/gate.log" "$T/gate-$(ls "$T" | grep -c '^gate-').log"
+  fi
   local extra
   extra=$(python3 - "$AUTHZ_PORT" "$ADMIN_PORT" "$PKI" "${1:-{\}}" <<'PY'
 import json, sys
@@ -26,6 +36,7 @@ PY
 )
   write_config "$extra"
   export INTUNE_CLIENT_SECRET='demo-s3cret+/=&~ x'
+  : >"$T/gate.log"
   "$BIN/intune-gate" --config "$T/gate.json" >"$T/gate.log" 2>&1 &
   PIDS+=($!); GW_PID=$!
   wait_for_line "$T/gate.log" '"msg":"authz listening"' 20 "$GW_PID" >/dev/null

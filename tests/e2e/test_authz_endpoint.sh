@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The authorization endpoint hit directly, as a proxy would: every certificate form, the nginx
 # dialect, untrusted peers, unverified certificates, no/garbage/oversized/ambiguous certificate
-# headers, a check with a body, keep-alive, metrics and /readyz, in a plugin-only deployment.
+# headers, a check with a body, keep-alive, metrics and /readyz, in a plugin-only deployment; then
+# authz.verify_header (its value, not only its name).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_authz.sh"
 start_authz_gateway
@@ -73,11 +74,15 @@ expect_eq "garbage" "$(authz_check "$T/r" -H 'Client-Cert: hello world' "$AUTHZ/
 expect_eq "garbage base64" "$(authz_check "$T/r" -H 'Client-Cert: :AAAA:' "$AUTHZ/authz")" 401
 expect_eq "xfcc without Cert" "$(authz_check "$T/r" -H 'X-Forwarded-Client-Cert: By=spiffe://a;Hash=ab;URI=spiffe://b' "$AUTHZ/authz")" 401
 expect_eq "certificate without id" "$(authz_check "$T/r" -H "Client-Cert: $(cert_header der noid)" "$AUTHZ/authz")" 401
+# The compliant device's GUID under another SAN URI scheme (Other://): not an ID.
+expect_eq "SAN URI of another scheme" "$(authz_check "$T/r" -H "Client-Cert: $(cert_header der wrong-scheme)" "$AUTHZ/authz")" 401
+expect_eq "SAN URI of another scheme: outcome" "$(json_get "$T/r.body" 'd["outcome"]')" NoId
 expect_eq "nginx: NoId reject is 403" "$(authz_check "$T/r" "$AUTHZ/authz/nginx")" 403
 expect_eq "nginx: NoId status" "$(header_of "$T/r.head" X-Intune-Status)" 401
 
-# Certificates that do not verify against client_ca + CRL: 403 in every dialect.
-for d in other-ca expired revoked; do
+# Certificates that do not verify against client_ca + CRL, or not for client authentication (a
+# server-only certificate from the device CA, with the compliant device's ID): 403 in every dialect.
+for d in other-ca expired revoked server-only; do
   for path in /authz /authz/nginx; do
     status=$(authz_check "$T/r" -H "Client-Cert: $(cert_header der "$d")" "$AUTHZ$path")
     expect_eq "$d at $path: status" "$status" 403
@@ -125,7 +130,7 @@ expect_eq "untrusted peer: logged once" "$(grep -c 'untrusted peer refused' "$T/
 [ "$(metric 'intune_gate_authz_checks_total{result="allowed"}')" -ge 8 ] || fail "allowed checks not counted"
 [ "$(metric 'intune_gate_authz_checks_total{result="redirected"}')" -ge 2 ] || fail "redirects not counted"
 [ "$(metric 'intune_gate_authz_checks_total{result="rejected"}')" -ge 4 ] || fail "rejects not counted"
-expect_eq "certificate_not_verified counted" "$(metric 'intune_gate_authz_checks_total{result="certificate_not_verified"}')" 6
+expect_eq "certificate_not_verified counted" "$(metric 'intune_gate_authz_checks_total{result="certificate_not_verified"}')" 8
 expect_eq "ambiguous counted" "$(metric 'intune_gate_authz_checks_total{result="ambiguous_certificate"}')" 2
 [ "$(metric 'intune_gate_authz_checks_total{result="no_certificate"}')" -ge 5 ] || fail "no_certificate not counted"
 [ "$(metric 'intune_gate_requests_total{outcome="Compliant",action="forward"}')" -ge 8 ] || fail "requests_total misses checks"
@@ -141,5 +146,23 @@ assert any(l.get("outcome") == "NotCompliant" and l.get("status") == 302 for l i
 PY
 ok "access log covers checks"
 
+stop_gateway_and_check_log
+
+# authz.verify_header: the proxy's own verification result must be the configured value. A proxy
+# saying it failed (nginx's $ssl_client_verify "FAILED:reason") is refused even with a certificate
+# that would verify; missing or repeated too.
+run_authz_gateway '{"authz": {"verify_header": {"name": "X-SSL-Client-Verify", "value": "SUCCESS"}}}'
+cert=$(cert_header der compliant)
+expect_eq "verify header SUCCESS" "$(authz_check "$T/r" -H "Client-Cert: $cert" -H 'X-SSL-Client-Verify: SUCCESS' "$AUTHZ/authz")" 200
+expect_eq "verify header SUCCESS: device" "$(header_of "$T/r.head" X-Intune-Device-Id)" "$COMPLIANT"
+for bad in 'FAILED:certificate has expired' 'NONE' 'success'; do
+  expect_eq "verify header '$bad'" "$(authz_check "$T/r" -H "Client-Cert: $cert" -H "X-SSL-Client-Verify: $bad" "$AUTHZ/authz")" 403
+  expect_eq "verify header '$bad': reason" "$(json_get "$T/r.body" 'd["reason"]')" "certificate not verified"
+done
+expect_eq "verify header missing" "$(authz_check "$T/r" -H "Client-Cert: $cert" "$AUTHZ/authz")" 403
+expect_eq "verify header twice" "$(authz_check "$T/r" -H "Client-Cert: $cert" -H 'X-SSL-Client-Verify: SUCCESS' \
+  -H 'X-SSL-Client-Verify: FAILED:unknown ca' "$AUTHZ/authz")" 403
+expect_eq "no certificate header: NoId, whatever the verify header" \
+  "$(authz_check "$T/r" -H 'X-SSL-Client-Verify: NONE' "$AUTHZ/authz")" 401
 stop_gateway_and_check_log
 echo "PASS $TEST_NAME"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Microsoft's real behaviours end to end: a device with 300 apps still reaches an upstream that
-# takes 8 kB headers (the apps header is capped and marked), and Intune's permission-denied 401
+# takes 8 kB headers (the apps header is capped and marked), an apps @odata.nextLink to another
+# origin is not followed, a Graph answer nested too deep is not read, and Intune's permission-denied 401
 # neither costs a token request per login nor hides what the admin must fix; the request's ID
 # reaches Graph as client-request-id.
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +33,46 @@ assert 20 < len(got) < 300, len(got)
 assert got == want[:len(got)], (got[:2], want[:2])
 PY
 ok "the first apps, whole"
+
+# --- An @odata.nextLink to another origin while reading a device's apps ---------------------------
+# Following it would hand the Graph token to that host. The other origin is a real server here (a
+# second emulator on https://localhost, trusted by intune.ca_file; the sample upstream on http://),
+# so a followed link would show up in its counts. The outcome stands, without the apps header.
+start_emulator_as server
+other_host=$EMU_AS
+three_apps='[{"displayName":"App A","version":"1"},{"displayName":"App B","version":"2"},{"displayName":"App C","version":"3"}]'
+for case in "compliant 3f2504e0-4f89-41d3-9a0c-0305e82c3301 $other_host" \
+            "configmanager 3f2504e0-4f89-41d3-9a0c-0305e82c3304 $UP"; do
+  read -r device id link_origin <<<"$case"
+  state=$([ "$device" = compliant ] && echo compliant || echo configManager)
+  agent=$([ "$device" = compliant ] && echo mdm || echo configurationManagerClientMdm)
+  emu_ctl PUT "/_emulator/devices/$id" "{\"deviceName\":\"DEV-$device\",\"complianceState\":\"$state\",
+    \"managementAgent\":\"$agent\",\"detectedApps\":$three_apps,\"apps_page_size\":1,
+    \"apps_next_link_host\":\"$link_origin\"}" >/dev/null
+  emu_ctl POST /_emulator/reset >/dev/null
+  logged=$(grep -c '"msg":"graph nextLink not followed"' "$T/gate.log" || true)
+  expect_eq "nextLink to $link_origin: the outcome stands" "$(gw_curl "$device" -o "$T/body" -w '%{http_code}' "$GW/")" 200
+  expect_eq "nextLink to $link_origin: no apps header" "$(json_get "$T/body" 'h("X-Intune-Installed-Apps")')" ""
+  expect_eq "nextLink to $link_origin: one apps page read" "$(emu_ctl GET /_emulator/stats | jq '.app_requests')" 1
+  wait_for_count "$T/gate.log" '"msg":"graph nextLink not followed"' $((logged + 1)) 10
+  # The other host is named; an http:// link is refused for its scheme before it has an origin.
+  want="\"next_origin\":\"$link_origin\""
+  [ "${link_origin%%:*}" = https ] || want='"problem":"must be an https URL"'
+  tail -n +$((logged + 1)) "$T/gate.log" | grep '"msg":"graph nextLink not followed"' | grep -qF "$want" ||
+    fail "nextLink to $link_origin: the warning does not say $want"
+  ok "nextLink to $link_origin: logged ($want)"
+done
+expect_eq "nothing reached the other host" "$(curl -sS --max-time 10 --cacert "$PKI/server-ca.crt" "$other_host/_emulator/stats" | jq '.graph_requests + .token_requests')" 0
+expect_eq "nothing reached the http:// origin" "$(grep -c 'detectedApps' "$T/upstream.log" || true)" 0
+
+# --- A Graph answer nested far too deep ------------------------------------------------------------
+# The device's JSON gets a member nested 100 arrays deep (the limit is 64): the answer is not read,
+# so the outcome is Error (reject 503), not the device's Conflict.
+emu_ctl POST /_emulator/fault/3f2504e0-4f89-41d3-9a0c-0305e82c3305 '{"deep_json":100,"times":1}' >/dev/null
+expect_eq "deep Graph JSON: Error" "$(gw_curl conflict -o "$T/body" -w '%{http_code}' "$GW/")" 503
+wait_for_line "$T/gate.log" '"msg":"compliance lookup".*nested deeper than 64 levels' 10 >/dev/null
+ok "deep Graph JSON: logged as nested too deep"
+expect_eq "deep Graph JSON: Error is not cached, the next answer is read" "$(gw_curl conflict -o /dev/null -w '%{http_code}' "$GW/")" 409
 
 # --- Intune's 401 Forbidden -----------------------------------------------------------------------
 before=$(emu_ctl GET /_emulator/stats | jq '.token_requests')

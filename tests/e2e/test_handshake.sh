@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Certificates that do not verify never get past the handshake: wrong CA, expired, not yet valid,
-# revoked, signed with SHA-1, in `required` and in `optional` mode, and (in required mode) none at all; min_version
+# revoked, signed with SHA-1, one for servers only (no clientAuth), in `required` and in `optional` mode, and (in required mode) none at all; min_version
 # "1.3" refuses TLS 1.2. Each refusal is checked from both sides: the client sees the handshake fail,
 # and the gateway — still running — logs and counts it with the right reason. Neither Graph nor the
 # upstream is ever contacted for them.
@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 make_pki
 start_emulator
 start_upstream
-for f in device-revoked.crt device-ca.crl device-expired.crt device-not-yet-valid.crt device-other-ca.crt; do
+for f in device-revoked.crt device-ca.crl device-expired.crt device-not-yet-valid.crt device-other-ca.crt \
+         device-server-only.crt; do
   [ -s "$PKI/$f" ] || fail "certs/make-pki.sh did not make $f"
 done
 ADMIN_PORT=$(free_port)
@@ -49,6 +50,8 @@ for mode in required optional; do
   refused expired expired "$mode: expired certificate"
   refused not-yet-valid expired "$mode: certificate not yet valid"
   refused revoked revoked "$mode: revoked certificate"
+  # From the device CA, valid, with the compliant device's ID, but extendedKeyUsage serverAuth only.
+  refused server-only other "$mode: certificate without the clientAuth purpose"
   [ $mode = optional ] || refused "" no_certificate "$mode: no certificate"
   expect_eq "$mode: upstream never hit" "$(upstream_hits)" "$hits"
   expect_eq "$mode: Graph never asked" "$(emu_ctl GET /_emulator/stats | jq '.graph_requests')" 0

@@ -51,6 +51,7 @@ check error          503 Error
 check noid           401 NoId
 check not-guid       401 NoId
 check crlf           401 NoId
+check wrong-scheme   401 NoId   # the compliant device's GUID as Other://<guid>: not the configured scheme
 check cn-only        200 Compliant
 check ""             401 NoId
 

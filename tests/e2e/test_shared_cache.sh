@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two gateway instances on one Redis: one Graph call per device across both, verdicts written by
-# one served by the other, a foreign value under our key ignored, Redis killed mid-run without a
+# one served by the other, foreign, inconsistent and too deeply nested values under our key ignored, Redis killed mid-run without a
 # failed request, and Redis used again once it is back.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
@@ -48,26 +48,52 @@ rcli GET "e2e:v1:verdict:$(syn_id 5)" >"$T/value.json"
 expect_eq "stored value names its device" "$(json_get "$T/value.json" 'd["device_id"]')" "$(syn_id 5)"
 expect_eq "stored value format" "$(json_get "$T/value.json" 'd["format"] + "/" + str(d["v"])')" "intune-gate/verdict/1"
 
-# 3. A foreign value planted under our key is ignored: device 19 is noncompliant in Graph.
+# 3. Values planted under our key that must not be believed; devices 19, 29, 39 and 49 are
+# noncompliant in Graph, each value says Compliant: one naming another device, one not ours, one
+# whose outcome does not follow from its complianceState, one otherwise good value with a member
+# nested deeper than outside JSON may be; device 59's value expired a minute ago (left in Redis
+# without a Redis TTL, as a stopped clock or a restored dump would leave it).
 victim=$(syn_id 19)
-python3 - "$T/forged.json" "$(syn_id 18)" <<'PY'
+# forge FILE DEVICE_NAMED STATE [EXTRA_DEPTH [EXPIRED_S_AGO]]
+forge() {
+  python3 - "$@" <<'PY'
 import json, sys, time
+out, named, state = sys.argv[1:4]
+depth = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+ago = int(sys.argv[5]) * 1000 if len(sys.argv) > 5 else -600000
 now = int(time.time() * 1000)
-json.dump({"format": "intune-gate/verdict", "v": 1, "device_id": sys.argv[2], "outcome": "Compliant",
-           "compliance_state": "compliant", "reason": "forged", "fetched_at_ms": now, "expires_at_ms": now + 600000},
-          open(sys.argv[1], "w"))
+value = {"format": "intune-gate/verdict", "v": 1, "device_id": named, "outcome": "Compliant",
+         "compliance_state": state, "reason": "forged", "fetched_at_ms": now - max(ago, 0) - 300000,
+         "expires_at_ms": now - ago}
+text = json.dumps(value)
+if depth: text = text[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+open(out, "w").write(text)
 PY
+}
+forge "$T/forged.json" "$(syn_id 18)" compliant
 rcli SET "e2e:v1:verdict:$victim" "$(cat "$T/forged.json")" >/dev/null
 rcli SET "e2e:v1:verdict:$(syn_id 29)" 'compliant' >/dev/null
+forge "$T/inconsistent.json" "$(syn_id 39)" noncompliant
+rcli SET "e2e:v1:verdict:$(syn_id 39)" "$(cat "$T/inconsistent.json")" >/dev/null
+forge "$T/deep.json" "$(syn_id 49)" compliant 100
+rcli SET "e2e:v1:verdict:$(syn_id 49)" "$(cat "$T/deep.json")" >/dev/null
+forge "$T/expired.json" "$(syn_id 59)" compliant 0 60
+rcli SET "e2e:v1:verdict:$(syn_id 59)" "$(cat "$T/expired.json")" >/dev/null
 emu_ctl POST /_emulator/reset >/dev/null
 expect_eq "value naming another device: ignored (NotCompliant redirect)" \
   "$(dev_curl "$GW_A" "$victim" -o /dev/null -w '%{http_code}')" 302
 expect_eq "value that is not ours: ignored (NotCompliant redirect)" \
   "$(dev_curl "$GW_A" "$(syn_id 29)" -o /dev/null -w '%{http_code}')" 302
-expect_eq "ignored values: Graph asked for each" "$(total_device_calls)" 2
+expect_eq "value whose outcome does not follow from its state: ignored (NotCompliant redirect)" \
+  "$(dev_curl "$GW_A" "$(syn_id 39)" -o /dev/null -w '%{http_code}')" 302
+expect_eq "value nested 100 deep: ignored (NotCompliant redirect)" \
+  "$(dev_curl "$GW_A" "$(syn_id 49)" -o /dev/null -w '%{http_code}')" 302
+expect_eq "value expired a minute ago: ignored (NotCompliant redirect)" \
+  "$(dev_curl "$GW_A" "$(syn_id 59)" -o /dev/null -w '%{http_code}')" 302
+expect_eq "ignored values: Graph asked for each" "$(total_device_calls)" 5
 ignored=$(metric "$ADMIN_A" 'intune_gate_shared_cache_lookups_total{result="ignored"}')
-# Each lookup reads the key before and once more after taking the lock: two or four reads.
-[ "$ignored" -ge 2 ] && [ "$ignored" -le 4 ] || fail "ignored values counted: $ignored"
+# Each lookup reads the key before and once more after taking the lock: one or two reads each.
+[ "$ignored" -ge 5 ] && [ "$ignored" -le 10 ] || fail "ignored values counted: $ignored"
 ok "ignored values counted ($ignored reads)"
 grep -q '"msg":"shared cache value ignored"' "$T/gate-A.log" || fail "ignored value not logged"
 expect_eq "the forged value was replaced by Graph's answer" \
