@@ -71,7 +71,6 @@ repeated-device-header @@ core/identity/device_id.cpp @@ return header_source &&
 client-purpose-front @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT); @@ SSL_CTX_set_purpose(native, X509_PURPOSE_ANY); @@ test_handshake @@ -
 client-purpose-authz @@ proxy/tls/cert_verify.cpp @@ X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT); @@ - @@ test_authz_endpoint @@ proxy_test_cert_verify
 outside-json-depth @@ core/text/outside_json.cpp @@ depth >= limits.max_depth) @@ false) @@ test_fidelity test_shared_cache @@ core_test_outside_json
-retry-after-http-date @@ core/graph/retry.cpp @@ if (!when) return std::nullopt; @@ if (!when || true) return std::nullopt; @@ test_failures @@ core_test_compliance
 verify-header-name-only @@ proxy/plugin/authz_request.cpp @@ match = f.value() == value; @@ match = true; @@ test_authz_endpoint @@ proxy_test_authz_request proxy_test_answer
 san-uri-any-scheme @@ core/identity/device_id.cpp @@ if (sep == std::string_view::npos || !iequals(uri.substr(0, sep), scheme)) continue; @@ if (sep == std::string_view::npos || (false && !iequals(uri.substr(0, sep), scheme))) continue; @@ test_outcomes test_authz_endpoint @@ core_test_device_id
 redis-value-inconsistent @@ core/shared/shared_value.cpp @@ if (*expected != *outcome) return refuse("outcome does not match compliance_state"); @@ - @@ test_shared_cache @@ core_test_shared_value
