@@ -23,7 +23,7 @@ namespace net = boost::asio;
 namespace {
 constexpr std::string_view graph_scope = "https://graph.microsoft.com/.default";
 constexpr auto refusal_hold = std::chrono::seconds(5);
-constexpr long long min_token_lifetime_s = 60;  // see fetch()
+constexpr long long min_token_lifetime_s = 10;  // see fetch()
 
 // Entra ID writes error_description in two forms: one line ("AADSTS...: text Trace ID: t
 // Correlation ID: c Timestamp: ts") and, older, the same parts separated by CR LF. The message is
@@ -237,12 +237,12 @@ net::awaitable<TokenResult> TokenSource::fetch(Clock::time_point deadline) {
         if (!answer.error.empty()) {
             out.error = "token request failed: " + answer.error;
         } else {
-            // A lifetime under a minute (expires_in 0, missing or tiny) is taken as one minute:
+            // A lifetime under 10 s (expires_in 0, missing or tiny) is taken as 10 s:
             // otherwise every lookup would fetch a new token (issue 26). A token Graph refuses
             // before then is fetched again anyway (InvalidAuthenticationToken).
             const long long expires_in = std::max(answer.expires_in, min_token_lifetime_s);
             if (answer.expires_in < min_token_lifetime_s)
-                log::warn("token lifetime under a minute, kept for a minute",
+                log::warn("token lifetime under 10 s, kept for 10 s",
                           {{"expires_in", answer.expires_in}, {"kept_s", min_token_lifetime_s}});
             // Refresh early: 10% of the lifetime, at most five minutes.
             const auto margin = std::min<long long>(300'000, expires_in * 100);

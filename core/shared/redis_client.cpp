@@ -102,7 +102,8 @@ struct RedisClient::State : std::enable_shared_from_this<State> {
         if (op->waiter) op->waiter->cancel();
     }
 
-    void close(std::uint64_t gen, const std::string& why) {
+    // `why` by value: callers pass reader->error(), and closing destroys the reader.
+    void close(std::uint64_t gen, std::string why) {
         if (gen != generation || !conn) return;
         ++generation;
         boost::system::error_code ec;

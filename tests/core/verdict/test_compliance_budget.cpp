@@ -32,11 +32,13 @@ BOOST_AUTO_TEST_CASE(an_answer_about_another_device_is_an_error) {
     BOOST_TEST(to_string(env.check(guid("3301")).outcome) == "Compliant");
 }
 
-BOOST_AUTO_TEST_CASE(a_token_lifetime_of_zero_is_kept_a_minute) {
+BOOST_AUTO_TEST_CASE(a_token_lifetime_of_zero_is_kept_ten_seconds) {
     Env env;
     env.emulator.set_token_lifetime(0);
     for (const char* n : {"3301", "3302", "3303", "3304", "3305"}) env.check(guid(n));
-    BOOST_TEST(env.stat("token_requests") == 1);
+    // The emulator holds its zero-lifetime token expired, so Graph's first 401 costs one new
+    // token; without the floor every lookup would fetch one (5 or more).
+    BOOST_TEST(env.stat("token_requests") <= 2);
 }
 
 // Issue 26 #10: Graph's Retry-After is remembered for the tenant: lookups until then fail fast
