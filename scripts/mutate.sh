@@ -55,6 +55,7 @@ authz-untrusted-peer @@ proxy/plugin/authz_server.cpp @@     if (!trusted) { @@ 
 authz-header-cert-unverified @@ proxy/tls/cert_verify.cpp @@ out.verified = X509_verify_cert(ctx.get()) == 1; @@ out.verified = X509_verify_cert(ctx.get()) == 1 || true; @@ test_authz_endpoint @@ proxy_test_cert_verify
 cert-header-xfcc @@ core/identity/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
 cert-header-escaped-pem @@ core/identity/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header
+waiters-give-up-at-half @@ core/shared/shared_flight.cpp @@ const auto give_up = deadline; @@ const auto give_up = Clock::now() + (deadline - Clock::now()) / 2; @@ test_shared_flight @@ -
 redis-value-other-device @@ core/shared/shared_value.cpp @@ if (!id || *id != device_id) return refuse("names another device"); @@ - @@ test_shared_cache @@ core_test_shared_value
 redis-value-not-ours @@ core/shared/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
 framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing

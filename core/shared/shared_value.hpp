@@ -20,9 +20,10 @@ struct SharedValue {
     std::int64_t expires_at_ms = 0;  // Unix ms
 };
 
-// Keys: <prefix>v1:verdict:<id>, <prefix>v1:lock:<id>, <prefix>v1:sync-lease.
+// Keys: <prefix>v1:verdict:<id>, <prefix>v1:lock:<id>, <prefix>v1:error:<id>, <prefix>v1:sync-lease.
 std::string shared_verdict_key(std::string_view prefix, std::string_view device_id);
 std::string shared_lock_key(std::string_view prefix, std::string_view device_id);
+std::string shared_error_key(std::string_view prefix, std::string_view device_id);  // a lock holder's Error
 std::string shared_sync_lease_key(std::string_view prefix);
 
 // An Error verdict is never stored: encode() returns an empty string for it.

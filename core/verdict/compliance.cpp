@@ -6,6 +6,7 @@
 #include "core/graph/token_source.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/shared/redis_client.hpp"
+#include "core/shared/shared_flight.hpp"
 #include "core/shared/shared_value.hpp"
 #include "core/text/header_cap.hpp"
 #include "core/text/log.hpp"
@@ -111,6 +112,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<ConfiguredGraph> configured;
     std::shared_ptr<RedisClient> redis;  // null without a shared cache
     std::unordered_map<std::string, std::vector<Callback>> waiting;  // single-flight per device
+    std::uint64_t flights = 0;  // numbers this instance's shared locks
     log::Throttle redis_log, poison_log;
 
     std::optional<net::steady_timer> refresh_timer;  // on the strand
@@ -140,6 +142,8 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
                                                                std::shared_ptr<RedisClient> redis,
                                                                std::shared_ptr<ConfiguredGraph> b,
                                                                const std::string& id);
+    std::optional<Resolved> shared_resolved(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id,
+                                            const std::string& text);
     std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<ConfiguredGraph>& b,
                                                                const std::string& id, const Verdict& v) const;
     void write_shared(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const Verdict& v);
@@ -169,9 +173,9 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>&
     }
 }
 
-net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, std::string request_id) {
+net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, Clock::time_point deadline,
+                                 std::string request_id) {
     const auto start = Clock::now();
-    const auto deadline = start + b->config.timeout;
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
     Verdict v = decide(reply, b->config, id);
     if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
@@ -181,11 +185,6 @@ net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::strin
     if (v.outcome != Outcome::Error) v.fetched_at_ms = unix_ms();
     v.source = VerdictSource::Graph;
     co_return v;
-}
-
-net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    net::steady_timer t(co_await net::this_coro::executor, d);
-    co_await t.async_wait(net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace
@@ -213,22 +212,28 @@ net::awaitable<std::optional<ComplianceService::Impl::Resolved>> ComplianceServi
         self->shared_failed(r, "read");
         co_return std::nullopt;
     }
+    co_return self->shared_resolved(b, id, r.str);
+}
+
+// A value read from the shared cache (outside input): the verdict it holds, or nothing when it is not ours.
+std::optional<ComplianceService::Impl::Resolved> ComplianceService::Impl::shared_resolved(
+    const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const std::string& text) {
     std::string why;
     const auto now = unix_ms();
-    auto value = decode_shared_value(r.str, id, now, &why);
+    auto value = decode_shared_value(text, id, now, &why);
     if (!value) {
-        self->metrics.shared.ignored.inc();
-        if (self->poison_log.allow()) log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
-        co_return std::nullopt;
+        metrics.shared.ignored.inc();
+        if (poison_log.allow()) log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
+        return std::nullopt;
     }
-    self->metrics.shared.hits.inc();
+    metrics.shared.hits.inc();
     Resolved out;
     out.verdict = std::move(value->verdict);
     cap_verdict_facts(out.verdict, b->config);  // written under another config, or by anyone (issue 26 #15)
     out.verdict.apps_pending =
         b->config.save_installed_apps && !out.verdict.apps_json && !out.verdict.compliance_state.empty();
     out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
-    co_return out;
+    return out;
 }
 
 std::optional<std::vector<std::string>> ComplianceService::Impl::shared_set_command(
@@ -263,65 +268,38 @@ net::awaitable<void> ComplianceService::Impl::store_shared(std::shared_ptr<Impl>
 }
 
 // Local miss: the shared cache, then Graph. Across instances one of them asks Graph for a device
-// (a short SET NX PX lock); the others read its answer, waiting at most half the lookup time.
+// (core/shared/shared_flight.cpp); the others take its answer, its Error included.
 net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resolve(std::shared_ptr<Impl> self,
                                                                                    std::shared_ptr<ConfiguredGraph> b,
                                                                                    std::string id,
                                                                                    std::string request_id) {
-    const auto start = Clock::now();
+    const auto deadline = Clock::now() + b->config.timeout;
     auto redis = self->redis;
-    const auto& sc = b->config.shared_cache;
-    bool locked = false;
+    std::optional<SharedFlight> flight;
     if (redis && redis->connected()) {
         if (auto hit = co_await read_shared(self, redis, b, id)) co_return std::move(*hit);
-        const auto lock_key = shared_lock_key(sc.key_prefix, id);
-        const auto lock_ms = std::to_string((b->config.timeout + std::chrono::seconds(1)).count());
-        auto take_lock = [&]() {
-            return redis->command({"SET", lock_key, self->instance, "NX", "PX", lock_ms}, Clock::now() + sc.timeout);
-        };
-        auto r = co_await take_lock();
-        if (r.ok_status()) {
-            locked = true;
-        } else if (r.type == RedisReply::Type::Nil) {
-            self->metrics.shared.lock_waits.inc();
-            const auto wait_until = start + b->config.timeout / 2;
-            auto pause = std::chrono::milliseconds(5);
-            while (Clock::now() + pause < wait_until && redis->connected()) {
-                co_await sleep_for(pause);
-                pause = std::min(pause * 2, std::chrono::milliseconds(50));
-                if (auto hit = co_await read_shared(self, redis, b, id)) co_return std::move(*hit);
-                // The holder gave up (Graph failed) or died: one of the waiters takes over.
-                auto again = co_await take_lock();
-                if (again.ok_status()) {
-                    locked = true;
-                    break;
-                }
-                if (again.type != RedisReply::Type::Nil) {
-                    self->shared_failed(again, "lock");
-                    break;
-                }
-            }
-        } else {
-            self->shared_failed(r, "lock");
+        const auto now = unix_ms();
+        flight.emplace(redis, b->config.shared_cache.key_prefix, id,
+                       self->instance + ":" + std::to_string(++self->flights),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(b->config.timeout),
+                       [id, now](const std::string& text) { return decode_shared_value(text, id, now).has_value(); });
+        bool waited = false;
+        auto wait = co_await flight->join(deadline, &waited);
+        if (waited) self->metrics.shared.lock_waits.inc();
+        if (wait.kind == FlightWait::Kind::Value) {
+            if (auto hit = self->shared_resolved(b, id, wait.text)) co_return std::move(*hit);
         }
-    }
-    if (locked) {
-        // The holder before us may have written its answer and let go between our read and our
-        // lock (it writes, then deletes the lock, on one connection): look once more.
-        if (auto hit = co_await read_shared(self, redis, b, id)) {
-            std::vector<std::string> del{"DEL", shared_lock_key(sc.key_prefix, id)};
-            redis->send(del);
-            co_return std::move(*hit);
-        }
+        if (wait.kind == FlightWait::Kind::HolderError) co_return Resolved{error_verdict(wait.text), std::nullopt};
+        if (wait.kind != FlightWait::Kind::Lead) flight.reset();
+        // The holder's lookup ran to the deadline; a waiter with no time left does not start another.
+        if (waited && !flight && deadline - Clock::now() < std::chrono::milliseconds(100))
+            co_return Resolved{error_verdict("no answer in time from the instance asking Graph"), std::nullopt};
     }
     Resolved out;
-    out.verdict = co_await ask_graph(b, id, std::move(request_id));
+    out.verdict = co_await ask_graph(b, id, deadline, std::move(request_id));
     co_await store_shared(self, b, id, out.verdict);
     // After the value (same connection, so in order): waiters see the answer, then the lock goes.
-    if (locked && redis->connected()) {
-        std::vector<std::string> del{"DEL", shared_lock_key(sc.key_prefix, id)};
-        redis->send(del);
-    }
+    if (flight) flight->release(out.verdict.outcome == Outcome::Error ? &out.verdict.reason : nullptr);
     co_return out;
 }
 
@@ -538,7 +516,8 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
 void ComplianceService::look_up_uncached(std::string device_id, Callback done) {
     auto once = [](std::shared_ptr<Impl> impl, std::optional<std::string> id) -> net::awaitable<Verdict> {
         if (!id) co_return error_verdict("invalid device id");
-        co_return co_await ask_graph(impl->configured, *id, {});
+        auto graph = impl->configured;
+        co_return co_await ask_graph(graph, *id, Clock::now() + graph->config.timeout, {});
     };
     net::co_spawn(impl_->strand, once(impl_, normalize_guid(device_id)),
                   [done = std::move(done)](std::exception_ptr e, Verdict v) {
