@@ -97,7 +97,10 @@ SharedFlight::SharedFlight(std::shared_ptr<RedisClient> redis, std::string_view 
 SharedFlight::~SharedFlight() {
     if (state_->released) return;
     state_->released = true;
-    if (state_->heartbeat) state_->heartbeat->cancel();
+    try {
+        if (state_->heartbeat) state_->heartbeat->cancel();
+    } catch (...) {  // the timer could not be cancelled: the heartbeat sees `released` and stops
+    }
 }
 
 net::awaitable<FlightWait> SharedFlight::join(Clock::time_point deadline, bool* waited) {

@@ -174,7 +174,7 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>&
 }
 
 net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, Clock::time_point deadline,
-                                 std::string request_id) {
+                                  std::string request_id) {
     const auto start = Clock::now();
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
     Verdict v = decide(reply, b->config, id);
