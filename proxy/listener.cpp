@@ -1,8 +1,10 @@
 #include "proxy/listener.hpp"
 
+#include "core/identity/cidr.hpp"
 #include "core/text/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -62,6 +64,20 @@ boost::asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Counter& error
     }
 }
 
+void close_acceptor(tcp::acceptor& acceptor) {
+    boost::asio::post(acceptor.get_executor(), [&acceptor] {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+    });
+}
+
+std::string peer_address(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec).address();
+    if (ec) return {};
+    return unmapped(peer).to_string();
+}
+
 void log_connection_failure(std::exception_ptr e, const char* message) {
     if (!e) return;
     try {
@@ -71,6 +87,90 @@ void log_connection_failure(std::exception_ptr e, const char* message) {
     } catch (...) {
         log::error(message);
     }
+}
+
+void ConnectionCount::closed() {
+    if (open_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    std::lock_guard lock(mutex_);  // a waiter between its check and its wait still hears this
+    all_closed_.notify_all();
+}
+
+bool ConnectionCount::wait_all_closed(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return all_closed_.wait_until(lock, deadline, [this] { return open_.load(std::memory_order_acquire) == 0; });
+}
+
+bool AddressCount::try_add(const std::string& address, std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    auto& open = open_[address];
+    if (open >= limit) {
+        if (open == 0) open_.erase(address);
+        return false;
+    }
+    ++open;
+    return true;
+}
+
+void AddressCount::remove(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    auto it = open_.find(address);
+    if (it != open_.end() && --it->second == 0) open_.erase(it);
+}
+
+IdleRegistry::Member::Member(IdleRegistry& registry, boost::asio::any_io_executor ex, std::function<void()> close)
+    : registry_(registry), ex_(std::move(ex)), close_(std::move(close)) {
+    std::lock_guard lock(registry_.mutex_);
+    id_ = ++registry_.next_id_;
+    registry_.members_.emplace(id_, this);
+}
+
+IdleRegistry::Member::~Member() {
+    std::lock_guard lock(registry_.mutex_);
+    registry_.members_.erase(id_);
+}
+
+void IdleRegistry::Member::idle(bool waiting) {
+    waiting_ = waiting;
+    idle_since_.store(
+        waiting ? std::max<std::int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count()) : 0,
+        std::memory_order_relaxed);
+}
+
+// Posted, so that the flag is read where it is written; by id, so that a connection gone by then
+// (its memory perhaps reused) is left alone.
+void IdleRegistry::close_on_executor(Member& m) {
+    boost::asio::post(m.ex_, [this, id = m.id_] {
+        Member* member = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = members_.find(id);
+            if (it != members_.end()) member = it->second;
+        }
+        // Only this executor ends the member's connection, so it outlives the call.
+        if (member && member->waiting_) member->close_();
+    });
+}
+
+bool IdleRegistry::evict_oldest_idle() {
+    std::lock_guard lock(mutex_);
+    Member* oldest = nullptr;
+    std::int64_t oldest_since = 0;
+    for (auto& [id, m] : members_) {
+        const auto since = m->idle_since_.load(std::memory_order_relaxed);
+        if (since != 0 && (!oldest || since < oldest_since)) {
+            oldest = m;
+            oldest_since = since;
+        }
+    }
+    if (!oldest) return false;
+    oldest->idle_since_.store(0, std::memory_order_relaxed);  // not picked twice
+    close_on_executor(*oldest);
+    return true;
+}
+
+void IdleRegistry::close_idle() {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, m] : members_) close_on_executor(*m);
 }
 
 }  // namespace ig

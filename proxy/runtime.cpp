@@ -12,7 +12,10 @@ namespace ig {
 std::shared_ptr<const Runtime> make_runtime(Config config) {
     static std::atomic<std::uint64_t> generations{0};
     auto rt = std::make_shared<Runtime>();
-    if (config.listen.enabled) rt->server_tls = make_server_tls_context(config.tls);
+    if (config.listen.enabled) {
+        rt->server_tls = make_server_tls_context(config.tls);
+        rt->client_trust = client_trust_digest(rt->server_tls->native_handle(), config.tls.client_certificate_required);
+    }
     if (config.authz.enabled) rt->authz_verifier = std::make_unique<CertVerifier>(config.tls);
     if (config.upstream.tls) rt->upstream_tls = make_upstream_tls_context(config.upstream);
     rt->headers = make_header_policy(config);

@@ -1,6 +1,7 @@
 #pragma once
 // An immutable snapshot of everything a connection needs. Each connection takes the current one at
-// accept; a reload builds a new one and swaps it in for new connections (Server::swap_runtime).
+// accept (the plugin endpoint: each check); a reload builds a new one and swaps it in
+// (Server::swap_runtime, AuthzServer::swap_runtime).
 #include "core/config/config.hpp"
 #include "proxy/answer/headers.hpp"
 #include "proxy/tls/cert_verify.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ig {
@@ -17,6 +19,7 @@ namespace ig {
 struct Runtime {
     Config config;
     std::unique_ptr<boost::asio::ssl::context> server_tls;  // only with the front end on (listen)
+    std::string client_trust;  // client_trust_digest() of server_tls; empty without it
     std::unique_ptr<CertVerifier> authz_verifier;  // only with the authz endpoint on
     std::unique_ptr<boost::asio::ssl::context> upstream_tls;  // only for an https upstream
     HeaderPolicy headers;

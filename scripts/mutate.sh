@@ -46,12 +46,19 @@ client-cert-not-verified @@ proxy/tls/tls_context.cpp @@ int mode = SSL_VERIFY_P
 client-cert-not-required @@ proxy/tls/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
 crl-not-checked @@ proxy/tls/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
 min-version-ignored @@ proxy/tls/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
-resumption-survives-ca-change @@ proxy/tls/tls_context.cpp @@ set_session_id_context(native); @@ SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1); @@ test_resumption_reload @@ -
+resumption-survives-ca-change @@ proxy/tls/tls_context.cpp @@ const std::string id_context = client_trust_digest(native, tls.client_certificate_required); @@ const std::string id_context = "intune-gate"; @@ test_resumption_reload @@ -
+resumption-survives-mode-change @@ proxy/tls/tls_context.cpp @@ EVP_DigestUpdate(md.get(), &mode, 1); @@ - @@ test_slot_floods @@ -
+front-reload-keeps-old-trust @@ proxy/front/server.cpp @@ if (!trust_changed) return; @@ return; @@ test_slot_floods @@ -
+front-idle-tls-not-evicted @@ proxy/front/server.cpp @@ !evict_oldest_unproven(worker.ctx) @@ !evict_oldest_handshake(worker.ctx) @@ test_slot_floods @@ -
+admin-idle-not-evicted @@ proxy/admin/admin.cpp @@ !idle.evict_oldest_idle() @@ true @@ test_slot_floods @@ -
 graph-host-name-unchecked @@ core/graph/http_client.cpp @@ ssl::host_name_verification(host) @@ [](bool preverified, ssl::verify_context&) { return preverified; } @@ test_host_names @@ core_test_compliance
 upstream-host-name-unchecked @@ proxy/front/upstream_pool.cpp @@ net::ssl::host_name_verification(up.host) @@ [](bool preverified, net::ssl::verify_context&) { return preverified; } @@ test_host_names @@ -
 outcome-ingraceperiod @@ core/verdict/decision.cpp @@ {"inGracePeriod", Outcome::InGracePeriod}, @@ {"inGracePeriod", Outcome::Compliant}, @@ test_outcomes @@ core_test_decision
 device-not-found-is-error @@ core/verdict/decision.cpp @@ if (reply.status == 404) { @@ if (false) { @@ test_outcomes @@ core_test_decision
-authz-untrusted-peer @@ proxy/plugin/authz_server.cpp @@     if (!trusted) { @@     if (false) { @@ test_authz_endpoint @@ -
+authz-untrusted-peer @@ proxy/plugin/authz_server.cpp @@     if (!trusted) { @@     if (false) { @@ test_authz_connections @@ -
+authz-untrusted-at-accept @@ proxy/plugin/authz_server.cpp @@ if (ec || !peer_in(peer, rt->config.authz.trusted_peers)) { @@ if (ec) { @@ test_authz_connections test_authz_endpoint @@ -
+authz-check-config-of-accept @@ proxy/plugin/authz_server.cpp @@     in_force = runtime.get();\n @@ - @@ test_authz_connections @@ -
+authz-idle-not-evicted @@ proxy/plugin/authz_server.cpp @@ if (!idle.evict_oldest_idle()) { @@ if (true) { @@ test_authz_connections @@ -
 authz-header-cert-unverified @@ proxy/tls/cert_verify.cpp @@ out.verified = X509_verify_cert(ctx.get()) == 1; @@ out.verified = X509_verify_cert(ctx.get()) == 1 || true; @@ test_authz_endpoint @@ proxy_test_cert_verify
 cert-header-xfcc @@ core/identity/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
 cert-header-escaped-pem @@ core/identity/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header

@@ -4,6 +4,7 @@
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
 #include "proxy/admin/refresh_limit.hpp"
+#include "proxy/listener.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -12,7 +13,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -38,6 +38,9 @@ struct AdminServer::Impl {
     AdminLimits limits;
     std::size_t connections = 0;  // touched only on the admin thread
     RefreshLimiter refresh_limit;  // the same
+    // Before ioc: the io_context's destructor destroys suspended connections, which unregister.
+    IdleRegistry idle;
+    Counter accept_errors;
     std::uint16_t port = 0;  // set before the thread starts; the acceptor belongs to that thread
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
@@ -157,6 +160,7 @@ struct AdminServer::Impl {
             std::size_t& n;
             ~Count() { --n; }
         } count{++connections};
+        IdleRegistry::Member member(idle, ioc.get_executor(), [&stream] { stream.cancel(); });
         beast::flat_buffer buffer;
         beast::error_code ec;
         for (;;) {
@@ -164,8 +168,10 @@ struct AdminServer::Impl {
             parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
             parser.body_limit(4096);  // nothing here reads a body
             stream.expires_after(limits.timeout);
+            member.idle(true);
             co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-            if (ec) break;  // end_of_stream, timeout, malformed or oversized: just close
+            member.idle(false);
+            if (ec) break;  // end_of_stream, timeout, malformed, oversized or evicted: just close
             http::response<http::string_body> res;
             try {
                 res = co_await answer(parser.get());
@@ -189,23 +195,15 @@ struct AdminServer::Impl {
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
 
-    net::awaitable<void> listen() {
+    // Full: the connection idle the longest gives way, so that idle connections cannot keep
+    // /healthz and /readyz out; refused only when every connection is busy with a request.
+    void on_accept(tcp::socket socket) {
         beast::error_code ec;
-        while (acceptor.is_open()) {
-            tcp::socket socket{ioc};
-            co_await acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
-            if (ec) {  // e.g. out of file descriptors: back off instead of spinning
-                net::steady_timer pause{ioc, std::chrono::milliseconds(100)};
-                co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
-                continue;
-            }
-            if (connections >= limits.max_connections) {
-                socket.close(ec);
-                continue;
-            }
-            net::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), net::detached);
+        if (connections >= limits.max_connections && !idle.evict_oldest_idle()) {
+            socket.close(ec);
+            return;
         }
+        net::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), net::detached);
     }
 };
 
@@ -214,13 +212,13 @@ AdminServer::AdminServer(const std::string& address, std::uint16_t port, AdminHa
     impl_->handlers = std::move(handlers);
     impl_->limits = limits;
     const tcp::endpoint endpoint{net::ip::make_address(address), port};
-    auto& acceptor = impl_->acceptor;
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(net::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(net::socket_base::max_listen_connections);
-    impl_->port = acceptor.local_endpoint().port();
-    net::co_spawn(impl_->ioc, impl_->listen(), net::detached);
+    open_acceptor(impl_->acceptor, endpoint, false);
+    impl_->port = impl_->acceptor.local_endpoint().port();
+    net::co_spawn(impl_->ioc,
+                  accept_loop(
+                      impl_->acceptor, impl_->accept_errors, [impl = impl_.get()] { return impl->ioc.get_executor(); },
+                      [impl = impl_.get()](tcp::socket socket) { impl->on_accept(std::move(socket)); }),
+                  net::detached);
     impl_->thread = std::thread([impl = impl_.get()] { impl->ioc.run(); });
 }
 

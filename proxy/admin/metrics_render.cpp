@@ -88,6 +88,12 @@ void render_requests(Writer& w, const ProxyMetrics& proxy) {
                  proxy.authz_checks[r].get());
     w.family("intune_gate_authz_open_connections", "gauge", "Connections open on the authorization endpoint.");
     w.sample("intune_gate_authz_open_connections", "", proxy.authz_open_connections.get());
+    w.scalar("intune_gate_authz_connections_refused_total", "counter",
+             "Endpoint connections closed at accept: max_connections reached and none idle to close "
+             "(an untrusted peer counts as a check with result untrusted_peer).",
+             proxy.authz_refused_max_connections.get());
+    w.scalar("intune_gate_authz_idle_evicted_total", "counter",
+             "Idle endpoint connections closed to make room at max_connections.", proxy.authz_idle_evicted.get());
 }
 
 void render_graph(Writer& w, const CoreMetrics& core, const MetricsExtra& extra) {
@@ -191,6 +197,10 @@ void render_connections(Writer& w, const ProxyMetrics& proxy) {
     w.scalar("intune_gate_handshakes_evicted_total", "counter",
              "Connections closed in their TLS handshake to stay within max_pending_handshakes or max_connections.",
              proxy.handshakes_evicted.get());
+    w.scalar("intune_gate_idle_evicted_total", "counter",
+             "Connections closed after their handshake but before a complete request, to make room at "
+             "max_connections.",
+             proxy.idle_evicted.get());
     w.scalar("intune_gate_accept_errors_total", "counter",
              "Failed accept() calls (e.g. out of file descriptors); each is followed by a 100 ms pause.",
              proxy.accept_errors.get());

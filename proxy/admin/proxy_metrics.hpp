@@ -39,9 +39,12 @@ struct ProxyMetrics {
     Counter rejected_requests;  // 400/413/431 answered by the gateway before any decision
     std::array<Counter, authz_result_count> authz_checks{};  // the authorization endpoint, by result
     Gauge authz_open_connections;
+    Counter authz_refused_max_connections;  // closed at accept: max_connections reached, none idle to evict
+    Counter authz_idle_evicted;  // idle endpoint connections closed to make room at max_connections
     Counter refused_max_connections;  // accepted and closed at once: max_connections reached
     Counter refused_per_address;  // accepted and closed at once: max_connections_per_address reached
     Counter handshakes_evicted;  // closed in their handshake to stay within max_pending_handshakes
+    Counter idle_evicted;  // handshake done, no complete request yet: closed to make room at max_connections
     Counter accept_errors;  // accept() failures (e.g. EMFILE), each followed by a pause
 
     void count_request(Outcome o, Action a) noexcept {

@@ -1,6 +1,5 @@
 #include "proxy/front/server.hpp"
 
-#include "core/identity/cidr.hpp"
 #include "proxy/front/session.hpp"
 #include "proxy/listener.hpp"
 
@@ -11,7 +10,6 @@
 #include <boost/asio/post.hpp>
 
 #include <csignal>
-
 #include <thread>
 
 namespace ig {
@@ -20,7 +18,7 @@ using tcp = net::ip::tcp;
 
 struct Server::Worker {
     Worker(ComplianceService& compliance, ProxyMetrics& metrics, const std::atomic<bool>& draining)
-        : ctx{compliance, metrics, draining, {}, {}, {}, {}, 1}, io(1), acceptor(io) {}
+        : ctx{compliance, metrics, draining, {}, {}, {}, {}, {}, 1}, io(1), acceptor(io) {}
     // Idle upstream sockets go first; the io_context then destroys the suspended sessions, which
     // still unregister from ctx, so ctx is declared before (and outlives) io.
     ~Worker() { ctx.pool.clear(); }
@@ -31,39 +29,29 @@ struct Server::Worker {
     std::thread thread;
 };
 
-namespace {
-
-std::string address_key(const tcp::socket& socket) {
-    boost::system::error_code ec;
-    const auto peer = socket.remote_endpoint(ec).address();
-    if (ec) return {};
-    return unmapped(peer).to_string();
-}
-
-}  // namespace
-
 Server::Server(std::shared_ptr<const Runtime> runtime, ComplianceService& compliance, ProxyMetrics& metrics)
     : runtime_(std::move(runtime)), compliance_(compliance), metrics_(metrics) {}
 
 Server::~Server() { stop(); }
 
-std::shared_ptr<const Runtime> Server::current() const {
-    std::lock_guard lock(runtime_mutex_);
-    return runtime_;
-}
-
-std::shared_ptr<const Runtime> Server::runtime() const { return current(); }
+std::shared_ptr<const Runtime> Server::runtime() const { return runtime_.get(); }
 
 void Server::swap_runtime(std::shared_ptr<const Runtime> runtime) {
-    std::lock_guard lock(runtime_mutex_);
-    runtime_ = std::move(runtime);
+    const std::uint64_t generation = runtime->generation;
+    const bool trust_changed = runtime->client_trust != runtime_.get()->client_trust;
+    runtime_.swap(std::move(runtime));
+    if (!trust_changed) return;
+    for (auto& w : workers_)
+        net::post(w->io, [worker = w.get(), generation] {
+            for (Session* s : worker->ctx.sessions) retire_if_older(*s, generation);
+        });
 }
 
 void Server::start() {
     // Client TLS is written by OpenSSL straight to the socket (write(2), no MSG_NOSIGNAL): a peer
     // that went away must give EPIPE, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
-    const auto rt = current();
+    const auto rt = runtime_.get();
     const unsigned n = worker_threads(rt->config.workers);
     tcp::endpoint endpoint(net::ip::make_address(rt->config.listen.address), rt->config.listen.port);
     for (unsigned i = 0; i < n; ++i) {
@@ -87,50 +75,35 @@ void Server::start() {
 }
 
 void Server::on_accept(Worker& worker, tcp::socket socket) {
-    auto rt = current();
+    auto rt = runtime_.get();
     const auto& limits = rt->config.limits;
     boost::system::error_code ignored;
-    if (connections_.load(std::memory_order_relaxed) >= limits.max_connections && !evict_oldest_handshake(worker.ctx)) {
-        // Full, and no connection still in its handshake to give way: refused.
+    if (connections_.open() >= limits.max_connections && !evict_oldest_unproven(worker.ctx)) {
+        // Full, and no connection of this worker still without a complete request to give way.
         metrics_.refused_max_connections.inc();
         socket.close(ignored);
         return;
     }
-    std::string address = address_key(socket);
-    {
-        std::lock_guard lock(addresses_mutex_);
-        auto& open = connections_per_address_[address];
-        if (open >= limits.max_connections_per_address) {
-            metrics_.refused_per_address.inc();
-            socket.close(ignored);
-            return;
-        }
-        ++open;
+    std::string address = peer_address(socket);
+    if (!addresses_.try_add(address, limits.max_connections_per_address)) {
+        metrics_.refused_per_address.inc();
+        socket.close(ignored);
+        return;
     }
-    connections_.fetch_add(1, std::memory_order_relaxed);
+    connections_.opened();
     metrics_.open_connections.add(1);
     net::co_spawn(worker.io, serve_connection(std::move(socket), std::move(rt), worker.ctx),
                   [this, address = std::move(address)](std::exception_ptr e) {
-                      {
-                          std::lock_guard lock(addresses_mutex_);
-                          auto it = connections_per_address_.find(address);
-                          if (it != connections_per_address_.end() && --it->second == 0)
-                              connections_per_address_.erase(it);
-                      }
-                      connections_.fetch_sub(1, std::memory_order_relaxed);
+                      addresses_.remove(address);
                       metrics_.open_connections.add(-1);
                       log_connection_failure(e, "connection failed");
+                      connections_.closed();
                   });
 }
 
 void Server::stop_accepting() {
     listening_ = false;
-    for (auto& w : workers_) {
-        net::post(w->io, [worker = w.get()] {
-            boost::system::error_code ignored;
-            worker->acceptor.close(ignored);
-        });
-    }
+    for (auto& w : workers_) close_acceptor(w->acceptor);
 }
 
 bool Server::drain(std::chrono::steady_clock::time_point deadline) {
@@ -141,9 +114,7 @@ bool Server::drain(std::chrono::steady_clock::time_point deadline) {
             for (Session* s : worker->ctx.sessions) close_if_idle(*s);
         });
     }
-    while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return connections_.load() == 0;
+    return connections_.wait_all_closed(deadline);
 }
 
 void Server::stop() {

@@ -3,6 +3,7 @@
 // and its own upstream pool, so nothing is handed between threads on the hot path.
 #include "core/verdict/compliance.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
+#include "proxy/listener.hpp"
 #include "proxy/runtime.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -11,9 +12,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace ig {
@@ -32,7 +30,10 @@ public:
     std::uint16_t port() const { return port_; }  // the bound port (useful with port 0)
     bool listening() const { return listening_.load(); }
 
-    // New connections get `runtime`; open ones keep theirs. The listen address is not re-bound.
+    // New connections get `runtime`; open ones keep theirs, which verified their client certificate.
+    // When what verifies client certificates changed (client_ca, crl, client_certificate: the
+    // session id context), the older connections close once idle (docs/hostile-clients.md). The
+    // listen address is not re-bound.
     void swap_runtime(std::shared_ptr<const Runtime> runtime);
     std::shared_ptr<const Runtime> runtime() const;
 
@@ -44,23 +45,20 @@ public:
     void stop();
 
     ProxyMetrics& metrics() { return metrics_; }
-    std::size_t open_connections() const { return connections_.load(); }
+    std::size_t open_connections() const { return connections_.open(); }
 
 private:
     struct Worker;
 
-    std::shared_ptr<const Runtime> current() const;
     // Admits a new connection (or refuses it at a limit) and starts its session on `worker`.
     void on_accept(Worker& worker, boost::asio::ip::tcp::socket socket);
 
-    mutable std::mutex runtime_mutex_;
-    std::shared_ptr<const Runtime> runtime_;
+    Current<Runtime> runtime_;
     ComplianceService& compliance_;
     ProxyMetrics& metrics_;
+    ConnectionCount connections_;
+    AddressCount addresses_;  // open connections by client address
     std::vector<std::unique_ptr<Worker>> workers_;
-    std::atomic<std::size_t> connections_{0};
-    std::mutex addresses_mutex_;
-    std::unordered_map<std::string, std::size_t> connections_per_address_;  // open connections by client address
     std::atomic<bool> draining_{false};
     std::atomic<bool> listening_{false};
     std::uint16_t port_ = 0;

@@ -133,9 +133,12 @@ public:
         if (!ec) peer_trusted_ = header_trusted_from(cfg_.device_id, peer);
         lowest(stream_).socket().set_option(tcp::no_delay(true), ec);
         w_.sessions.insert(this);
+        unproven_at_ = w_.unproven.insert(w_.unproven.end(), this);
+        unproven_ = true;
     }
     ~Session() {
         leave_handshaking();
+        leave_unproven();
         w_.sessions.erase(this);
     }
     Session(const Session&) = delete;
@@ -148,10 +151,24 @@ public:
         if (idle_) lowest(stream_).cancel();
     }
 
-    // Ends a connection that has not finished its TLS handshake, to make room (worker thread).
+    void retire(std::uint64_t generation) {
+        if (rt_->generation >= generation) return;
+        if (handshaking_)
+            retire_after_request_ = true;
+        else
+            close_if_idle();
+    }
+
+    // Not busy with a request: in the handshake or waiting for the first request (worker thread).
+    bool evictable() const { return handshaking_ || idle_; }
+
+    // Ends a connection that has not sent a complete request, to make room (worker thread).
     void evict() {
+        if (!handshaking_) w_.metrics.idle_evicted.inc();  // a handshake counts its own eviction
         evicted_ = true;
+        closing_ = true;
         leave_handshaking();
+        leave_unproven();
         lowest(stream_).cancel();
     }
 
@@ -218,17 +235,36 @@ private:
     bool idle_ = false;
     bool closing_ = false;
     bool evicted_ = false;
+    bool retire_after_request_ = false;
     bool handshaking_ = false;
     std::list<Session*>::iterator handshaking_at_;
+    bool unproven_ = false;
+    std::list<Session*>::iterator unproven_at_;
 
     void leave_handshaking() {
         if (!handshaking_) return;
         w_.handshaking.erase(handshaking_at_);
         handshaking_ = false;
     }
+    void leave_unproven() {
+        if (!unproven_) return;
+        w_.unproven.erase(unproven_at_);
+        unproven_ = false;
+    }
 };
 
 void close_if_idle(Session& session) { session.close_if_idle(); }
+
+void retire_if_older(Session& session, std::uint64_t generation) { session.retire(generation); }
+
+bool evict_oldest_unproven(WorkerContext& worker) {
+    for (Session* s : worker.unproven)
+        if (s->evictable()) {
+            s->evict();
+            return true;
+        }
+    return false;
+}
 
 bool evict_oldest_handshake(WorkerContext& worker) {
     if (worker.handshaking.empty()) return false;
@@ -261,6 +297,8 @@ net::awaitable<void> Session::run() {
         }
         if (!co_await serve_request(first)) break;
         first = false;
+        leave_unproven();
+        if (retire_after_request_) closing_ = true;
     }
     client_tcp().expires_after(shutdown_timeout);
     co_await stream_.async_shutdown(nothrow);

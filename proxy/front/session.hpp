@@ -30,6 +30,8 @@ struct WorkerContext {
     std::vector<std::unique_ptr<char[]>> spare_buffers;
     // Connections still in their TLS handshake, oldest first.
     std::list<Session*> handshaking;
+    // Connections that have not sent a complete request yet (handshake included), oldest first.
+    std::list<Session*> unproven;
     std::size_t worker_count = 1;  // limits.max_pending_handshakes is shared among the workers
 };
 
@@ -41,8 +43,18 @@ boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socke
 // current response. Worker thread only.
 void close_if_idle(Session& session);
 
+// A reload changed what verifies client certificates: a connection accepted under an older
+// runtime than `generation` closes once idle (one still in its handshake after its first request).
+// Worker thread only.
+void retire_if_older(Session& session, std::uint64_t generation);
+
 // Ends the worker's oldest connection that is still in its TLS handshake; false when there is none.
 // Worker thread only.
 bool evict_oldest_handshake(WorkerContext& worker);
+
+// Ends the worker's oldest connection that has not sent a complete request and is not busy with
+// one (in its handshake, or waiting for its first request header): room at max_connections.
+// False when there is none. Worker thread only.
+bool evict_oldest_unproven(WorkerContext& worker);
 
 }  // namespace ig

@@ -36,7 +36,6 @@
 #include <thread>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace ig {
@@ -77,7 +76,7 @@ public:
             suppressed = fresh ? 0 : it->second.suppressed;
             it->second = Entry{now, 0};
         }
-        log::warn("authz: request from an untrusted peer refused (logged once per peer per minute)",
+        log::warn("authz: connection from an untrusted peer refused (logged once per peer per minute)",
                   {{"client", peer}, {"refused_since_last_line", suppressed}});
     }
 
@@ -93,43 +92,31 @@ private:
 }  // namespace
 
 struct AuthzServer::Impl {
-    // One open connection, as drain() sees it; touched on the connection's strand only, except
-    // through the registry's mutex.
-    struct Conn {
-        net::any_io_executor strand;  // the connection's strand
-        beast::tcp_stream* stream = nullptr;
-        bool idle = false;
-    };
-
     Impl(std::shared_ptr<const Runtime> rt, ComplianceService& c, ProxyMetrics& m)
         : runtime(std::move(rt)), compliance(c), metrics(m) {}
 
-    mutable std::mutex runtime_mutex;
-    std::shared_ptr<const Runtime> runtime;
+    // Read per check: a reload (a new CRL, client_ca or trusted_peers) applies to the next check
+    // on a connection already open.
+    Current<Runtime> runtime;
     ComplianceService& compliance;
     ProxyMetrics& metrics;
+    // Before io: the io_context's destructor destroys suspended connections, which unregister.
+    ConnectionCount connections;
+    IdleRegistry idle;
+    UntrustedLog untrusted_log;
     net::io_context io;
     tcp::acceptor acceptor{io};
     std::vector<std::thread> threads;
     std::atomic<bool> listening{false};
     std::atomic<bool> draining{false};
-    std::atomic<std::size_t> connections{0};
-    std::mutex conns_mutex;
-    std::unordered_set<Conn*> conns;
-    UntrustedLog untrusted_log;
     std::uint16_t port = 0;
     bool stopped = false;
 
-    std::shared_ptr<const Runtime> current() const {
-        std::lock_guard lock(runtime_mutex);
-        return runtime;
-    }
-
     void on_accept(tcp::socket socket);
-    net::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const Runtime> rt);
+    net::awaitable<void> serve(tcp::socket socket, std::string client);
     // One check; false when the connection must close after it.
-    net::awaitable<bool> check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
-                               const std::string& client, bool trusted, Conn& conn);
+    net::awaitable<bool> check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& client,
+                               const boost::asio::ip::address& peer, IdleRegistry::Member& member);
 };
 
 namespace {
@@ -152,49 +139,47 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 }  // namespace
 
+// A peer outside authz.trusted_peers is closed at once, before it can hold a slot; when every
+// slot is taken, the connection idle the longest makes room (docs/hostile-clients.md).
 void AuthzServer::Impl::on_accept(tcp::socket socket) {
-    auto rt = current();
-    if (connections.load(std::memory_order_relaxed) >= rt->config.limits.max_connections) {
-        error_code ignored;
-        socket.close(ignored);
+    const auto rt = runtime.get();
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec).address();
+    std::string client = ec ? std::string() : unmapped(peer).to_string();
+    if (ec || !peer_in(peer, rt->config.authz.trusted_peers)) {
+        metrics.count_authz(AuthzResult::UntrustedPeer);
+        untrusted_log.note(client);
+        socket.close(ec);
         return;
     }
-    connections.fetch_add(1, std::memory_order_relaxed);
+    if (connections.open() >= rt->config.limits.max_connections) {
+        if (!idle.evict_oldest_idle()) {
+            metrics.authz_refused_max_connections.inc();
+            socket.close(ec);
+            return;
+        }
+        metrics.authz_idle_evicted.inc();
+    }
+    connections.opened();
     metrics.authz_open_connections.add(1);
     auto ex = socket.get_executor();
-    net::co_spawn(ex, serve(std::move(socket), std::move(rt)), [this](std::exception_ptr e) {
-        connections.fetch_sub(1, std::memory_order_relaxed);
+    net::co_spawn(ex, serve(std::move(socket), std::move(client)), [this](std::exception_ptr e) {
         metrics.authz_open_connections.add(-1);
         log_connection_failure(e, "authz connection failed");
+        connections.closed();
     });
 }
 
-net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::shared_ptr<const Runtime> rt) {
-    Conn conn{socket.get_executor(), nullptr, false};
+net::awaitable<void> AuthzServer::Impl::serve(tcp::socket socket, std::string client) {
     beast::tcp_stream stream(std::move(socket));
-    conn.stream = &stream;
-    {
-        std::lock_guard lock(conns_mutex);
-        conns.insert(&conn);
-    }
-    struct Unregister {
-        Impl& impl;
-        Conn* conn;
-        ~Unregister() {
-            std::lock_guard lock(impl.conns_mutex);
-            impl.conns.erase(conn);
-        }
-    } unregister{*this, &conn};
-
+    IdleRegistry::Member member(idle, stream.get_executor(), [&stream] { stream.cancel(); });
     error_code ec;
     const auto peer = stream.socket().remote_endpoint(ec).address();
-    const bool trusted = !ec && peer_in(peer, rt->config.authz.trusted_peers);
-    const std::string client = ec ? std::string() : unmapped(peer).to_string();
     stream.socket().set_option(tcp::no_delay(true), ec);
 
     beast::flat_buffer buffer;
     while (!draining.load(std::memory_order_relaxed)) {
-        if (!co_await check(stream, buffer, *rt, client, trusted, conn)) co_return;
+        if (!co_await check(stream, buffer, client, peer, member)) co_return;
     }
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
@@ -286,16 +271,24 @@ AuthzResult result_of(const HeaderIdentity& who, Action action) {
 
 }  // namespace
 
-net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Runtime& rt,
-                                              const std::string& client, bool trusted, Conn& conn) {
-    const Config& cfg = rt.config;
+net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                              const std::string& client, const boost::asio::ip::address& peer,
+                                              IdleRegistry::Member& member) {
+    auto in_force = runtime.get();
     // A fresh parser per request, with explicit limits; the body is never read.
     BoundedRequestParser<http::empty_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg.limits.max_header_bytes, UINT32_MAX)));
-    conn.idle = true;
-    stream.expires_after(cfg.limits.idle_timeout);
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(in_force->config.limits.max_header_bytes, UINT32_MAX)));
+    member.idle(true);
+    stream.expires_after(in_force->config.limits.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
-    conn.idle = false;
+    member.idle(false);
+    // Answered under the configuration in force now: a CRL, client_ca or trusted_peers reloaded
+    // while this connection waited applies to this check (docs/hostile-clients.md).
+    in_force = runtime.get();
+    const Runtime& rt = *in_force;
+    const Config& cfg = rt.config;
+    const bool trusted = peer_in(peer, cfg.authz.trusted_peers);
 
     const auto& req = parser.get();
     AuthzReply reply(stream, cfg.limits.idle_timeout, client, !ec && req.method() == http::verb::head);
@@ -314,7 +307,8 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
     // A check that announces a body is answered, but its body is never read: the connection closes.
     const bool keep = client_keep_alive(parser, draining.load(std::memory_order_relaxed));
 
-    if (!trusted) {  // answered, not logged per request: UntrustedLog rate-limits the line
+    if (!trusted) {  // (left trusted_peers by a reload) answered, not logged per request: UntrustedLog rate-limits the
+                     // line
         metrics.count_authz(AuthzResult::UntrustedPeer);
         untrusted_log.note(client);
         reply.json(403, refusal_body(rec.request_id, "untrusted peer"));
@@ -358,7 +352,7 @@ AuthzServer::AuthzServer(std::shared_ptr<const Runtime> runtime, ComplianceServi
 AuthzServer::~AuthzServer() { stop(); }
 
 void AuthzServer::start() {
-    const auto rt = impl_->current();
+    const auto rt = impl_->runtime.get();
     const auto& a = rt->config.authz;
     open_acceptor(impl_->acceptor, tcp::endpoint{net::ip::make_address(a.address), a.port}, false);
     impl_->port = impl_->acceptor.local_endpoint().port();
@@ -376,29 +370,14 @@ void AuthzServer::start() {
 std::uint16_t AuthzServer::port() const { return impl_->port; }
 bool AuthzServer::listening() const { return impl_->listening.load(); }
 
-void AuthzServer::swap_runtime(std::shared_ptr<const Runtime> runtime) {
-    std::lock_guard lock(impl_->runtime_mutex);
-    impl_->runtime = std::move(runtime);
-}
+void AuthzServer::swap_runtime(std::shared_ptr<const Runtime> runtime) { impl_->runtime.swap(std::move(runtime)); }
 
 bool AuthzServer::drain(std::chrono::steady_clock::time_point deadline) {
     impl_->listening = false;
     impl_->draining = true;
-    net::post(impl_->io, [impl = impl_.get()] {
-        error_code ignored;
-        impl->acceptor.close(ignored);
-    });
-    {
-        std::lock_guard lock(impl_->conns_mutex);
-        for (Impl::Conn* c : impl_->conns)
-            net::post(c->strand, [impl = impl_.get(), c] {
-                std::lock_guard inner(impl->conns_mutex);
-                if (impl->conns.count(c) && c->idle) c->stream->cancel();
-            });
-    }
-    while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return impl_->connections.load() == 0;
+    close_acceptor(impl_->acceptor);
+    impl_->idle.close_idle();
+    return impl_->connections.wait_all_closed(deadline);
 }
 
 void AuthzServer::stop() {

@@ -30,15 +30,18 @@ void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 }
 
-// The session id context: a digest of the server certificate and of what verified the client (the
-// client CA certificates and CRLs, as loaded). OpenSSL resumes only a session whose id context
-// matches, so after a reload that changes client_ca (or the CRL, or the server certificate) every
-// earlier session needs a full handshake, where the new CA and CRL verify the certificate; a
-// reload that changes none of them keeps the sessions resumable. (nginx does the same.)
-void set_session_id_context(SSL_CTX* ctx) {
+}  // namespace
+
+// OpenSSL resumes only a session whose id context matches, so after a reload that changes client_ca
+// (or the CRL, the server certificate, or "optional" to "required") every earlier session needs a
+// full handshake, where the new policy applies; a reload that changes none of them keeps the
+// sessions resumable. (nginx does the same.)
+std::string client_trust_digest(SSL_CTX* ctx, bool certificate_required) {
     EvpMdCtxPtr md(EVP_MD_CTX_new());
     if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("cannot hash");
     EVP_DigestUpdate(md.get(), session_id_context, sizeof session_id_context - 1);
+    const unsigned char mode = certificate_required ? 'R' : 'O';
+    EVP_DigestUpdate(md.get(), &mode, 1);
     auto add_der = [&](auto* object, auto i2d) {
         unsigned char* der = nullptr;
         const int n = i2d(object, &der);
@@ -57,10 +60,8 @@ void set_session_id_context(SSL_CTX* ctx) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (EVP_DigestFinal_ex(md.get(), digest, &len) != 1) throw std::runtime_error("cannot hash");
-    SSL_CTX_set_session_id_context(ctx, digest, std::min<unsigned>(len, SSL_MAX_SID_CTX_LENGTH));
+    return std::string(reinterpret_cast<const char*>(digest), len);
 }
-
-}  // namespace
 
 std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -88,7 +89,10 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     // that the rule is visible and shared with the authorization endpoint (cert_verify.cpp).
     SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
-    set_session_id_context(native);
+    const std::string id_context = client_trust_digest(native, tls.client_certificate_required);
+    SSL_CTX_set_session_id_context(
+        native, reinterpret_cast<const unsigned char*>(id_context.data()),
+        std::min<unsigned>(static_cast<unsigned>(id_context.size()), SSL_MAX_SID_CTX_LENGTH));
     // Resumption from the process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets),
     // or none. One TLS 1.3 ticket is enough; OpenSSL's default of two costs every full handshake.
     if (tls.session_cache > 0) {

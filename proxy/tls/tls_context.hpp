@@ -17,6 +17,12 @@ namespace ig {
 std::unique_ptr<boost::asio::ssl::context> make_server_tls_context(const TlsConfig& tls);
 std::unique_ptr<boost::asio::ssl::context> make_upstream_tls_context(const UpstreamConfig& upstream);
 
+// A SHA-256 digest of what a server context's handshake depends on: its own certificate, the
+// client CA certificates and CRLs as loaded, and whether a client certificate is required. It is
+// the context's session id context (sessions resume only under an equal one), and a reload that
+// changes it closes the front end's older connections once idle (Server::swap_runtime).
+std::string client_trust_digest(SSL_CTX* ctx, bool certificate_required);
+
 // Why a server handshake failed, from the verify result and the error.
 HandshakeFailure classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
 

@@ -262,6 +262,22 @@ sys.stdout.write(out.decode("latin-1"))
 PY
 }
 
+# empty_crl CA OUT: a CRL of that CA revoking nothing.
+empty_crl() {
+  mkdir -p "$T/db-$1"; : >"$T/db-$1/index.txt"; echo 01 >"$T/db-$1/crlnumber"
+  cat >"$T/ca-$1.cnf" <<CNF
+[ca]
+default_ca = d
+[d]
+database = $T/db-$1/index.txt
+crlnumber = $T/db-$1/crlnumber
+certificate = $PKI/$1.crt
+private_key = $PKI/$1.key
+default_md = sha256
+default_crl_days = 30
+CNF
+  openssl ca -batch -config "$T/ca-$1.cnf" -gencrl -out "$2" 2>"$T/openssl.err" || fail "empty CRL: $(cat "$T/openssl.err")"
+}
 # admin_metric NAME: a sample's value on $ADMIN/metrics ("absent" when it is not there).
 admin_metric() {
   curl -s --max-time 10 "$ADMIN/metrics" | awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print "absent" }'

@@ -10,22 +10,6 @@ make_pki
 start_emulator
 start_upstream
 
-# empty_crl CA OUT: a CRL of that CA revoking nothing.
-empty_crl() {
-  mkdir -p "$T/db-$1"; : >"$T/db-$1/index.txt"; echo 01 >"$T/db-$1/crlnumber"
-  cat >"$T/ca-$1.cnf" <<CNF
-[ca]
-default_ca = d
-[d]
-database = $T/db-$1/index.txt
-crlnumber = $T/db-$1/crlnumber
-certificate = $PKI/$1.crt
-private_key = $PKI/$1.key
-default_md = sha256
-default_crl_days = 30
-CNF
-  openssl ca -batch -config "$T/ca-$1.cnf" -gencrl -out "$2" 2>"$T/openssl.err" || fail "empty CRL: $(cat "$T/openssl.err")"
-}
 empty_crl device-ca "$T/crl.pem"
 cp "$PKI/device-ca.crt" "$T/client-ca.pem"
 printf 'wrong-Secr3t-value\n' >"$T/secret"
