@@ -72,7 +72,7 @@ nginx-conf-stale-not-overwritten @@ conf/plugin/nginx.conf @@ proxy_set_header X
 framing-te-not-chunked @@ proxy/http/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 framing-repeated-host @@ proxy/http/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 handshake-failure-reason @@ proxy/tls/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
-per-address-limit @@ proxy/front/server.cpp @@ if (open >= limits.max_connections_per_address) { @@ if (false) { @@ test_connections @@ -
+per-address-limit @@ proxy/front/server.cpp @@ if (!addresses_.try_add(address, limits.max_connections_per_address)) { @@ if (!addresses_.try_add(address, SIZE_MAX)) { @@ test_connections @@ -
 apps-next-link-other-origin @@ core/graph/graph_client.cpp @@ next = parse_next_link(page.next_link, graph_); @@ next = parse_link(page.next_link); @@ test_fidelity @@ -
 session-timeout-ignored @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count())); @@ - @@ test_connections @@ -
 repeated-device-header @@ core/identity/device_id.cpp @@ return header_source && header.peer_trusted && header.count > 1; @@ return false; @@ test_connections @@ core_test_device_id
