@@ -1,32 +1,65 @@
 #include "proxy/answer/answer.hpp"
 
 #include "core/text/text.hpp"
+#include "proxy/answer/deny_page.hpp"
 
 namespace ig {
 
-AnswerPlan plan_answer(const Verdict& verdict, const std::optional<std::string>& device_id, std::string_view request_id,
-                       const Config& config, Dialect dialect) {
+namespace {
+
+bool endpoint(Dialect d) { return d != Dialect::Gateway; }
+
+// The endpoint's answer names the outcome; nginx, which passes only 401 and 403 on, also learns
+// the configured status.
+void add_endpoint_headers(Answer& a, const Verdict& verdict, Dialect dialect) {
+    if (!endpoint(dialect)) return;
+    a.headers.emplace_back("X-Intune-Outcome", std::string(to_string(verdict.outcome)));
+    if (dialect == Dialect::AuthzNginx) a.headers.emplace_back("X-Intune-Status", std::to_string(a.configured_status));
+}
+
+void plan_reject(Answer& a, const OutcomeAction& action, const Verdict& verdict, const AnswerRequest& req) {
+    a.configured_status = action.status;
+    a.status = req.dialect == Dialect::AuthzNginx ? 403 : action.status;
+    const auto now = req.now == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now() : req.now;
+    RejectReply reply = render_reject(action, verdict, req.request_id, req.accept, now);
+    a.headers.reserve(reply.headers.size() + 3);
+    a.headers.emplace_back("Content-Type", std::move(reply.content_type));
+    for (const auto& [name, value] : reply.headers) a.headers.emplace_back(name, std::string(value));
+    a.body = std::move(reply.body);
+}
+
+void plan_redirect(Answer& a, const OutcomeAction& action, const AnswerRequest& req) {
+    a.configured_status = action.status;
+    a.status = req.dialect == Dialect::AuthzNginx ? 401 : action.status;
+    const auto location = redirect_location(action.location, req.request_id, original_url(req.host, req.target));
+    a.headers.reserve(3);
+    a.headers.emplace_back("Location", sanitize_header_value(location));
+}
+
+}  // namespace
+
+Answer plan_answer(const Verdict& verdict, const std::optional<std::string>& device_id, const AnswerRequest& request,
+                   const Config& config) {
     const OutcomeAction& action = config.action_for(verdict.outcome);
-    AnswerPlan plan;
-    plan.action = action.action;
-    plan.facts.outcome = verdict.outcome;
-    plan.facts.device_id = device_id ? &*device_id : nullptr;
-    plan.facts.verdict = verdict.outcome == Outcome::NoId ? nullptr : &verdict;
-    plan.facts.request_id = request_id;
+    Answer a;
+    a.action = action.action;
+    a.facts.outcome = verdict.outcome;
+    a.facts.device_id = device_id ? &*device_id : nullptr;
+    a.facts.verdict = verdict.outcome == Outcome::NoId ? nullptr : &verdict;
+    a.facts.request_id = request.request_id;
     switch (action.action) {
-        case Action::Forward: plan.status = dialect == Dialect::Gateway ? 0 : 200; break;
-        case Action::Reject:
-            plan.configured_status = action.status;
-            plan.status = dialect == Dialect::AuthzNginx ? 403 : action.status;
-            plan.body = reject_body(verdict, request_id);
-            break;
-        case Action::Redirect:
-            plan.configured_status = 302;
-            plan.status = dialect == Dialect::AuthzNginx ? 401 : 302;
-            plan.location = sanitize_header_value(action.location);
-            break;
+        case Action::Forward: a.status = endpoint(request.dialect) ? 200 : 0; return a;
+        case Action::Reject: plan_reject(a, action, verdict, request); break;
+        case Action::Redirect: plan_redirect(a, action, request); break;
     }
-    return plan;
+    add_endpoint_headers(a, verdict, request.dialect);
+    return a;
+}
+
+const std::string* answer_header(const Answer& answer, std::string_view name) {
+    for (const auto& [n, v] : answer.headers)
+        if (n == name) return &v;
+    return nullptr;
 }
 
 }  // namespace ig

@@ -1,15 +1,14 @@
 #include "proxy/front/session.hpp"
 
-#include "core/graph/bounded_parser.hpp"
 #include "core/identity/cidr.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
-#include "proxy/answer/deny_page.hpp"
 #include "proxy/answer/headers.hpp"
-#include "proxy/front/relay.hpp"
+#include "proxy/answer/verdict_lookup.hpp"
+#include "proxy/front/upstream_exchange.hpp"
 #include "proxy/http/refusal.hpp"
 #include "proxy/http/request_framing.hpp"
 #include "proxy/http/request_id.hpp"
@@ -57,12 +56,9 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto nothrow = net::as_tuple(net::use_awaitable);
-constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_logged_path = 512;
 constexpr std::size_t idle_buffer_capacity = 4096;
 constexpr auto shutdown_timeout = std::chrono::seconds(1);  // for close_notify to go out
-
-bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
 // True unless the peer's certificate is outside its validity period now.
 bool peer_certificate_current(SSL* ssl) {
@@ -81,19 +77,6 @@ auto& lowest(Stream& s) {
     return beast::get_lowest_layer(s);
 }
 
-template <class Stream>
-RelayEnd<Stream> end_of(Stream& s, clock_type::duration step_timeout, Side side) {
-    return RelayEnd<Stream>{s, step_timeout, side};
-}
-
-// Only a request that cannot have been half-done can be sent twice: an idempotent method
-// (RFC 9110 9.2.2) without a body. A POST, even with Content-Length: 0, is sent once.
-bool may_send_twice(http::verb method, bool has_body) {
-    const bool idempotent = method == http::verb::get || method == http::verb::head || method == http::verb::options ||
-                            method == http::verb::trace || method == http::verb::put || method == http::verb::delete_;
-    return idempotent && !has_body;
-}
-
 // The access record's error: "what: message" (or the message alone), on one line.
 void note_error(AccessRecord& rec, std::string_view what, std::string_view detail) {
     rec.error = what.empty() ? std::string(detail) : std::string(what) + ": " + std::string(detail);
@@ -101,22 +84,6 @@ void note_error(AccessRecord& rec, std::string_view what, std::string_view detai
 void note_error(AccessRecord& rec, std::string_view what, const error_code& ec) {
     note_error(rec, what, one_line(ec.message(), 200));
 }
-
-// What forward() knows of the client's request before its headers are rewritten.
-struct ForwardRequest {
-    unsigned client_version = 11;
-    bool head = false;
-    bool has_body = false;
-    bool expect_continue = false;
-    bool retryable = false;  // may_send_twice()
-};
-
-// How a forwarded request's exchange with the upstream ended before the response was relayed.
-struct Exchange {
-    error_code ec;
-    Side side = Side::None;  // Client: reading the request (or the 100 Continue) failed
-    std::string_view what;  // the step that failed, for the access record
-};
 
 }  // namespace
 
@@ -173,10 +140,8 @@ public:
     }
 
 private:
-    using Parser = BoundedRequestParser<http::buffer_body>;
-    using ResponseParser = BoundedResponseParser<http::buffer_body>;
+    using Parser = RequestParser;
 
-    TlsSocket& client_tcp() { return stream_; }
     bool keep_going() const { return !closing_ && !w_.draining.load(std::memory_order_relaxed); }
 
     // What each deadline bounds (config key in brackets). The client ones are set on the TLS stream,
@@ -197,30 +162,25 @@ private:
 
     net::awaitable<bool> handshake();
     net::awaitable<bool> serve_request(bool first);
-    net::awaitable<Verdict> decide(const std::optional<std::string>& id, AccessRecord& rec);
-    net::awaitable<bool> answer_locally(const AnswerPlan& plan, const Verdict& verdict,
-                                        const http::request_header<>& req, AccessRecord& rec, bool keep);
-    net::awaitable<bool> forward(Parser& parser, const AnswerPlan& plan, AccessRecord& rec);
+    net::awaitable<bool> answer_locally(Answer answer, AccessRecord& rec, bool keep);
+    net::awaitable<bool> forward(Parser& parser, const Answer& answer, AccessRecord& rec);
     std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
     net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr,
                                           std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
                                           RelayBuffer& buf);
-    net::awaitable<std::pair<error_code, std::size_t>> read_final_header(UpstreamConnection& up,
-                                                                         std::optional<ResponseParser>& rp, bool head);
-    net::awaitable<RelayResult> relay_response(UpstreamConnection& up, ResponseParser& rp,
-                                               const ResponseFraming& framing, RelayBuffer& buf);
-    net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive,
-                                       std::string_view location = {});
-    net::awaitable<error_code> respond(RejectReply reply, std::string_view request_id, bool keep_alive);
+    net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive);
     net::awaitable<error_code> write_response(http::response<http::string_body>& res, bool keep_alive);
     net::awaitable<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
     net::awaitable<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
     net::awaitable<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
     HeaderClaim header_claim(const http::fields& req) const;
 
+    ExchangeEnd<TlsSocket> client_end() { return {stream_, buffer_, client_step_timeout()}; }
+    // Calls f with the upstream connection's end of the exchange (its stream is plain or TLS).
     template <class F>
     auto with_upstream(UpstreamConnection& up, F&& f) {
-        return up.tls ? f(*up.tls) : f(*up.plain);
+        return up.tls ? f(ExchangeEnd<TlsClientStream>{*up.tls, up.buffer, upstream_step_timeout()})
+                      : f(ExchangeEnd<beast::tcp_stream>{*up.plain, up.buffer, upstream_step_timeout()});
     }
 
     std::shared_ptr<const Runtime> rt_;
@@ -281,7 +241,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const 
 net::awaitable<void> Session::run() {
     if (!co_await handshake()) co_return;
     bool first = true;
-    client_tcp().expires_after(header_deadline());
+    stream_.expires_after(header_deadline());
     while (keep_going()) {
         // Between requests only this frame waits: serve_request()'s (parser, record) exists only
         // once the next request has begun to arrive.
@@ -290,7 +250,7 @@ net::awaitable<void> Session::run() {
             idle_ = true;
             // A new connection gets header_timeout for its whole first request header, a kept-alive
             // one idle_timeout to start its next request.
-            if (!first) client_tcp().expires_after(keep_alive_wait());
+            if (!first) stream_.expires_after(keep_alive_wait());
             auto [ec] = co_await stream_.async_wait_readable(nothrow);
             idle_ = false;
             if (ec) break;
@@ -300,10 +260,10 @@ net::awaitable<void> Session::run() {
         leave_unproven();
         if (retire_after_request_) closing_ = true;
     }
-    client_tcp().expires_after(shutdown_timeout);
+    stream_.expires_after(shutdown_timeout);
     co_await stream_.async_shutdown(nothrow);
     error_code ec;
-    client_tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
 net::awaitable<bool> Session::handshake() {
@@ -314,7 +274,7 @@ net::awaitable<bool> Session::handshake() {
     handshaking_at_ = w_.handshaking.insert(w_.handshaking.end(), this);
     handshaking_ = true;
     if (w_.handshaking.size() > budget) evict_oldest_handshake(w_);
-    client_tcp().expires_after(handshake_deadline());
+    stream_.expires_after(handshake_deadline());
     auto [ec] = co_await stream_.async_handshake(nothrow);
     leave_handshaking();
     if (evicted_) {
@@ -357,31 +317,19 @@ HeaderClaim Session::header_claim(const http::fields& req) const {
 net::awaitable<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    client_tcp().expires_after(client_step_timeout());
+    stream_.expires_after(client_step_timeout());
     auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
     co_return ec;
 }
 
 net::awaitable<error_code> Session::respond(unsigned status, std::string body, std::string_view request_id,
-                                            bool keep_alive, std::string_view location) {
+                                            bool keep_alive) {
     http::response<http::string_body> res;
     res.version(11);
     res.result(status);
     if (!body.empty()) res.set(http::field::content_type, "application/json");
     res.set("X-Request-Id", request_id);
-    if (!location.empty()) res.set(http::field::location, location);
     res.body() = std::move(body);
-    co_return co_await write_response(res, keep_alive);
-}
-
-net::awaitable<error_code> Session::respond(RejectReply reply, std::string_view request_id, bool keep_alive) {
-    http::response<http::string_body> res;
-    res.version(11);
-    res.result(reply.status);
-    res.set(http::field::content_type, reply.content_type);
-    for (const auto& [name, value] : reply.headers) res.set(name, value);
-    res.set("X-Request-Id", request_id);
-    res.body() = std::move(reply.body);
     co_return co_await write_response(res, keep_alive);
 }
 
@@ -406,7 +354,7 @@ net::awaitable<bool> Session::refuse_unreadable(const error_code& ec, std::strin
 net::awaitable<bool> Session::upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec) {
     w_.metrics.upstream_errors.inc();
     note_error(rec, what, ec);
-    co_return co_await refuse(is_timeout(ec) ? 504 : 502, is_timeout(ec) ? "upstream timeout" : "upstream unreachable",
+    co_return co_await refuse(upstream_failure_status(ec), is_timeout(ec) ? "upstream timeout" : "upstream unreachable",
                               rec);
 }
 
@@ -419,7 +367,7 @@ net::awaitable<bool> Session::serve_request(bool first) {
     idle_ = true;
     // The header must be complete within header_timeout of its first byte (of the handshake, for
     // the first request): a client sending it a byte at a time cannot hold the connection longer.
-    if (!first) client_tcp().expires_after(header_deadline());
+    if (!first) stream_.expires_after(header_deadline());
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
     idle_ = false;
     if (closing_ && ec) co_return false;
@@ -458,53 +406,32 @@ net::awaitable<bool> Session::serve_request(bool first) {
         co_return finish(co_await refuse(400, "ambiguous device header", rec));
     }
     const auto id = request_device_id(cfg_.device_id, cert_id_, claim);
-    const Verdict verdict = co_await decide(id, rec);
-    const AnswerPlan plan = plan_answer(verdict, id, rec.request_id, cfg_, Dialect::Gateway);
-    if (plan.action != Action::Forward) {
+    const Verdict verdict = co_await lookup_verdict(
+        w_.compliance, id, has_cert_ ? "no valid device id in the client certificate" : "no client certificate",
+        rec.request_id);
+    Answer answer = plan_answer(
+        verdict, id,
+        {Dialect::Gateway, rec.request_id, req[http::field::accept], req[http::field::host], req.target(), {}}, cfg_);
+    note_verdict(rec, verdict, id, answer.action);
+    if (answer.action != Action::Forward) {
+        // Counted here; a forward is counted once it really goes out (forward()).
+        w_.metrics.count_request(verdict.outcome, answer.action);
         // Without reading an unwanted body we cannot keep the connection.
-        co_return finish(co_await answer_locally(plan, verdict, req, rec, client_keep_alive(parser, !keep_going())));
+        co_return finish(co_await answer_locally(std::move(answer), rec, client_keep_alive(parser, !keep_going())));
     }
-    co_return finish(co_await forward(parser, plan, rec));
+    co_return finish(co_await forward(parser, answer, rec));
 }
 
-// The verdict for the device (or for its absence), noted in the access record and, unless the
-// request is to be forwarded (counted once it really is), in the metrics.
-net::awaitable<Verdict> Session::decide(const std::optional<std::string>& id, AccessRecord& rec) {
-    Verdict verdict;
-    if (!id) {
-        verdict.outcome = Outcome::NoId;
-        verdict.reason = has_cert_ ? "no valid device id in the client certificate" : "no client certificate";
-    } else if (auto hit = w_.compliance.cached(*id)) {
-        verdict = std::move(*hit);
-    } else {
-        verdict = co_await w_.compliance.async_lookup(*id, rec.request_id, net::use_awaitable);
-    }
-    const Action action = cfg_.action_for(verdict.outcome).action;
-    if (action != Action::Forward) w_.metrics.count_request(verdict.outcome, action);
-    rec.device_id = id.value_or(std::string());
-    rec.outcome = std::string(to_string(verdict.outcome));
-    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
-    rec.action = std::string(to_string(action));
-    rec.graph_ms = verdict.graph_ms;
-    rec.cache_hit = verdict.cache_hit;
-    if (verdict.outcome == Outcome::Error) note_error(rec, {}, one_line(verdict.reason, 300));
-    co_return verdict;
-}
-
-// A reject or a redirect, answered by the gateway itself.
-net::awaitable<bool> Session::answer_locally(const AnswerPlan& plan, const Verdict& verdict,
-                                             const http::request_header<>& req, AccessRecord& rec, bool keep) {
-    rec.status = plan.status;
-    error_code ec;
-    if (plan.action == Action::Reject) {
-        auto reply = render_reject(cfg_.action_for(verdict.outcome), verdict, rec.request_id, req[http::field::accept]);
-        reply.status = plan.status;
-        ec = co_await respond(std::move(reply), rec.request_id, keep);
-    } else {
-        const auto location =
-            redirect_location(plan.location, rec.request_id, original_url(req[http::field::host], req.target()));
-        ec = co_await respond(plan.status, {}, rec.request_id, keep, sanitize_header_value(location));
-    }
+// A reject or a redirect, answered by the gateway itself as plan_answer() made it.
+net::awaitable<bool> Session::answer_locally(Answer answer, AccessRecord& rec, bool keep) {
+    rec.status = answer.status;
+    http::response<http::string_body> res;
+    res.version(11);
+    res.result(answer.status);
+    for (const auto& [name, value] : answer.headers) res.set(name, value);
+    res.set("X-Request-Id", rec.request_id);
+    res.body() = std::move(answer.body);
+    const error_code ec = co_await write_response(res, keep);
     co_return keep && !ec;
 }
 
@@ -527,16 +454,11 @@ std::optional<std::string> Session::prepare_forward(http::request_header<>& req,
     return std::nullopt;
 }
 
-net::awaitable<bool> Session::forward(Parser& parser, const AnswerPlan& plan, AccessRecord& rec) {
+net::awaitable<bool> Session::forward(Parser& parser, const Answer& answer, AccessRecord& rec) {
     auto& req = parser.get();
-    ForwardRequest fr;
-    fr.client_version = req.version();
-    fr.head = req.method() == http::verb::head;
-    fr.has_body = !parser.is_done();
-    fr.expect_continue = beast::iequals(req[http::field::expect], "100-continue");
-    fr.retryable = may_send_twice(req.method(), fr.has_body);
-    const Outcome outcome = plan.facts.outcome;
-    if (auto too_large = prepare_forward(req, parser, plan.facts)) {
+    const ForwardRequest fr = forward_request_of(parser);
+    const Outcome outcome = answer.facts.outcome;
+    if (auto too_large = prepare_forward(req, parser, answer.facts)) {
         w_.metrics.count_request(outcome, Action::Reject);
         rec.action = std::string(to_string(Action::Reject));
         note_error(rec, "forward headers too large", *too_large);
@@ -557,22 +479,18 @@ net::awaitable<bool> Session::forward(Parser& parser, const AnswerPlan& plan, Ac
     }
     if (sent.ec) co_return co_await upstream_failed(sent.ec, sent.what, rec);
 
-    auto& res = rp->get();
-    const unsigned status = res.result_int();
+    const unsigned status = rp->get().result_int();
     rec.upstream_status = status;
-    // The client must frame the response as the gateway's parser did: one field each at most.
-    if (auto bad = check_response_framing(res); !bad.empty()) {
+    const auto framed = frame_for_client(*rp, fr, client_keep_alive(parser, !keep_going()));
+    if (!framed.problem.empty()) {
         w_.metrics.upstream_errors.inc();
-        note_error(rec, "upstream response", bad);
+        note_error(rec, "upstream response", framed.problem);
         co_return co_await refuse(502, "upstream answered with a malformed response", rec);
     }
     rec.status = status;
-    strip_hop_by_hop(res);
-    const auto framing =
-        frame_response(upstream_response(*rp), {fr.client_version, fr.head, client_keep_alive(parser, !keep_going())});
-    apply_framing(res, framing);
-
-    const RelayResult back = co_await relay_response(*up, *rp, framing, relay_buf);
+    const RelayResult back = co_await with_upstream(*up, [&](auto end) {
+        return relay_response(end, *rp, framed.framing, client_end(), relay_buf.get(), RelayBuffer::size);
+    });
     if (back.ec) {
         if (back.side == Side::Upstream) {
             w_.metrics.upstream_errors.inc();
@@ -584,83 +502,29 @@ net::awaitable<bool> Session::forward(Parser& parser, const AnswerPlan& plan, Ac
         up->tcp().expires_never();
         w_.pool.give_back(std::move(up));
     }
-    co_return framing.keep_alive;
+    co_return framed.framing.keep_alive;
 }
 
-// Sends the request (its body relayed from the client) and reads the upstream's final response
-// header into rp. A request that may be sent twice is sent again on a new connection when a
-// pooled one turns out to have been closed by the upstream.
+// Sends the request and reads the upstream's final response header into rp (exchange_once()).
+// A request that may be sent twice is sent again on a new connection when a pooled one turns out
+// to have been closed by the upstream.
 net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequest& fr,
                                                std::unique_ptr<UpstreamConnection>& up,
                                                std::optional<ResponseParser>& rp, RelayBuffer& buf) {
     bool sent_continue = false;
     for (int attempt = 0;; ++attempt) {
-        const bool may_retry = attempt == 0 && fr.retryable;
         up = attempt == 0 ? w_.pool.take(*rt_, fr.retryable) : nullptr;
         if (!up) {
             up = std::make_unique<UpstreamConnection>(stream_.get_executor(), *rt_);
             if (auto ec = co_await connect_upstream(*up, *rt_))
-                co_return Exchange{ec, Side::Upstream, "upstream connect"};
+                co_return Exchange{ec, Side::Upstream, "upstream connect", 0};
         }
-        if (fr.expect_continue && fr.has_body && !sent_continue) {
-            sent_continue = true;
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            client_tcp().expires_after(client_step_timeout());
-            auto [ec, n] = co_await net::async_write(stream_, net::buffer(cont.data(), cont.size()), nothrow);
-            if (ec) co_return Exchange{ec, Side::Client, {}};
-        }
-        auto sent = co_await with_upstream(*up, [&](auto& s) {
-            return relay_message<true>(end_of(stream_, client_step_timeout(), Side::Client), buffer_, parser,
-                                       end_of(s, upstream_step_timeout(), Side::Upstream), buf.get(),
-                                       RelayBuffer::size);
+        const Exchange e = co_await with_upstream(*up, [&](auto end) {
+            return exchange_once(client_end(), parser, end, fr, sent_continue, rp, buf.get(), RelayBuffer::size);
         });
-        if (sent.ec && sent.side == Side::Client) co_return Exchange{sent.ec, Side::Client, "client"};
-        if (sent.ec) {
-            if (up->reused && may_retry && !is_timeout(sent.ec)) continue;
-            co_return Exchange{sent.ec, Side::Upstream, "upstream write"};
-        }
-        auto [ec, got] = co_await read_final_header(*up, rp, fr.head);
-        if (ec) {
-            if (up->reused && may_retry && !is_timeout(ec) && got == 0) continue;
-            co_return Exchange{ec, Side::Upstream, "upstream read"};
-        }
-        co_return Exchange{};
+        if (attempt == 0 && worth_sending_again(e, up->reused, fr.retryable)) continue;
+        co_return e;
     }
-}
-
-// Reads response headers until the final one: interim 1xx answers are dropped (101 is final).
-// Also the bytes read, so that a connection that closed before answering can be told apart.
-net::awaitable<std::pair<error_code, std::size_t>> Session::read_final_header(UpstreamConnection& up,
-                                                                              std::optional<ResponseParser>& rp,
-                                                                              bool head) {
-    std::size_t got = 0;
-    for (;;) {
-        rp.emplace();
-        rp->header_limit(upstream_header_limit);
-        rp->body_limit(boost::none);
-        if (head) rp->skip(true);
-        up.tcp().expires_after(upstream_step_timeout());
-        auto [ec, n] =
-            co_await with_upstream(up, [&](auto& s) { return http::async_read_header(s, up.buffer, *rp, nothrow); });
-        got += n;
-        const unsigned status = ec ? 0 : rp->get().result_int();
-        if (ec || status / 100 != 1 || status == 101) co_return std::pair{ec, got};
-    }
-}
-
-// Sends the response header (framed for the client) and relays the body as framed.
-net::awaitable<RelayResult> Session::relay_response(UpstreamConnection& up, ResponseParser& rp,
-                                                    const ResponseFraming& framing, RelayBuffer& buf) {
-    if (framing.body == ResponseFraming::Body::None) {
-        http::serializer<false, http::buffer_body> sr{rp.get()};
-        client_tcp().expires_after(client_step_timeout());
-        auto [ec, n] = co_await http::async_write_header(stream_, sr, nothrow);
-        co_return RelayResult{ec, ec ? Side::Client : Side::None};
-    }
-    co_return co_await with_upstream(up, [&](auto& s) {
-        return relay_message<false>(end_of(s, upstream_step_timeout(), Side::Upstream), up.buffer, rp,
-                                    end_of(stream_, client_step_timeout(), Side::Client), buf.get(), RelayBuffer::size);
-    });
 }
 
 }  // namespace ig

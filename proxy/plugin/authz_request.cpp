@@ -26,6 +26,29 @@ bool blank(std::string_view v) {
 
 }  // namespace
 
+namespace {
+
+// The header's value when it occurs exactly once, else empty.
+std::string_view single(const boost::beast::http::fields& fields, std::string_view name) {
+    return fields.count(name) == 1 ? std::string_view(fields[name]) : std::string_view();
+}
+
+}  // namespace
+
+OriginalRequest original_request(const boost::beast::http::fields& fields, std::string_view check_target) {
+    if (fields.count("X-Forwarded-Proto") > 0 && !iequals(single(fields, "X-Forwarded-Proto"), "https")) return {};
+    OriginalRequest out;
+    out.host = single(fields, "X-Forwarded-Host");
+    if (out.host.empty()) out.host = single(fields, "Host");
+    out.target = single(fields, "X-Forwarded-Uri");
+    if (out.target.empty()) out.target = single(fields, "X-Original-URI");
+    constexpr std::string_view prefix = "/authz/";
+    if (out.target.empty() && authz_dialect(check_target) == Dialect::Authz &&
+        check_target.substr(0, prefix.size()) == prefix)
+        out.target = check_target.substr(prefix.size() - 1);
+    return out;
+}
+
 std::optional<Dialect> authz_dialect(std::string_view target) {
     const auto path = target.substr(0, target.find('?'));
     if (under(path, "/authz/nginx")) return Dialect::AuthzNginx;

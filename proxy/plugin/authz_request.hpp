@@ -12,6 +12,18 @@
 
 namespace ig {
 
+// The request the proxy is asking about, as far as the check's headers tell, for a redirect's
+// {return_url}: the host from X-Forwarded-Host, else Host; the target from X-Forwarded-Uri (Caddy,
+// Traefik), else X-Original-URI (nginx), else the path Envoy appended to /authz (check_target).
+// Each header counts only when it occurs once; a field is empty when unknown, both are when
+// X-Forwarded-Proto names a scheme other than https (docs/plugin-mode.md). Only checks from
+// trusted peers get this far.
+struct OriginalRequest {
+    std::string_view host;
+    std::string_view target;
+};
+OriginalRequest original_request(const boost::beast::http::fields& fields, std::string_view check_target);
+
 // Every path under /authz is a check (Envoy appends the original path to its path_prefix);
 // /authz/nginx... is the nginx dialect. nullopt: not a check path (404).
 std::optional<Dialect> authz_dialect(std::string_view target);

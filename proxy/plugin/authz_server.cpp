@@ -1,12 +1,12 @@
 #include "proxy/plugin/authz_server.hpp"
 
-#include "core/graph/bounded_parser.hpp"
 #include "core/identity/cidr.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/answer/verdict_lookup.hpp"
 #include "proxy/http/refusal.hpp"
 #include "proxy/http/request_id.hpp"
 #include "proxy/http/response_framing.hpp"
@@ -235,28 +235,16 @@ struct AuthzReply {
     http::response<http::string_body> res;
 };
 
-void fill_answer(AuthzReply& reply, const Verdict& verdict, const AnswerPlan& plan, const Runtime& rt,
-                 Dialect dialect) {
-    auto& rec = reply.rec;
+// Writes plan_answer()'s answer into the reply.
+void fill_answer(AuthzReply& reply, Answer answer, const Runtime& rt) {
     auto& res = reply.res;
-    rec.outcome = std::string(to_string(verdict.outcome));
-    rec.compliance_state = printable_ascii(verdict.compliance_state, 64);
-    rec.action = std::string(to_string(plan.action));
-    rec.graph_ms = verdict.graph_ms;
-    rec.cache_hit = verdict.cache_hit;
-    if (verdict.outcome == Outcome::Error) rec.error = one_line(verdict.reason, 300);
-
-    res.result(plan.status);
-    if (plan.action == Action::Forward) {
-        set_answer_headers(res, rt.headers, plan.facts);
+    res.result(answer.status);
+    if (answer.action == Action::Forward) {
+        set_answer_headers(res, rt.headers, answer.facts);
         return;
     }
-    if (plan.action == Action::Reject)
-        reply.json(plan.status, plan.body);
-    else
-        res.set(http::field::location, plan.location);
-    res.set("X-Intune-Outcome", to_string(verdict.outcome));
-    if (dialect == Dialect::AuthzNginx) res.set("X-Intune-Status", std::to_string(plan.configured_status));
+    for (const auto& [name, value] : answer.headers) res.set(name, value);
+    res.body() = std::move(answer.body);
 }
 
 AuthzResult result_of(const HeaderIdentity& who, Action action) {
@@ -328,21 +316,15 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
         reply.json(403, refusal_body(rec.request_id, who.reason));
         co_return co_await reply.finish(keep);
     }
-    Verdict verdict;
-    if (!who.device_id) {
-        verdict.outcome = Outcome::NoId;
-        verdict.reason = who.reason;
-    } else if (auto hit = compliance.cached(*who.device_id)) {
-        verdict = std::move(*hit);
-    } else {
-        verdict = co_await compliance.async_lookup(*who.device_id, net::use_awaitable);
-    }
-
-    const AnswerPlan plan = plan_answer(verdict, who.device_id, rec.request_id, cfg, *dialect);
-    metrics.count_request(verdict.outcome, plan.action);
-    metrics.count_authz(result_of(who, plan.action));
-    rec.device_id = who.device_id.value_or(std::string());
-    fill_answer(reply, verdict, plan, rt, *dialect);
+    const Verdict verdict = co_await lookup_verdict(compliance, who.device_id, who.reason, rec.request_id);
+    const auto original = original_request(req, req.target());
+    Answer answer =
+        plan_answer(verdict, who.device_id,
+                    {*dialect, rec.request_id, req[http::field::accept], original.host, original.target, {}}, cfg);
+    metrics.count_request(verdict.outcome, answer.action);
+    metrics.count_authz(result_of(who, answer.action));
+    note_verdict(rec, verdict, who.device_id, answer.action);
+    fill_answer(reply, std::move(answer), rt);
     co_return co_await reply.finish(keep);
 }
 

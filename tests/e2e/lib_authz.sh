@@ -181,10 +181,12 @@ proxy_curl() {
   curl -sS --max-time 20 --resolve "localhost:$port:127.0.0.1" --cacert "$PKI/server-ca.crt" "${cert[@]}" "$@"
 }
 
-# Outcomes for the proxy tests: a reject (403), a redirect (302) and a forward each have a device.
+# Outcomes for the proxy tests: a reject (403), a redirect (303, with the way back) and a forward
+# each have a device.
 PROXY_OUTCOMES='{"outcomes": {
   "NotCompliant": {"action": "reject", "status": 403},
-  "StatusUnknown": {"action": "redirect", "location": "https://portal.manage.microsoft.com/"}}}'
+  "StatusUnknown": {"action": "redirect", "status": 303,
+                    "location": "https://portal.manage.microsoft.com/?back={return_url}"}}}'
 
 # through_proxy NAME ORIGIN: the journeys every tested proxy must get right, with a real mTLS
 # client (curl and a device certificate) through the proxy to the sample upstream.
@@ -219,10 +221,11 @@ through_proxy() {
   expect_eq "$name noncompliant: status" "$status" 403
   expect_eq "$name noncompliant: upstream untouched" "$(upstream_hits)" "$before"
 
-  # A redirect outcome: 302 to the portal.
-  status=$(proxy_curl "$origin" unknown -o /dev/null -D "$T/p.head" -w '%{http_code}' "$origin/app") || fail "$name: curl failed"
-  expect_eq "$name redirect: status" "$status" 302
-  expect_eq "$name redirect: location" "$(header_of "$T/p.head" Location)" https://portal.manage.microsoft.com/
+  # A redirect outcome: its configured 303 to the portal, with the original URL to come back to.
+  status=$(proxy_curl "$origin" unknown -o /dev/null -D "$T/p.head" -w '%{http_code}' "$origin/app?x=1") || fail "$name: curl failed"
+  expect_eq "$name redirect: status" "$status" 303
+  expect_eq "$name redirect: location" "$(header_of "$T/p.head" Location)" \
+    "https://portal.manage.microsoft.com/?back=https%3A%2F%2Flocalhost%3A${origin##*:}%2Fapp%3Fx%3D1"
   expect_eq "$name redirect: upstream untouched" "$(upstream_hits)" "$before"
 
   # An Error (reject 503 configured) keeps its status.

@@ -15,6 +15,14 @@ through_proxy caddy "$CADDY"
 proxy_curl "$CADDY" noncompliant -o "$T/p.body" "$CADDY/app"
 expect_eq "caddy reject: gateway body" "$(json_get "$T/p.body" 'd["outcome"]')" NotCompliant
 
+# A browser gets the gateway's HTML deny page through Caddy, which passes the answer on.
+status=$(proxy_curl "$CADDY" noncompliant -o "$T/p.body" -D "$T/p.head" -w '%{http_code}' \
+  -H 'Accept: text/html,application/xhtml+xml,*/*;q=0.8' "$CADDY/app")
+expect_eq "caddy browser reject: status" "$status" 403
+expect_eq "caddy browser reject: HTML page" "$(header_of "$T/p.head" Content-Type)" "text/html; charset=utf-8"
+grep -q "<code>$(header_of "$T/p.head" X-Request-Id)</code>" "$T/p.body" || fail "caddy: the page lacks the request ID"
+ok "caddy: the deny page shows the request ID"
+
 # The checks carried Caddy's base64 DER form.
 grep -q '"path":"/authz"' "$T/gate.log" || fail "no check on /authz in the gateway log"
 ok "checks reached /authz"

@@ -53,7 +53,11 @@ void log_request(const emu::request& req, const emu::reply& r) {
   auto target = std::string_view(req.target());
   auto path = target.substr(0, std::min<std::size_t>(target.find('?'), 200));
   std::string line = std::string(req.method_string()) + " " + std::string(path) + " " +
-                     (r.drop ? std::string("dropped") : std::to_string(r.res.result_int())) + "\n";
+                     (r.drop ? std::string("dropped") : std::to_string(r.res.result_int()));
+  // The caller's client-request-id (a GUID it chose for tracing, never a secret) when it sent one.
+  if (auto crid = req.find("client-request-id"); crid != req.end() && emu::is_guid(crid->value()))
+    line += " client-request-id=" + std::string(crid->value());
+  line += "\n";
   std::lock_guard lock(request_log_mutex);
   std::cout << line << std::flush;
 }
