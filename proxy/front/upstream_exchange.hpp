@@ -6,6 +6,7 @@
 // end passes its TLS stream to the client and an upstream connection's stream (plain or TLS); the
 // unit tests (tests/proxy/front/test_upstream_exchange.cpp) pass TCP streams over loopback pairs.
 // Which connection is used, and whether a request is sent again, is the session's (session.cpp).
+#include "core/graph/bounded_parser.hpp"
 #include "proxy/answer/headers.hpp"
 #include "proxy/front/relay.hpp"
 #include "proxy/http/request_framing.hpp"
@@ -33,8 +34,8 @@
 
 namespace ig {
 
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+using RequestParser = BoundedRequestParser<boost::beast::http::buffer_body>;
+using ResponseParser = BoundedResponseParser<boost::beast::http::buffer_body>;
 
 inline constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 

@@ -1,5 +1,6 @@
 #include "proxy/plugin/authz_server.hpp"
 
+#include "core/graph/bounded_parser.hpp"
 #include "core/identity/cidr.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
