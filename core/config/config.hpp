@@ -163,7 +163,7 @@ struct UpstreamConfig {
 
 struct OutcomeAction {
     Action action = Action::Reject;
-    unsigned status = 403;  // reject: the status answered; redirect: 301, 302 (default), 303, 307 or 308
+    unsigned status = 403;  // reject: status; redirect: 302
     std::string location;  // redirect; may hold {request_id}, {return_url}
     std::vector<std::pair<std::string, std::string>> headers;  // forward
     std::string help;  // reject: what to do, shown on the deny page
