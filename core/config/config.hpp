@@ -163,7 +163,7 @@ struct UpstreamConfig {
 
 struct OutcomeAction {
     Action action = Action::Reject;
-    unsigned status = 403;  // reject: status; redirect: 302
+    unsigned status = 403;  // reject: 400-599, default 403; redirect: 301/302/303/307/308, default 302
     std::string location;  // redirect; may hold {request_id}, {return_url}
     std::vector<std::pair<std::string, std::string>> headers;  // forward
     std::string help;  // reject: what to do, shown on the deny page
