@@ -90,7 +90,7 @@ redis-value-expired @@ core/shared/shared_value.cpp @@ if (*expires <= now_ms) r
 local-cache-ttl @@ core/verdict/verdict_cache.cpp @@     if (entry->expires <= now) {\n @@     if (false) {\n @@ test_sync_stale @@ core_test_verdict_cache
 stale-max-age @@ core/verdict/verdict_cache.cpp @@ if (age < 0 || age > max_age_ms) return std::nullopt; @@ if (age < 0) return std::nullopt; @@ test_sync_stale @@ core_test_verdict_cache
 resumed-expired-certificate @@ proxy/front/session.cpp @@ if (SSL_session_reused(stream_.native_handle()) && !peer_certificate_current(stream_.native_handle())) { @@ if (false) { @@ test_resumption_expiry @@ -
-handshake-timeout @@ proxy/front/session.cpp @@ client_tcp().expires_after(handshake_deadline()); @@ client_tcp().expires_never(); @@ test_connections @@ -
+handshake-timeout @@ proxy/front/session.cpp @@ stream_.expires_after(handshake_deadline()); @@ stream_.expires_never(); @@ test_connections @@ -
 EOF
 )
 
