@@ -16,6 +16,7 @@ nlohmann::json empty_stats() {
           {"device_requests", nlohmann::json::object()},
           {"app_requests", 0},
           {"connections", 0},
+          {"open_connections", 0},
           {"by_grant", {{"client_credentials", 0}, {"password", 0}}}};
 }
 
@@ -80,6 +81,16 @@ void emulator_state::set_device(std::string_view id, nlohmann::json device) {
   std::lock_guard lock(m_);
   devices_[key] = std::move(device);
   if (f) faults_[key] = *f;
+}
+
+std::size_t emulator_state::set_devices(const nlohmann::json& devices) {
+  if (!devices.is_object()) throw std::invalid_argument("devices must be a JSON object of id -> device");
+  for (auto& [id, d] : devices.items()) {
+    if (!d.is_object()) throw std::invalid_argument("device " + id.substr(0, 64) + " must be a JSON object");
+    if (d.contains("fault")) parse_fault(d.at("fault"));  // throws before anything is set
+  }
+  for (auto& [id, d] : devices.items()) set_device(id, d);
+  return devices.size();
 }
 
 std::pair<std::string, int> emulator_state::issue_token() {
@@ -197,6 +208,14 @@ void emulator_state::count_device_request(std::string_view device_id) {
 void emulator_state::count_connection() {
   std::lock_guard lock(m_);
   stats_["connections"] = stats_["connections"].get<int>() + 1;
+  ++open_connections_;
+  stats_["open_connections"] = open_connections_;
+}
+
+void emulator_state::count_connection_closed() {
+  std::lock_guard lock(m_);
+  --open_connections_;
+  stats_["open_connections"] = open_connections_;
 }
 
 void emulator_state::set_synthetic_devices(std::size_t n) {
@@ -245,6 +264,7 @@ nlohmann::json emulator_state::stats() const {
 void emulator_state::reset_stats() {
   std::lock_guard lock(m_);
   stats_ = empty_stats();
+  stats_["open_connections"] = open_connections_;  // a gauge: what is open stays open
 }
 
 }  // namespace ig::test::emu

@@ -49,6 +49,9 @@ class emulator_state {
 
   std::optional<nlohmann::json> device(std::string_view id) const;
   void set_device(std::string_view id, nlohmann::json device);  // throws std::invalid_argument
+  // {"<id>": {device}, ...}: all of them or, when one is bad, none (throws std::invalid_argument).
+  // Returns how many were set. The soak (bench/soak.sh) flips a batch of states in one request.
+  std::size_t set_devices(const nlohmann::json& devices);
 
   // Returns {token, expires_in}.
   std::pair<std::string, int> issue_token();
@@ -69,6 +72,7 @@ class emulator_state {
   void count_device_request(std::string_view device_id);
   void count_app_request();
   void count_connection();  // a TLS connection completed its handshake
+  void count_connection_closed();  // one of those ended ("open_connections" in stats)
   nlohmann::json stats() const;
   void reset_stats();
 
@@ -98,6 +102,7 @@ class emulator_state {
   int token_lifetime_s_ = 3600;
   std::size_t synthetic_devices_ = 0;
   int token_latency_ms_ = 0;
+  long open_connections_ = 0;
   nlohmann::json stats_;
 };
 

@@ -124,6 +124,10 @@ struct GraphEmulator::impl {
     beast::get_lowest_layer(stream).expires_after(10s);
     if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); ec) co_return;
     state.count_connection();
+    struct closed_on_exit {  // every way out of the session below ends the connection
+      emu::emulator_state& s;
+      ~closed_on_exit() { s.count_connection_closed(); }
+    } closed{state};
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(header_limit);
@@ -206,6 +210,9 @@ struct GraphEmulator::impl {
       if (seg.size() == 2 && seg[1] == "fault" && m == http::verb::delete_) {
         state.clear_faults();
         return plain(req, st::ok, {{"ok", true}});
+      }
+      if (seg.size() == 2 && seg[1] == "devices" && m == http::verb::post) {
+        return plain(req, st::ok, {{"ok", true}, {"set", state.set_devices(body_json())}});
       }
       if (seg.size() == 3 && seg[1] == "devices" && m == http::verb::put) {
         state.set_device(seg[2], body_json());

@@ -31,7 +31,8 @@ class GraphEmulator {  // runs on its own thread(s); thread-safe accessors
   std::string origin() const;  // "https://127.0.0.1:<port>"
 
   // {"token_requests":N,"graph_requests":N,"device_requests":{"<guid>":N},"app_requests":N,
-  //  "by_grant":{"client_credentials":N,"password":N},"connections":N (TLS connections accepted)}
+  //  "by_grant":{"client_credentials":N,"password":N},"connections":N (TLS connections accepted),
+  //  "open_connections":N (of those, still open now; not reset by reset_stats)}
   nlohmann::json stats() const;
   void reset_stats();
 

@@ -795,6 +795,44 @@ BOOST_AUTO_TEST_CASE(control_endpoints) {
     BOOST_TEST(c.send(http::verb::get, "/_emulator/nope").result_int() == 404);
 }
 
+// The soak (bench/soak.sh) flips many devices at once and watches the gateway's Graph connections.
+BOOST_AUTO_TEST_CASE(bulk_devices_and_open_connections) {
+    const std::string a = "3f2504e0-4f89-41d3-9a0c-0305e82c33a1", b = "3F2504E0-4F89-41D3-9A0C-0305E82C33B2";
+    auto token = get_token(port);
+    {
+        client c(port);
+        auto res = c.send(http::verb::post, "/_emulator/devices",
+                          json{{a, {{"complianceState", "noncompliant"}}}, {b, {{"complianceState", "inGracePeriod"}}}}.dump());
+        BOOST_TEST(res.result_int() == 200);
+        BOOST_TEST(body_json(res)["set"] == 2);
+        BOOST_TEST(body_json(c.send(http::verb::get, device_path + a, {}, bearer(token))).value("complianceState", "") ==
+                   "noncompliant");
+        BOOST_TEST(body_json(c.send(http::verb::get, device_path + "3f2504e0-4f89-41d3-9a0c-0305e82c33b2", {}, bearer(token)))
+                       .value("complianceState", "") == "inGracePeriod");
+        // One bad entry (not an object, or a bad fault) sets nothing.
+        BOOST_TEST(c.send(http::verb::post, "/_emulator/devices",
+                          json{{a, {{"complianceState", "compliant"}}}, {b, "compliant"}}.dump())
+                       .result_int() == 400);
+        BOOST_TEST(c.send(http::verb::post, "/_emulator/devices",
+                          json{{a, {{"complianceState", "compliant"}}}, {b, {{"fault", {{"status", 7}}}}}}.dump())
+                       .result_int() == 400);
+        BOOST_TEST(c.send(http::verb::post, "/_emulator/devices", "[1]").result_int() == 400);
+        BOOST_TEST(body_json(c.send(http::verb::get, device_path + a, {}, bearer(token))).value("complianceState", "") ==
+                   "noncompliant");
+        // This connection and the token's (closed by now, or soon) were opened; this one is still open.
+        for (int i = 0; i < 100 && emu.stats()["open_connections"] != 1; ++i) std::this_thread::sleep_for(20ms);
+        BOOST_TEST(emu.stats()["open_connections"] == 1);
+        emu.reset_stats();
+        BOOST_TEST(emu.stats()["open_connections"] == 1);
+        client d(port);
+        BOOST_TEST(d.send(http::verb::get, "/_emulator/stats").result_int() == 200);
+        BOOST_TEST(emu.stats()["open_connections"] == 2);
+    }
+    // Both clients gone: the emulator sees the connections end (shortly after the close).
+    for (int i = 0; i < 100 && emu.stats()["open_connections"] != 0; ++i) std::this_thread::sleep_for(20ms);
+    BOOST_TEST(emu.stats()["open_connections"] == 0);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_requests_do_not_break_it) {
     {
         client c(port);
