@@ -349,7 +349,8 @@ void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
     Verdict& v = r.verdict;
     if (v.outcome != Outcome::Error) {
         cache.put(id, v, r.ttl ? *r.ttl : ttl_for(v, cfg));
-    } else if (cfg.stale_if_error.count() > 0) {
+    } else if (cfg.stale_if_error.count() > 0 && v.compliance_state.empty()) {
+        // Only when Graph gave no state: complianceState "error" is Graph's answer, not its failure.
         const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stale_if_error).count();
         if (auto stale = cache.get_stale(id, max_age)) {
             metrics.stale_served.inc();

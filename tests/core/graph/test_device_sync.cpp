@@ -158,6 +158,22 @@ BOOST_AUTO_TEST_CASE(stale_if_error_serves_the_last_answer_marked_with_its_age) 
     BOOST_TEST(to_string(env.check(guid("3302")).outcome) == "Error");
 }
 
+// Found by the soak (issue 27): Graph answering complianceState "error" is an answer, not a failure
+// of Graph; the device's earlier (say Compliant) verdict must not stand in for it.
+BOOST_AUTO_TEST_CASE(stale_if_error_keeps_a_device_whose_state_is_error) {
+    Env env;
+    env.config.cache.compliant_ttl = 1s;
+    env.config.stale_if_error = 3600s;
+    BOOST_TEST(to_string(env.check(guid("3301")).outcome) == "Compliant");
+    std::this_thread::sleep_for(1100ms);  // expired, kept for stale-if-error
+    env.emulator.set_device(guid("3301"), {{"deviceName", "NOW-IN-ERROR"}, {"complianceState", "error"}});
+    auto v = env.check(guid("3301"));
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    BOOST_TEST(v.compliance_state == "error");
+    BOOST_TEST(!v.stale_age_s.has_value());
+    BOOST_TEST(env.metrics.stale_served.get() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(stale_if_error_off_fails_closed) {
     Env env;
     env.config.cache.compliant_ttl = 1s;
