@@ -36,6 +36,7 @@ MODES=${BENCH_MODES:-keepalive handshake resume}
 NOLOG=${BENCH_NOLOG:-1}               # 1: also nginx with its access log off (when the logs are on)
 ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
 GATE_B=${BENCH_GATE_B:-}              # another intune-gate binary, measured as "intune-gate-b" in the same rounds
+NGINX_TICKETS=${BENCH_NGINX_TICKETS:-on}  # nginx's ssl_session_tickets beside its shared session cache (on: its default)
 declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
                  [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448))
                  [intune-gate-b]=$((PORT_BASE + 449)))
@@ -113,7 +114,7 @@ render() {  # template → file, @NAME@ placeholders
     sed -e "s|@RUN@|$RUN|g" -e "s|@PKI@|$PKI|g" -e "s|@PORT@|$PROXY_PORT|g" \
         -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@EMU_PORT@|$EMU_PORT|g" \
         -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@ACCESS_LOG@|$NGINX_ACCESS_LOG|g" -e "s|@AUTHZ_PORT@|$AUTHZ_PORT|g" \
-        -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
+        -e "s|@TICKETS@|$NGINX_TICKETS|g" -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
         "$ROOT/bench/$1" >"$2"
 }
 
@@ -277,7 +278,7 @@ report() {  # report RESULTS.jsonl
     local r=$1
     {
         echo "intune-gate bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
+        echo "nginx $(nginx -v 2>&1 | sed 's|.*/||') (ssl_session_cache shared:SSL:10m, ssl_session_tickets $NGINX_TICKETS), HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
         echo "load: intune-loadgen, $CONNECTIONS connections, $THREADS thread(s), ${WARMUP}s warm-up + ${DURATION}s measured, $ROUNDS interleaved round(s) (medians shown); upstream: nginx return 200 (1 worker); access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); device cert: device-$DEVICE (ECDSA P-256)"
         echo
         echo "| proxy | mode | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | errors | proxy CPU µs/req |"
@@ -339,6 +340,7 @@ if [ -n "${BENCH_REPORT_FROM:-}" ]; then  # only render the tables of an earlier
 fi
 
 # ---- main ---------------------------------------------------------------------------------------
+[[ $NGINX_TICKETS == on || $NGINX_TICKETS == off ]] || die "BENCH_NGINX_TICKETS must be on or off"
 install_missing
 build
 say "making the PKI in $PKI"
