@@ -77,10 +77,10 @@ AUTHZ_PORT=$(free_port)
 write_config "$(cat <<EOF
 {"workers": 2,
  "tls": {"client_certificate": "required", "session_cache": 500},
- "intune": {"client_secret": {"env": "IG_E2E_CLIENT_SECRET"}, "timeout_ms": 2000,
+ "intune": {"client_secret": {"env": "IG_E2E_CLIENT_SECRET"}, "timeout_ms": 3000,
             "cache": {"compliant_ttl_s": 8, "other_ttl_s": 4, "max_entries": 5000},
             "save_device_properties": false, "device_properties": [], "save_installed_apps": false,
-            "shared_cache": {"redis": "redis://127.0.0.1:$REDIS_PORT", "timeout_ms": 250},
+            "shared_cache": {"redis": "redis://127.0.0.1:$REDIS_PORT", "timeout_ms": 500},
             "stale_if_error_s": 30},
  "limits": {"idle_timeout_s": 10, "max_connections": 1000},
  "admin": {"address": "127.0.0.1", "port": $ADMIN_PORT},
