@@ -3,6 +3,7 @@
 // error bodies.
 // Input: one byte that picks the handler (and the status), then the body.
 #include "core/graph/graph_client.hpp"
+#include "core/graph/odata_pager.hpp"
 #include "core/graph/token_source.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/verdict/decision.hpp"
@@ -54,7 +55,7 @@ void device(const std::string& body) {
     reply.status = 200;
     reply.body = body;
     for (const auto* config : {&plain, &save_all, &save_some}) {
-        auto v = ig::decide(reply, *config);
+        auto v = ig::verdict_for_reply(reply, *config);
         check_verdict(v);
         if (!config->save_device_properties) require(v.device_json.empty());
     }
@@ -70,7 +71,7 @@ void error_body(unsigned status, const std::string& body) {
     reply.kind = ig::GraphReply::Kind::Answered;
     reply.status = status;
     reply.body = body;
-    auto v = ig::decide(reply, ig::IntuneConfig{});
+    auto v = ig::verdict_for_reply(reply, ig::IntuneConfig{});
     check_verdict(v);
     require(v.device_json.empty());
 }
@@ -78,9 +79,11 @@ void error_body(unsigned status, const std::string& body) {
 void apps_page(const std::string& body) {
     auto apps = nlohmann::json::array();
     apps.push_back({{"displayName", "kept"}, {"version", "1"}, {"publisher", ""}});
-    auto page = ig::read_apps_page(body, apps);
+    auto page = ig::parse_collection_page(body);
+    if (!page.error.empty()) require(one_line(page.error) && page.value.empty());
+    require(page.value.is_array());
+    ig::add_apps(page.value, apps);
     require(apps.is_array() && !apps.empty());
-    if (!page.error.empty()) require(one_line(page.error));
     for (const auto& app : apps) {
         require(app.is_object() && app.size() == 3);
         for (const char* key : {"displayName", "version", "publisher"}) require(app.at(key).is_string());

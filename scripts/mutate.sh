@@ -64,6 +64,7 @@ plugin-placeholders-unfilled @@ proxy/answer/answer.cpp @@ const auto location =
 plugin-no-deny-page @@ proxy/answer/answer.cpp @@ render_reject(action, verdict, req.request_id, req.accept, now) @@ render_reject(action, verdict, req.request_id, endpoint(req.dialect) ? std::string_view() : req.accept, now) @@ test_answers test_authz_caddy @@ proxy_test_answer
 lookup-without-request-id @@ proxy/answer/verdict_lookup.cpp @@ compliance.async_lookup(*device_id, std::string(request_id), @@ compliance.async_lookup(*device_id, std::string(), @@ test_answers test_fidelity @@ -
 authz-header-cert-unverified @@ proxy/tls/cert_verify.cpp @@ out.verified = X509_verify_cert(ctx.get()) == 1; @@ out.verified = X509_verify_cert(ctx.get()) == 1 || true; @@ test_authz_endpoint @@ proxy_test_cert_verify
+sync-next-link-cycle @@ core/graph/odata_pager.cpp @@ if (!seen_.insert(std::hash<std::string>{}(parsed.target)).second) @@ if (!seen_.insert(std::hash<std::string>{}(parsed.target)).second && false) @@ test_sync_stale @@ core_test_device_sync core_test_odata_pager
 cert-header-xfcc @@ core/identity/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
 cert-header-escaped-pem @@ core/identity/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header
 waiters-give-up-at-half @@ core/shared/shared_flight.cpp @@ const auto give_up = deadline; @@ const auto give_up = Clock::now() + (deadline - Clock::now()) / 2; @@ test_shared_flight @@ -
@@ -77,7 +78,7 @@ framing-te-not-chunked @@ proxy/http/request_framing.cpp @@ if (!iequals(req[htt
 framing-repeated-host @@ proxy/http/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 handshake-failure-reason @@ proxy/tls/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -
 per-address-limit @@ proxy/front/server.cpp @@ if (!addresses_.try_add(address, limits.max_connections_per_address)) { @@ if (!addresses_.try_add(address, SIZE_MAX)) { @@ test_connections @@ -
-apps-next-link-other-origin @@ core/graph/graph_client.cpp @@ next = parse_next_link(page.next_link, graph_); @@ next = parse_link(page.next_link); @@ test_fidelity @@ -
+apps-next-link-other-origin @@ core/graph/odata_pager.cpp @@ auto parsed = parse_next_link(link, graph_); @@ auto parsed = parse_url(link, {.fragment_allowed = true}); @@ test_fidelity @@ -
 session-timeout-ignored @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count())); @@ - @@ test_connections @@ -
 repeated-device-header @@ core/identity/device_id.cpp @@ return header_source && header.peer_trusted && header.count > 1; @@ return false; @@ test_connections @@ core_test_device_id
 client-purpose-front @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT); @@ SSL_CTX_set_purpose(native, X509_PURPOSE_ANY); @@ test_handshake @@ -

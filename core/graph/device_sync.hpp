@@ -1,8 +1,9 @@
 #pragma once
 // The bulk compliance sync's reading side: pages through
-// GET {graph_url}/v1.0/deviceManagement/managedDevices?$select=...&$top=N, following
-// @odata.nextLink on Graph's own origin only, and turns every device into a verdict with the same
-// decision as a single lookup. Retries and throttling (Retry-After) are the Graph client's.
+// GET {graph_url}/v1.0/deviceManagement/managedDevices?$select=...&$top=N (odata_pager.hpp: links
+// on Graph's own origin only, none twice, a bounded number of pages) and turns every device into a
+// verdict with the same decision as a single lookup. Retries and throttling (Retry-After) are the
+// Graph client's.
 #include "core/config/config.hpp"
 #include "core/graph/graph_client.hpp"
 #include "core/verdict/verdict.hpp"
@@ -22,10 +23,15 @@ struct SyncResult {
     std::string error;  // why it stopped early (one line, no secret)
 };
 
-inline constexpr int max_sync_pages = 100000;
+// The most devices one tenant plausibly holds (Intune's largest tenants hold a few hundred thousand),
+// and the most pages a run reads whatever the page size.
+inline constexpr std::size_t max_tenant_devices = 2'000'000;
+inline constexpr std::size_t max_sync_page_count = 100'000;
+// The pages a run may read with `page_size` devices a page: what max_tenant_devices fills, plus one.
+int max_sync_pages(std::size_t page_size);
 
 // `each(id, verdict)` for every device (id a lower-case GUID, verdict source Sync);
-// `page_done(progress)` after every page. What was handed over stays when a later page fails.
+// `page_done(progress)` after every page (after its devices). What was handed over stays when a later page fails.
 boost::asio::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConfig& config,
                                                     const std::function<void(const std::string&, Verdict)>& each,
                                                     const std::function<void(const SyncResult&)>& page_done);

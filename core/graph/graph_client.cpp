@@ -1,5 +1,6 @@
 #include "core/graph/graph_client.hpp"
 
+#include "core/graph/odata_pager.hpp"
 #include "core/graph/retry.hpp"
 #include "core/text/log.hpp"
 #include "core/text/outside_json.hpp"
@@ -15,9 +16,6 @@ namespace net = boost::asio;
 namespace urls = boost::urls;
 
 namespace {
-
-// A URL the client itself made (list_url() or a link parse_next_link() accepted): the origin and target it names.
-ParsedUrl parse_link(const std::string& url) { return parse_url(url, {.fragment_allowed = true}); }
 
 std::string json_string(const nlohmann::json& obj, const char* key) {
     auto it = obj.find(key);
@@ -43,27 +41,13 @@ ParsedUrl parse_next_link(std::string_view link, const Origin& graph) {
     return next;
 }
 
-AppsPage read_apps_page(const std::string& body, nlohmann::json& apps) {
-    AppsPage page;
-    auto parsed = parse_outside_json(body);
-    if (!parsed.doc) {
-        page.error = "detectedApps: " + parsed.error;
-        return page;
-    }
-    const auto& doc = *parsed.doc;
-    auto value = doc.is_object() ? doc.find("value") : doc.end();
-    if (!doc.is_object() || value == doc.end() || !value->is_array()) {
-        page.error = "detectedApps: the answer is not an OData collection";
-        return page;
-    }
-    for (auto& app : *value) {
+void add_apps(const nlohmann::json& value, nlohmann::json& apps) {
+    for (const auto& app : value) {
         if (!app.is_object()) continue;
         apps.push_back({{"displayName", json_string(app, "displayName")},
                         {"version", json_string(app, "version")},
                         {"publisher", json_string(app, "publisher")}});
     }
-    page.next_link = json_string(doc, "@odata.nextLink");
-    return page;
 }
 
 GraphClient::GraphClient(HttpClient& http, TokenSource& tokens, const IntuneConfig& config, CoreMetrics& metrics,
@@ -98,21 +82,16 @@ std::string GraphClient::selected() const {
     return list;
 }
 
-std::string GraphClient::list_url(std::size_t page_size) const {
+ParsedUrl GraphClient::list_page(std::size_t page_size) const {
     auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
     if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
     u.params().append({"$top", std::to_string(page_size)});
-    return std::string(u.buffer());
+    return ParsedUrl{graph_, std::string(u.encoded_target()), {}};
 }
 
-net::awaitable<GraphReply> GraphClient::get_page(const std::string& url, Clock::time_point deadline) {
-    auto link = parse_link(url);
-    if (!link.error.empty()) {
-        GraphReply reply;
-        reply.error = "graph page URL " + link.error;
-        co_return reply;
-    }
-    co_return co_await get(link.origin, link.target, deadline, {});
+net::awaitable<GraphReply> GraphClient::get_page(const ParsedUrl& page, Clock::time_point deadline,
+                                                 const std::string& client_request_id) {
+    co_return co_await get(page.origin, page.target, deadline, client_request_id);
 }
 
 urls::url GraphClient::apps_link(const std::string& device_id) const {
@@ -121,10 +100,6 @@ urls::url GraphClient::apps_link(const std::string& device_id) const {
 
 std::string GraphClient::apps_url(const std::string& device_id) const {
     return std::string(apps_link(device_id).buffer());
-}
-
-bool GraphClient::same_origin(const std::string& url) const {
-    return url_error_.empty() && parse_next_link(url, graph_).error.empty();
 }
 
 net::awaitable<GraphReply> GraphClient::get(Origin origin, std::string target, Clock::time_point deadline,
@@ -207,45 +182,16 @@ net::awaitable<GraphReply> GraphClient::get_device(const std::string& device_id,
 
 net::awaitable<AppsReply> GraphClient::get_apps(const std::string& device_id, Clock::time_point deadline,
                                                 const std::string& request_id) {
-    const auto crid = client_request_id_for(request_id);
     AppsReply out;
     auto apps = nlohmann::json::array();
-    ParsedUrl next{graph_, std::string(apps_link(device_id).encoded_target()), {}};
-    while (true) {
-        if (out.pages >= max_app_pages) {
-            out.error = "detectedApps has more than " + std::to_string(max_app_pages) + " pages";
-            co_return out;
-        }
-        auto reply = co_await get(next.origin, next.target, deadline, crid);
-        ++out.pages;
-        if (reply.kind != GraphReply::Kind::Answered) {
-            out.error = reply.error;
-            co_return out;
-        }
-        if (reply.status != 200) {
-            out.error = "detectedApps: HTTP " + std::to_string(reply.status);
-            if (auto e = parse_odata_error(reply.body)) {
-                out.error += " " + e->code;
-                if (!e->intune_code.empty()) out.error += "/" + e->intune_code;
-            }
-            if (!reply.request_id.empty()) out.error += "; request-id " + reply.request_id;
-            co_return out;
-        }
-        auto page = read_apps_page(reply.body, apps);
-        if (!page.error.empty()) {
-            out.error = std::move(page.error);
-            co_return out;
-        }
-        if (page.next_link.empty()) break;
-        next = parse_next_link(page.next_link, graph_);
-        if (!next.error.empty()) {
-            // Following it would hand our token to another host.
-            out.error = "detectedApps: @odata.nextLink points to another origin, not followed";
-            log::warn("graph nextLink not followed", {{"device_id", device_id},
-                                                      {"next_origin", one_line(next.origin.text(), 200)},
-                                                      {"problem", next.error}});
-            co_return out;
-        }
+    PageRequest req{"detectedApps", ParsedUrl{graph_, std::string(apps_link(device_id).encoded_target()), {}},
+                    max_app_pages, [deadline] { return deadline; }, client_request_id_for(request_id)};
+    auto run = co_await read_pages(*this, std::move(req),
+                                   [&](nlohmann::json& value, const PageRun&) { add_apps(value, apps); });
+    out.pages = run.pages;
+    if (!run.complete) {
+        out.error = std::move(run.error);
+        co_return out;
     }
     out.apps = std::move(apps);
     co_return out;

@@ -23,13 +23,9 @@ namespace ig {
 // a GUID (Graph wants a GUID); empty when request_id is not 32 hex digits (then none is sent).
 std::string client_request_id_for(std::string_view request_id);
 
-// One detectedApps page: its apps (displayName, version, publisher) appended to `apps`, and its
-// @odata.nextLink. error is set when the body is not an OData collection.
-struct AppsPage {
-    std::string next_link;
-    std::string error;
-};
-AppsPage read_apps_page(const std::string& body, nlohmann::json& apps);
+// The items of one detectedApps page, each as {displayName, version, publisher} (strings), appended
+// to `apps`; items that are not objects are left out.
+void add_apps(const nlohmann::json& value, nlohmann::json& apps);
 
 // An @odata.nextLink from a Graph answer, parsed as a link from outside (a fragment is dropped).
 // error is set unless it is an https URL on graph's origin (same_as()): following a link
@@ -62,19 +58,19 @@ public:
     std::string device_url(const std::string& device_id) const;
     std::string apps_url(const std::string& device_id) const;
     // The first page of the device list: $select as for one device, $top=page_size.
-    std::string list_url(std::size_t page_size) const;
+    ParsedUrl list_page(std::size_t page_size) const;
+    // graph_url, parsed: the origin every link must be on.
+    const Origin& origin() const { return graph_; }
 
     // request_id: the gateway request's X-Request-Id, sent as client-request-id (may be empty).
     boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline,
                                                   const std::string& request_id = {});
     boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline,
                                                const std::string& request_id = {});
-    // One page of a collection (a list_url() or an @odata.nextLink already checked with same_origin()).
-    boost::asio::awaitable<GraphReply> get_page(const std::string& url, Clock::time_point deadline);
-
-    // Whether url has the same scheme, host and port as graph_url (nextLinks elsewhere are not followed:
-    // they would be sent the token).
-    bool same_origin(const std::string& url) const;
+    // One page of a collection: list_page(), apps' first page or an @odata.nextLink that
+    // parse_next_link() accepted (odata_pager.hpp reads them all).
+    boost::asio::awaitable<GraphReply> get_page(const ParsedUrl& page, Clock::time_point deadline,
+                                                const std::string& client_request_id = {});
 
     void count_apps_failure() { metrics_.apps_failures.inc(); }
 

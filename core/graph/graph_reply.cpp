@@ -46,6 +46,23 @@ std::optional<ODataError> parse_odata_error(const std::string& body) {
     return e;
 }
 
+std::string odata_error_text(const GraphReply& reply, const std::optional<ODataError>& e) {
+    std::string r = "HTTP " + std::to_string(reply.status);
+    std::string request_id = reply.request_id, client_request_id = reply.client_request_id;
+    if (e) {
+        if (!e->code.empty()) r += " " + e->code;
+        if (!e->intune_code.empty()) r += "/" + e->intune_code;
+        if (!e->message.empty()) r += ": " + e->message;
+        if (!e->request_id.empty()) request_id = e->request_id;
+        if (!e->client_request_id.empty()) client_request_id = e->client_request_id;
+    }
+    if (!request_id.empty()) r += "; request-id " + request_id;
+    if (!client_request_id.empty()) r += "; client-request-id " + client_request_id;
+    return r;
+}
+
+std::string odata_error_text(const GraphReply& reply) { return odata_error_text(reply, parse_odata_error(reply.body)); }
+
 bool is_access_denied(unsigned status, const ODataError& e) {
     if (status == 403) return true;
     return status == 401 &&

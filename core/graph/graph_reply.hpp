@@ -25,6 +25,12 @@ struct ODataError {
 };
 std::optional<ODataError> parse_odata_error(const std::string& body);
 
+// The one text of an error answer: "HTTP 401 UnknownError/Forbidden: message; request-id R;
+// client-request-id C" (the ids are what Microsoft support asks for: the body's innerError wins,
+// the response headers fill in). `e`: the body parsed by the caller; the other form parses it.
+std::string odata_error_text(const GraphReply& reply, const std::optional<ODataError>& e);
+std::string odata_error_text(const GraphReply& reply);
+
 // Intune's answer to a missing permission or role: 401 (sic) UnknownError with ErrorCode Forbidden,
 // or a 403. Not a token problem: a new token gets the same answer.
 bool is_access_denied(unsigned status, const ODataError& e);

@@ -92,7 +92,7 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
     if (!outcome || *outcome == Outcome::Error || *outcome == Outcome::NoId) return refuse("no usable outcome");
     auto state = str(doc, "compliance_state");
     if (!state || state->size() > 64 || printable_ascii(*state, 64) != *state) return refuse("bad compliance_state");
-    // The outcome must be the one decide() gives for that state (an empty state: device not found).
+    // The outcome must be the one verdict_for_device() gives for that state (an empty state: device not found).
     if (!state->empty()) {
         auto expected = outcome_for_state(*state);
         if (!expected) expected = Outcome::StatusUnknown;

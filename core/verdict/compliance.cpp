@@ -177,7 +177,7 @@ net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::strin
                                   std::string request_id) {
     const auto start = Clock::now();
     auto reply = co_await b->graph.get_device(id, deadline, request_id);
-    Verdict v = decide(reply, b->config, id);
+    Verdict v = verdict_for_reply(reply, b->config, id);
     if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
         v.outcome != Outcome::Error)
         co_await read_installed_apps(b, id, v, deadline, request_id);

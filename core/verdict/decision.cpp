@@ -31,21 +31,9 @@ Verdict error(std::string reason) {
     return v;
 }
 
-// "<what> (HTTP 401 UnknownError/Forbidden: text; request-id R; client-request-id C)": the ids are
-// what Microsoft support asks for; the body's innerError wins, the response headers fill in.
+// "<what> (HTTP 401 UnknownError/Forbidden: text; request-id R; client-request-id C)".
 std::string http_reason(std::string_view what, const GraphReply& reply, const std::optional<ODataError>& e) {
-    std::string r = std::string(what) + " (HTTP " + std::to_string(reply.status);
-    std::string request_id = reply.request_id, client_request_id = reply.client_request_id;
-    if (e) {
-        if (!e->code.empty()) r += " " + e->code;
-        if (!e->intune_code.empty()) r += "/" + e->intune_code;
-        if (!e->message.empty()) r += ": " + one_line(e->message, 200);
-        if (!e->request_id.empty()) request_id = e->request_id;
-        if (!e->client_request_id.empty()) client_request_id = e->client_request_id;
-    }
-    if (!request_id.empty()) r += "; request-id " + request_id;
-    if (!client_request_id.empty()) r += "; client-request-id " + client_request_id;
-    return r + ")";
+    return std::string(what) + " (" + odata_error_text(reply, e) + ")";
 }
 
 // What the admin has to fix when Intune refuses the app (401 UnknownError/Forbidden, or 403).
@@ -76,7 +64,7 @@ std::optional<Outcome> outcome_for_state(std::string_view state) {
     return std::nullopt;
 }
 
-Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_view asked_id) {
+Verdict verdict_for_reply(const GraphReply& reply, const IntuneConfig& config, std::string_view asked_id) {
     switch (reply.kind) {
         case GraphReply::Kind::TokenFailed:
         case GraphReply::Kind::Unreachable: return error(reply.error);
@@ -100,7 +88,10 @@ Verdict decide(const GraphReply& reply, const IntuneConfig& config, std::string_
 
     auto parsed = parse_outside_json(reply.body);
     if (!parsed.doc) return error("graph answered with a body that is not usable: " + parsed.error);
-    const auto& doc = *parsed.doc;
+    return verdict_for_device(*parsed.doc, config, asked_id);
+}
+
+Verdict verdict_for_device(const nlohmann::json& doc, const IntuneConfig& config, std::string_view asked_id) {
     if (!doc.is_object()) return error("graph answered with a body that is not a JSON object");
     if (!asked_id.empty()) {
         // The answer must be about the device asked for (issue 26: an answer about another one,

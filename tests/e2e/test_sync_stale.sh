@@ -111,7 +111,22 @@ expect_eq "C: last answer older than stale_if_error_s: Error" "$(dev_curl "$GW_C
 expect_eq "C: too old for stale: reject body outcome" "$(json_get "$T/body" 'd["outcome"]')" Error
 emu_ctl DELETE /_emulator/fault >/dev/null
 
-for n in A B C D E; do
+# 3. A hostile list (issue 26 item 16): page 4's @odata.nextLink leads back to page 2, a cycle of
+# three pages (once 100,000 list calls). The run remembers every link: 4 list calls, then it stops.
+emu_ctl POST /_emulator/reset >/dev/null
+emu_ctl POST /_emulator/fault/list '{"list_cycle": 3}' >/dev/null
+start_instance F "{$HEADER_IDS, \"intune\": {\"save_installed_apps\": false, \"sync\": {\"interval_s\": 3600, \"page_size\": 1}}}"
+for _ in $(seq 200); do
+  grep -q '"msg":"device sync stopped early' "$T/gate-F.log" && break; sleep 0.1
+done
+line=$(grep '"msg":"device sync stopped early' "$T/gate-F.log" || true)
+expect_eq "F: nextLink cycle: reason" "$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reason"])' 2>/dev/null)" \
+  "managedDevices list: @odata.nextLink repeats a page of this run"
+emu_ctl GET /_emulator/stats >"$T/stats.json"
+expect_eq "F: nextLink cycle: list calls" "$(json_get "$T/stats.json" 'd.get("list_requests", 0)')" 4
+emu_ctl DELETE /_emulator/fault >/dev/null
+
+for n in A B C D E F; do
   GW_PID=$(eval echo "\$PID_$n"); cp "$T/gate-$n.log" "$T/gate.log"
   stop_gateway_and_check_log
 done

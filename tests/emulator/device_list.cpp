@@ -85,7 +85,7 @@ nlohmann::json synthetic_device(std::size_t i) {
 }
 
 response device_list_page(const request& req, boost::urls::url_view target, const std::string& link_origin,
-                          emulator_state& state) {
+                          emulator_state& state, int list_cycle) {
   std::size_t top = max_list_page;
   if (auto t = param(target, "top")) {
     auto n = number(*t);
@@ -136,7 +136,9 @@ response device_list_page(const request& req, boost::urls::url_view target, cons
     context += "(" + list + ")";
   }
   nlohmann::json body{{"@odata.context", context}};
-  const std::size_t end = offset + devices.size();
+  std::size_t end = offset + devices.size();
+  // A fault: past page list_cycle, the link leads back to the second page.
+  if (list_cycle > 0 && end > static_cast<std::size_t>(list_cycle) * top) end = top;
   if (end < state.device_count() && !devices.empty()) {
     boost::urls::url next = boost::urls::parse_uri(link_origin + "/v1.0/deviceManagement/managedDevices").value();
     if (select) next.params().append({"$select", *select});

@@ -25,6 +25,6 @@ nlohmann::json synthetic_device(std::size_t i);
 
 // The page (authorization and faults are checked by the caller).
 response device_list_page(const request& req, boost::urls::url_view target, const std::string& link_origin,
-                          emulator_state& state);
+                          emulator_state& state, int list_cycle = 0);
 
 }  // namespace ig::test::emu

@@ -149,12 +149,14 @@ emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& sp
     a.f.no_state = spec.value("no_state", false);
     a.f.deep_json = spec.value("deep_json", 0);
     a.f.apps_only = spec.value("apps_only", false);
+    a.f.list_cycle = spec.value("list_cycle", 0);
     if (spec.contains("times")) a.times = spec.at("times").get<int>();
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("bad fault: ") + e.what());
   }
   if (a.f.status != 0 && (a.f.status < 100 || a.f.status > 599)) throw std::invalid_argument("bad fault status");
   if (a.f.deep_json < 0 || a.f.deep_json > 10'000'000) throw std::invalid_argument("bad fault deep_json");
+  if (a.f.list_cycle < 0 || a.f.list_cycle > 1000) throw std::invalid_argument("bad fault list_cycle");
   if (a.f.latency_ms < 0 || a.f.latency_ms > 600000) throw std::invalid_argument("bad fault latency_ms");
   if (!a.f.body.empty() && a.f.body != "intune_forbidden") throw std::invalid_argument("bad fault body");
   return a;

@@ -33,6 +33,9 @@ struct fault {
   bool drop = false, non_json = false, no_state = false;
   int deep_json = 0;       // the body gets a "deep" member nested this many arrays deep
   bool apps_only = false;  // the fault applies to detectedApps pages only
+  // The device list's nextLinks run in a cycle of this many pages: the page that would go past page
+  // list_cycle links back to the second page (the first has no skip token).
+  int list_cycle = 0;
 };
 
 class emulator_state {

@@ -38,7 +38,8 @@ class GraphEmulator {  // runs on its own thread(s); thread-safe accessors
 
   // fault: {"latency_ms","status","retry_after" (number or string, e.g. 2.128),"retry_after_date"
   // (seconds from now, as an HTTP-date),"body":"intune_forbidden","times","drop","non_json","no_state",
-  // "deep_json" (the body gets a member nested this many arrays deep),"apps_only"};
+  // "deep_json" (the body gets a member nested this many arrays deep),"apps_only","list_cycle" (the device
+  // list's nextLinks cycle through this many pages)};
   // "*" applies to every Graph request (a device's own fault wins).
   void set_fault(const std::string& device_id_or_star, nlohmann::json fault);
   void clear_faults();

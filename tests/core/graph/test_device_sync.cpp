@@ -126,6 +126,25 @@ BOOST_AUTO_TEST_CASE(a_sync_failing_part_way_keeps_what_it_read) {
     BOOST_TEST(to_string(first->verdict.outcome) == "Compliant");
 }
 
+// Issue 26 item 16: a three-page @odata.nextLink cycle made 100,000 list calls in one sync. Every
+// link of a run is remembered, so the run ends at the first link it has read before.
+BOOST_AUTO_TEST_CASE(a_next_link_cycle_of_three_pages_ends_the_sync_at_the_first_repeat) {
+    SyncEnv env(10);
+    env.config.sync.interval = 3600s;
+    env.config.sync.page_size = 1;
+    env.big->set_fault("list", {{"list_cycle", 3}});  // page 4 links back to page 2
+    env.svc().start_token_refresh();
+    BOOST_TEST_REQUIRE(env.wait_until([&] { return env.metrics.sync.runs_failed.get() == 1; }, 20s));
+    BOOST_TEST(env.metrics.sync.runs_ok.get() == 0u);
+    BOOST_TEST(env.tenant_stat("list_requests") == 4);
+    BOOST_TEST(env.metrics.sync.last_pages.get() == 4);
+    BOOST_TEST(env.metrics.sync.last_devices.get() == 4);
+    // What the pages held stays cached.
+    auto first = env.svc().inspect(guid("3301"));
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST(to_string(first->verdict.source) == "sync");
+}
+
 BOOST_AUTO_TEST_CASE(a_page_nested_a_million_levels_deep_fails_the_sync_not_the_process) {
     SyncEnv env(5);
     env.config.sync.interval = 3600s;

@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(device_header_is_capped_and_odata_annotations_left_out) {
     r.body = dev.dump();
     IntuneConfig c;
     c.save_device_properties = true;
-    auto v = decide(r, c);
+    auto v = verdict_for_reply(r, c);
     auto saved = nlohmann::json::parse(v.device_json);
     BOOST_TEST(!saved.contains("@odata.context"));
     BOOST_TEST(!saved.contains("@odata.type"));
@@ -250,22 +250,22 @@ BOOST_AUTO_TEST_CASE(parsers_read_real_graph_bodies) {
     BOOST_TEST(select->code == "BadRequest");
     BOOST_TEST(contains(select->message, "Could not find a property named 'usedLicenseCount'"));
 
-    // decide() over them: the forbidden body names the fix, the 404 is "not found".
+    // verdict_for_reply() over them: the forbidden body names the fix, the 404 is "not found".
     IntuneConfig c;
     GraphReply r;
     r.kind = GraphReply::Kind::Answered;
     r.status = 401;
     r.body = fixture("graph/intune-forbidden-401.json");
-    auto v = decide(r, c);
+    auto v = verdict_for_reply(r, c);
     BOOST_TEST(contains(v.reason, "DeviceManagementManagedDevices.Read.All"), v.reason);
     BOOST_TEST(contains(v.reason, "request-id c64ee84a-7c55-46ab-9181-fb075f6457a1"), v.reason);
     r.status = 404;
     r.body = fixture("graph/intune-not-found-404.json");
-    BOOST_TEST(to_string(decide(r, c).outcome) == "NotCompliant");
+    BOOST_TEST(to_string(verdict_for_reply(r, c).outcome) == "NotCompliant");
     r.status = 429;
     r.body = fixture("graph/throttled-429.json");
     r.client_request_id = "11111111-2222-4333-8444-555555555555";  // from the response header
-    v = decide(r, c);
+    v = verdict_for_reply(r, c);
     BOOST_TEST(contains(v.reason, "request-id 94fb3b52-452a-4535-a601-69e0a90e3aa2"), v.reason);
     BOOST_TEST(contains(v.reason, "client-request-id 11111111-2222-4333-8444-555555555555"), v.reason);
 }
