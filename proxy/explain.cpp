@@ -5,6 +5,7 @@
 #include "core/text/text.hpp"
 #include "core/tls/openssl_ptr.hpp"
 #include "core/verdict/compliance.hpp"
+#include "proxy/tls/client_ca_store.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -70,22 +71,17 @@ std::string_view source_name(IdSource s) {
     return "?";
 }
 
-// Verifies as the TLS front end does: the client CA bundle, the CRL when configured, purpose
-// "TLS client", intermediates from the same file. Empty when it verifies, else OpenSSL's reason.
+// Verifies as the TLS front end does (client_ca_store.hpp), with the intermediates from the same
+// file. Empty when it verifies, else OpenSSL's reason.
 std::string verify(const Config& config, X509* leaf, STACK_OF(X509) * intermediates) {
-    X509StorePtr store(X509_STORE_new());
-    if (!store || X509_STORE_load_file(store.get(), config.tls.client_ca.c_str()) != 1)
-        return "cannot load tls.client_ca '" + config.tls.client_ca.string() + "': " + openssl_error();
-    if (config.tls.crl) {
-        X509_LOOKUP* lookup = X509_STORE_add_lookup(store.get(), X509_LOOKUP_file());
-        if (!lookup || X509_load_crl_file(lookup, config.tls.crl->c_str(), X509_FILETYPE_PEM) <= 0)
-            return "cannot load tls.crl '" + config.tls.crl->string() + "': " + openssl_error();
-        X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+    X509StorePtr store;
+    try {
+        store = make_client_ca_store(config.tls);
+    } catch (const std::exception& e) {
+        return e.what();
     }
     X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf, intermediates) != 1) return openssl_error();
-    X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
-    X509_STORE_CTX_set_depth(ctx.get(), 8);
     if (X509_verify_cert(ctx.get()) == 1) return {};
     const int err = X509_STORE_CTX_get_error(ctx.get());
     return std::string(X509_verify_cert_error_string(err)) + " (depth " +

@@ -44,7 +44,8 @@ map-400 @@ proxy/http/refusal.cpp @@         return std::nullopt;\n    return Re
 rejected-not-counted @@ proxy/front/session.cpp @@     w_.metrics.rejected_requests.inc();\n    co_return co_await refuse(refusal->status, @@     co_return co_await refuse(refusal->status, @@ test_ops_metrics_counts @@ -
 client-cert-not-verified @@ proxy/tls/tls_context.cpp @@ int mode = SSL_VERIFY_PEER; @@ int mode = SSL_VERIFY_NONE; @@ test_handshake @@ -
 client-cert-not-required @@ proxy/tls/tls_context.cpp @@ if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT; @@ - @@ test_handshake @@ -
-crl-not-checked @@ proxy/tls/tls_context.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ -
+crl-not-checked @@ proxy/tls/client_ca_store.cpp @@ X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK); @@ - @@ test_handshake test_ops_reload_files @@ proxy_test_cert_verify
+header-cert-weak-signature @@ proxy/tls/client_ca_store.cpp @@ X509_VERIFY_PARAM_set_auth_level(X509_STORE_get0_param(store.get()), handshake_security_level()); @@ - @@ test_authz_endpoint @@ proxy_test_cert_verify
 min-version-ignored @@ proxy/tls/tls_context.cpp @@ tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION @@ TLS1_2_VERSION @@ test_handshake @@ -
 resumption-survives-ca-change @@ proxy/tls/tls_context.cpp @@ const std::string id_context = client_trust_digest(native, tls.client_certificate_required); @@ const std::string id_context = "intune-gate"; @@ test_resumption_reload @@ -
 resumption-survives-mode-change @@ proxy/tls/tls_context.cpp @@ EVP_DigestUpdate(md.get(), &mode, 1); @@ - @@ test_slot_floods @@ -
@@ -82,7 +83,7 @@ apps-next-link-other-origin @@ core/graph/odata_pager.cpp @@ auto parsed = parse
 session-timeout-ignored @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_timeout(native, static_cast<long>(tls.session_timeout.count())); @@ - @@ test_connections @@ -
 repeated-device-header @@ core/identity/device_id.cpp @@ return header_source && header.peer_trusted && header.count > 1; @@ return false; @@ test_connections @@ core_test_device_id
 client-purpose-front @@ proxy/tls/tls_context.cpp @@ SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT); @@ SSL_CTX_set_purpose(native, X509_PURPOSE_ANY); @@ test_handshake @@ -
-client-purpose-authz @@ proxy/tls/cert_verify.cpp @@ X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT); @@ - @@ test_authz_endpoint @@ proxy_test_cert_verify
+client-purpose-authz @@ proxy/tls/client_ca_store.cpp @@ X509_STORE_set_purpose(store.get(), X509_PURPOSE_SSL_CLIENT); @@ - @@ test_authz_endpoint @@ proxy_test_cert_verify
 outside-json-depth @@ core/text/outside_json.cpp @@ depth >= limits.max_depth) @@ false) @@ test_fidelity test_shared_cache @@ core_test_outside_json
 verify-header-name-only @@ proxy/plugin/authz_request.cpp @@ match = f.value() == value; @@ match = true; @@ test_authz_endpoint @@ proxy_test_authz_request proxy_test_answer
 san-uri-any-scheme @@ core/identity/device_id.cpp @@ if (sep == std::string_view::npos || !iequals(uri.substr(0, sep), scheme)) continue; @@ if (sep == std::string_view::npos || (false && !iequals(uri.substr(0, sep), scheme))) continue; @@ test_outcomes test_authz_endpoint @@ core_test_device_id

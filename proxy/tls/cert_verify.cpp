@@ -1,7 +1,7 @@
 #include "proxy/tls/cert_verify.hpp"
 
 #include "core/identity/device_id.hpp"
-#include "proxy/tls/tls_context.hpp"
+#include "proxy/tls/client_ca_store.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -13,21 +13,7 @@
 
 namespace ig {
 
-CertVerifier::CertVerifier(const TlsConfig& tls) : store_(X509_STORE_new()) {
-    X509_STORE* store = store_.get();
-    if (!store) throw std::bad_alloc();
-    if (X509_STORE_load_file(store, tls.client_ca.c_str()) != 1)
-        throw_tls_file_error("cannot load client CA", tls.client_ca);
-    if (tls.crl) {
-        X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-        if (!lookup || X509_load_crl_file(lookup, tls.crl->c_str(), X509_FILETYPE_PEM) <= 0)
-            throw_tls_file_error("cannot load CRL", *tls.crl);
-        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-    }
-    // The same purpose check as a TLS server applies to its client's certificate.
-    X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
-    X509_STORE_set_depth(store, 8);
-}
+CertVerifier::CertVerifier(const TlsConfig& tls) : store_(make_client_ca_store(tls)) {}
 
 CertVerifyResult CertVerifier::verify(std::string_view der) const {
     CertVerifyResult out;

@@ -1,8 +1,8 @@
 #pragma once
 // Verifies a client certificate that arrived in a header (plugin mode) the way the TLS handshake
-// verifies one on the front end: against tls.client_ca and tls.crl, time validity included, for
-// the TLS client purpose. A proxy that lets any certificate through (nginx optional_no_ca, Caddy
-// without trusted CAs) therefore cannot hand the gateway an unverified one.
+// verifies one on the front end (client_ca_store.hpp): against tls.client_ca and tls.crl, time
+// validity included, for the TLS client purpose, at the handshake's security level. A proxy that lets any certificate
+// through (nginx optional_no_ca, Caddy without trusted CAs) therefore cannot hand the gateway an unverified one.
 #include "core/config/config.hpp"
 #include "core/tls/openssl_ptr.hpp"
 

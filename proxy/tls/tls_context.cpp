@@ -2,6 +2,7 @@
 
 #include "core/tls/openssl_ptr.hpp"
 #include "core/tls/tls_client.hpp"
+#include "proxy/tls/client_ca_store.hpp"
 #include "proxy/tls/session_cache.hpp"
 
 #include <boost/asio/ssl/error.hpp>
@@ -21,14 +22,6 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 constexpr unsigned char session_id_context[] = "intune-gate";
-
-void add_crl(SSL_CTX* ctx, const std::filesystem::path& file) {
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-    X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-    if (!lookup || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0)
-        throw_tls_file_error("cannot load CRL", file);
-    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-}
 
 }  // namespace
 
@@ -74,19 +67,17 @@ std::unique_ptr<ssl::context> make_server_tls_context(const TlsConfig& tls) {
     if (SSL_CTX_use_PrivateKey_file(native, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
         throw_tls_file_error("cannot load private key", tls.private_key);
     if (SSL_CTX_check_private_key(native) != 1) throw_tls_file_error("private key does not match", tls.certificate);
-    if (SSL_CTX_load_verify_locations(native, tls.client_ca.c_str(), nullptr) != 1)
-        throw_tls_file_error("cannot load client CA", tls.client_ca);
+    load_client_ca(SSL_CTX_get_cert_store(native), tls);
     // Tell clients which CA we accept, so they pick the right certificate.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca.c_str()))
         SSL_CTX_set_client_CA_list(native, names);
-    if (tls.crl) add_crl(native, *tls.crl);
     int mode = SSL_VERIFY_PEER;
     if (tls.client_certificate_required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(native, mode, nullptr);
-    SSL_CTX_set_verify_depth(native, 8);
+    SSL_CTX_set_verify_depth(native, client_ca_depth);
     // Only a certificate for client authentication (extendedKeyUsage clientAuth, when it lists any):
     // a server certificate from the device CA is refused. OpenSSL's default for a server, set here so
-    // that the rule is visible and shared with the authorization endpoint (cert_verify.cpp).
+    // that the rule is visible and shared with the header check and --explain (client_ca_store.cpp).
     SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
     // Resumed sessions keep the verified peer certificate; the id context is required for that.
     const std::string id_context = client_trust_digest(native, tls.client_certificate_required);

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "proxy/tls/cert_verify.hpp"
+#include "proxy/tls/client_ca_store.hpp"
 #include "tests/support/test_pki.hpp"
 
 #include <openssl/pem.h>
@@ -58,6 +59,19 @@ BOOST_AUTO_TEST_CASE(unverified_certificates) {
     // Without the CRL the revoked one verifies: the CRL is what refuses it.
     ig::CertVerifier no_crl(tls(false));
     BOOST_TEST(no_crl.check(der_of("device-revoked"), ig::DeviceIdConfig{}).status == ig::CertCheck::Verified);
+}
+
+// Issue 26 item 9: the front end's handshake refuses a SHA-1 signed device certificate as a weak
+// signature; the header's verification refuses it too (the same security level).
+BOOST_AUTO_TEST_CASE(a_weak_signature_is_refused_as_in_the_handshake) {
+    BOOST_TEST_REQUIRE(ig::handshake_security_level() >= 1);
+    ig::CertVerifier v(tls(true));
+    auto c = v.check(der_of("device-sha1"), ig::DeviceIdConfig{});
+    BOOST_TEST(c.status == ig::CertCheck::NotVerified);
+    BOOST_TEST(c.error.find("too weak") != std::string::npos, c.error);
+    BOOST_TEST(!c.device_id);
+    // The same CA signs with SHA-256: that one verifies.
+    BOOST_TEST(v.check(der_of("device-compliant"), ig::DeviceIdConfig{}).status == ig::CertCheck::Verified);
 }
 
 BOOST_AUTO_TEST_CASE(not_a_certificate) {
