@@ -1,17 +1,14 @@
 #include "core/verdict/compliance.hpp"
 
 #include "core/graph/device_sync.hpp"
-#include "core/graph/graph_client.hpp"
-#include "core/graph/http_client.hpp"
-#include "core/graph/token_source.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/shared/redis_client.hpp"
 #include "core/shared/shared_flight.hpp"
 #include "core/shared/shared_value.hpp"
-#include "core/text/header_cap.hpp"
 #include "core/text/log.hpp"
 #include "core/text/text.hpp"
 #include "core/verdict/decision.hpp"
+#include "core/verdict/graph_lookup.hpp"
 #include "core/verdict/verdict_cache.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,29 +29,6 @@ namespace ig {
 namespace net = boost::asio;
 
 namespace {
-
-// The HTTP connections to login and Graph and the access token of one tenant and application:
-// kept across a reload that does not change them (IntuneConfig::connection()).
-struct GraphConnection {
-    GraphConnection(const IntuneConfig& c, CoreMetrics& metrics, std::atomic<TokenState>& token_state)
-        : http(HttpClientOptions{.ca_file = c.ca_file, .max_per_origin = c.max_graph_connections}),
-          tokens(http, c, metrics, token_state) {}
-    HttpClient http;
-    TokenSource tokens;
-    GraphHold hold;  // Graph's back-off, kept with the connection across a reload
-};
-
-// The Graph client under one configuration: the settings, the connection it uses and the client.
-// Replaced as a whole on reload; lookups in flight keep the old one alive until they finish.
-struct ConfiguredGraph {
-    ConfiguredGraph(const IntuneConfig& c, CoreMetrics& metrics, std::shared_ptr<GraphConnection> conn)
-        : config(c),
-          connection(std::move(conn)),
-          graph(connection->http, connection->tokens, config, metrics, &connection->hold) {}
-    IntuneConfig config;
-    std::shared_ptr<GraphConnection> connection;
-    GraphClient graph;
-};
 
 bool same_connection(const IntuneConfig& a, const IntuneConfig& b) { return a.connection() == b.connection(); }
 
@@ -155,39 +129,6 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     static net::awaitable<void> sync_once(std::shared_ptr<Impl> self);
     void finish(const std::string& id, Resolved r);
 };
-
-namespace {
-
-net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, Verdict& v,
-                                         Clock::time_point deadline, const std::string& request_id) {
-    v.apps_pending = false;
-    auto apps = co_await b->graph.get_apps(id, deadline, request_id);
-    if (apps.apps) {
-        auto capped = cap_json_header(*apps.apps, apps_header, b->config.max_apps_header_bytes);
-        v.apps_json = std::move(capped.json);
-        v.apps_truncated = capped.total;
-    } else {
-        // The outcome stands; the apps header is left out (docs/configuration.md: `outcomes`).
-        b->graph.count_apps_failure();
-        log::warn("installed apps not read", {{"device_id", id}, {"reason", apps.error}});
-    }
-}
-
-net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, Clock::time_point deadline,
-                                  std::string request_id) {
-    const auto start = Clock::now();
-    auto reply = co_await b->graph.get_device(id, deadline, request_id);
-    Verdict v = verdict_for_reply(reply, b->config, id);
-    if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
-        v.outcome != Outcome::Error)
-        co_await read_installed_apps(b, id, v, deadline, request_id);
-    v.graph_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (v.outcome != Outcome::Error) v.fetched_at_ms = unix_ms();
-    v.source = VerdictSource::Graph;
-    co_return v;
-}
-
-}  // namespace
 
 void ComplianceService::Impl::shared_failed(const RedisReply& r, const char* step) {
     metrics.shared.fallbacks.inc();
