@@ -25,7 +25,13 @@ export IG_E2E_CLIENT_SECRET='demo-s3cret+/=&~ x'
 # Redis is restarted by soak.py, so it runs daemonized with a pid file; stopped here on exit.
 soak_cleanup() {
   local status=$?
-  if [ -f "$T/redis.pid" ]; then kill "$(cat "$T/redis.pid")" 2>/dev/null || true; fi
+  local redis_pid
+  if [ -f "$T/redis.pid" ]; then
+    redis_pid=$(cat "$T/redis.pid")
+    kill "$redis_pid" 2>/dev/null || true
+    # It logs its shutdown into $T: wait, or removing $T races with that write.
+    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   (exit $status)
   cleanup
 }
