@@ -72,6 +72,10 @@ core.register_action("intune_gate", { "http-req" }, function(txn, url)
         ["x-forwarded-for"] = { txn.sf:src() },
         ["x-original-method"] = { txn.sf:method() },
         ["x-original-uri"] = { txn.sf:url() },
+        -- The check's own Host names the gateway; the site the client asked for, for a redirect's
+        -- {return_url}, travels here (docs/plugin-mode.md). HAProxy terminated the client's TLS.
+        ["x-forwarded-host"] = { txn.sf:req_fhdr("host") or "" },
+        ["x-forwarded-proto"] = { "https" },
     }
     local cert = txn:get_var("txn.intune_cert")
     if cert ~= nil and cert ~= "" then headers["client-cert"] = { cert } end
