@@ -90,7 +90,7 @@ san-uri-any-scheme @@ core/identity/device_id.cpp @@ if (sep == std::string_view
 redis-value-inconsistent @@ core/shared/shared_value.cpp @@ if (*expected != *outcome) return refuse("outcome does not match compliance_state"); @@ - @@ test_shared_cache @@ core_test_shared_value
 redis-value-expired @@ core/shared/shared_value.cpp @@ if (*expires <= now_ms) return refuse("expired"); @@ - @@ test_shared_cache @@ core_test_shared_value
 local-cache-ttl @@ core/verdict/verdict_cache.cpp @@     if (entry->expires <= now) {\n @@     if (false) {\n @@ test_sync_stale @@ core_test_verdict_cache
-stale-for-state-error @@ core/verdict/compliance.cpp @@ cfg.stale_if_error.count() > 0 && v.compliance_state.empty()) { @@ cfg.stale_if_error.count() > 0) { @@ test_soak @@ core_test_device_sync
+stale-for-state-error @@ core/verdict/compliance.cpp @@ cfg.stale_if_error.count() > 0 && v.compliance_state.empty()) { @@ cfg.stale_if_error.count() > 0) { @@ test_sync_stale @@ core_test_device_sync
 stale-max-age @@ core/verdict/verdict_cache.cpp @@ if (age < 0 || age > max_age_ms) return std::nullopt; @@ if (age < 0) return std::nullopt; @@ test_sync_stale @@ core_test_verdict_cache
 resumed-expired-certificate @@ proxy/front/session.cpp @@ if (SSL_session_reused(stream_.native_handle()) && !peer_certificate_current(stream_.native_handle())) { @@ if (false) { @@ test_resumption_expiry @@ -
 handshake-timeout @@ proxy/front/session.cpp @@ stream_.expires_after(handshake_deadline()); @@ stream_.expires_never(); @@ test_connections @@ -
