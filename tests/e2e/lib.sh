@@ -20,7 +20,16 @@ done
 cleanup() {
   local status=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Bounded: a process that ignores SIGTERM for 15 s is killed, so the test ends either way.
+  local i=0
+  for p in "${PIDS[@]}"; do
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$p" 2>/dev/null; then
+      echo "---- pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)) ignored SIGTERM; killed" >&2
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+    wait "$p" 2>/dev/null || true
+  done
   if [ $status -ne 0 ] || [ $FAILED -ne 0 ]; then
     for log in "$T"/*.log; do
       [ -f "$log" ] || continue
@@ -125,6 +134,7 @@ PY
 # stop_gateway_and_check_log: SIGTERM, exit status 0, every log line JSON, no client secret in it.
 stop_gateway_and_check_log() {
   kill -TERM "$GW_PID"
+  wait_for_exit "$GW_PID" 30 "the gateway after SIGTERM"
   local rc=0; wait "$GW_PID" || rc=$?
   expect_eq "exit status after SIGTERM" "$rc" 0
   python3 -c '
@@ -132,6 +142,20 @@ import json, sys
 for l in open(sys.argv[1]): json.loads(l)' "$T/gate.log" || fail "a log line is not JSON"
   if grep -qF 'demo-s3cret' "$T/gate.log"; then fail "the client secret is in the log"; fi
   ok "log lines JSON, no secret"
+}
+
+# wait_for_exit PID SECONDS WHAT: a process that does not exit in time is a failure, not a hang of
+# the test: its threads' stacks go to stderr (gdb, when installed), then it is killed.
+wait_for_exit() {
+  local pid=$1 limit=$(( $2 * ${IG_WAIT_FACTOR:-1} * 10 )) i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt $limit ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$pid" 2>/dev/null || return 0
+  if command -v gdb >/dev/null; then
+    echo "---- $3 has not exited after $2 s; its threads:" >&2
+    timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(Thread|#)' >&2 || true
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  fail "$3 did not exit within $2 s"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

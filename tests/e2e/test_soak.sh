@@ -3,7 +3,7 @@
 # TLS connections, plugin-mode checks, help-desk refreshes) over 1,000 devices of every state while
 # the emulator flips states and fails in phases (slow, 429, 503, garbage), Redis is restarted and
 # the config reloaded every 15 s (every other reload invalid). Fails on a wrong answer, a crash,
-# RSS growing 5 % after the warm-up, descriptors or Redis connections not back to their baseline,
+# RSS growing 10 % after the warm-up (5 % in runs of five minutes or more), descriptors or Redis connections not back to their baseline,
 # or a warning the phase does not explain. The 10-minute run and its figures: docs/performance.md.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
