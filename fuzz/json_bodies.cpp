@@ -1,10 +1,12 @@
 // The JSON bodies that come from outside: a Graph device (the decision and the saved properties),
 // Graph error bodies under every status, detectedApps pages, and the token endpoint's answer and
-// error bodies.
+// error bodies. Collection pages also go through the Entra ID filter answer's exactly-one guard.
 // Input: one byte that picks the handler (and the status), then the body.
+#include "core/graph/entra_lookup.hpp"
 #include "core/graph/graph_client.hpp"
 #include "core/graph/odata_pager.hpp"
 #include "core/graph/token_source.hpp"
+#include "core/identity/device_id.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/verdict/decision.hpp"
 
@@ -92,6 +94,21 @@ void apps_page(const std::string& body) {
     (void)apps.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// The guard never takes a device that is not the one device of the answer with that Entra ID.
+void entra_answer(const std::string& body) {
+    static const std::string entra = "a4e3c2b1-0d9e-4f8a-9b7c-6d5e4f3a2b1c";
+    auto m = ig::match_entra_answer(body, entra);
+    if (m.kind != ig::EntraMatch::Kind::One) {
+        require(m.device.empty() && m.intune_id.empty() && one_line(m.why));
+        return;
+    }
+    auto device = ig::parse_outside_json(m.device);
+    require(device.doc && device.doc->is_object());
+    auto aad = device.doc->find("azureADDeviceId");
+    require(aad != device.doc->end() && aad->is_string() && ig::normalize_guid(aad->get<std::string>()) == entra);
+    require(ig::normalize_guid(m.intune_id) == m.intune_id);
+}
+
 void token_answer(const std::string& body) {
     auto a = ig::parse_token_answer(body);
     if (a.error.empty()) {
@@ -115,7 +132,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     switch (data[0] % 4) {
         case 0: device(body); break;
         case 1: error_body(statuses[(data[0] / 4) % std::size(statuses)], body); break;
-        case 2: apps_page(body); break;
+        case 2:
+            apps_page(body);
+            entra_answer(body);
+            break;
         case 3: token_answer(body); break;
     }
     return 0;

@@ -69,6 +69,9 @@ sync-next-link-cycle @@ core/graph/odata_pager.cpp @@ if (!seen_.insert(std::has
 cert-header-xfcc @@ core/identity/cert_header.cpp @@ } else if (looks_like_xfcc(v)) { @@ } else if (false) { @@ test_authz_endpoint @@ core_test_cert_header
 cert-header-escaped-pem @@ core/identity/cert_header.cpp @@ if (v.find('%') != std::string_view::npos) { @@ if (false) { @@ test_authz_nginx test_authz_endpoint @@ core_test_cert_header
 waiters-give-up-at-half @@ core/shared/shared_flight.cpp @@ const auto give_up = deadline; @@ const auto give_up = Clock::now() + (deadline - Clock::now()) / 2; @@ test_shared_flight @@ -
+entra-first-device-taken @@ core/graph/entra_lookup.cpp @@ if (value->size() != 1) return ambiguous(std::to_string(value->size()) + " devices for one Entra device ID"); @@ - @@ test_entra_ids @@ core_test_entra_lookup
+san-uri-two-ids-first-taken @@ core/identity/device_id.cpp @@ if (found && *found != *id) { @@ if (false) { @@ test_entra_ids @@ core_test_device_id
+sync-entra-id-two-devices-kept @@ core/graph/device_sync.cpp @@ if (seen->second == id || seen->second.empty()) return; @@ return; @@ test_entra_ids @@ core_test_device_sync
 redis-value-other-device @@ core/shared/shared_value.cpp @@ if (!id || *id != device_id) return refuse("names another device"); @@ - @@ test_shared_cache @@ core_test_shared_value
 redis-value-not-ours @@ core/shared/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
 framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing

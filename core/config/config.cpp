@@ -116,6 +116,7 @@ void Loader::root(const json& doc, Config& out) {
         error("/listen", "is null and there is no \"authz\" endpoint: nothing would serve requests");
     device_id(o.get("device_id"), out.device_id);
     intune(o.get("intune"), out.intune);
+    out.intune.lookup = out.device_id.lookup;
     upstream(o.get("upstream"), out.upstream);
     outcomes(o.get("outcomes"), out.device_id.header, out.outcomes);
     limits(o.get("limits"), out.limits);

@@ -49,11 +49,16 @@ struct TlsConfig {
 
 enum class IdSource { SanUri, SubjectCn, Header };
 
+// Which ID a certificate carries (README: `device_id.lookup`): Intune's device ID, the Entra ID
+// device ID (found through Graph's azureADDeviceId filter), or either (Intune first).
+enum class DeviceLookup { Intune, Entra, Either };
+
 struct DeviceIdConfig {
     std::vector<IdSource> sources{IdSource::SanUri, IdSource::SubjectCn};
     std::string san_uri_scheme = "IntuneDeviceId";
     std::string header = "X-Intune-Device-Id";
     std::vector<Cidr> trusted_peers;
+    DeviceLookup lookup = DeviceLookup::Intune;
 };
 
 enum class AuthMode { ClientSecret, Certificate, Password };
@@ -133,6 +138,7 @@ struct VerdictRules {
     // Caps on the header line (name, value, CRLF) of X-Intune-Device and X-Intune-Installed-Apps.
     std::size_t max_device_header_bytes = 8192;
     std::size_t max_apps_header_bytes = 8192;
+    DeviceLookup lookup = DeviceLookup::Intune;  // device_id.lookup, copied here for the core
 
     bool operator==(const VerdictRules&) const = default;
 };

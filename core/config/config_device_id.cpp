@@ -10,7 +10,7 @@
 namespace ig::config_load {
 
 void Loader::device_id(const json* v, DeviceIdConfig& out) {
-    auto o = object(v, "/device_id", {"sources", "san_uri_scheme", "header", "trusted_peers"});
+    auto o = object(v, "/device_id", {"sources", "san_uri_scheme", "header", "trusted_peers", "lookup"});
     if (!o) return;
     if (auto* s = o->get("sources")) {
         if (!s->is_array()) {
@@ -73,6 +73,7 @@ void Loader::device_id(const json* v, DeviceIdConfig& out) {
                     out.trusted_peers.push_back(*c);
         }
     }
+    if (auto c = choice(*o, "lookup", {"intune", "entra", "either"})) out.lookup = static_cast<DeviceLookup>(*c);
     bool header_source = std::find(out.sources.begin(), out.sources.end(), IdSource::Header) != out.sources.end();
     if (header_source && out.trusted_peers.empty())
         warn("/device_id/sources", "\"header\" is listed but trusted_peers is empty, so the header is never honoured");

@@ -30,7 +30,8 @@ inline constexpr std::size_t max_sync_page_count = 100'000;
 // The pages a run may read with `page_size` devices a page: what max_tenant_devices fills, plus one.
 int max_sync_pages(std::size_t page_size);
 
-// `each(id, verdict)` for every device (id a lower-case GUID, verdict source Sync);
+// `each(id, verdict)` for every device (id a lower-case GUID, verdict source Sync; an Error verdict
+// for an Entra ID several devices claim: drop what is stored under it);
 // `page_done(progress)` after every page (after its devices). What was handed over stays when a later page fails.
 boost::asio::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConfig& config,
                                                     const std::function<void(const std::string&, Verdict)>& each,

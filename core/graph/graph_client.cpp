@@ -1,5 +1,6 @@
 #include "core/graph/graph_client.hpp"
 
+#include "core/graph/entra_lookup.hpp"
 #include "core/graph/odata_pager.hpp"
 #include "core/graph/retry.hpp"
 #include "core/text/log.hpp"
@@ -74,6 +75,9 @@ std::string GraphClient::device_url(const std::string& device_id) const {
 std::string GraphClient::selected() const {
     if (config_.save_device_properties && config_.device_properties.empty()) return {};
     std::vector<std::string> select{"id", "complianceState", "managementAgent"};
+    // Which Entra device a synced verdict also answers for, and the filter answer's guard.
+    if (config_.lookup != DeviceLookup::Intune || config_.sync.interval.count() > 0)
+        select.emplace_back("azureADDeviceId");
     if (config_.save_device_properties)
         for (auto& p : config_.device_properties)
             if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
@@ -87,6 +91,19 @@ ParsedUrl GraphClient::list_page(std::size_t page_size) const {
     if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
     u.params().append({"$top", std::to_string(page_size)});
     return ParsedUrl{graph_, std::string(u.encoded_target()), {}};
+}
+
+urls::url GraphClient::entra_link(const std::string& entra_id) const {
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
+    u.params().append({"$filter", entra_filter(entra_id)});
+    if (auto select = selected(); !select.empty()) u.params().append({"$select", select});
+    return u;
+}
+
+net::awaitable<GraphReply> GraphClient::get_by_entra_id(const std::string& entra_id, Clock::time_point deadline,
+                                                        const std::string& request_id) {
+    co_return co_await get(graph_, std::string(entra_link(entra_id).encoded_target()), deadline,
+                           client_request_id_for(request_id));
 }
 
 net::awaitable<GraphReply> GraphClient::get_page(const ParsedUrl& page, Clock::time_point deadline,

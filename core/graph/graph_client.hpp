@@ -65,6 +65,9 @@ public:
     // request_id: the gateway request's X-Request-Id, sent as client-request-id (may be empty).
     boost::asio::awaitable<GraphReply> get_device(const std::string& device_id, Clock::time_point deadline,
                                                   const std::string& request_id = {});
+    // The filter answer as Graph gave it; entra_lookup.hpp decides what it means.
+    boost::asio::awaitable<GraphReply> get_by_entra_id(const std::string& entra_id, Clock::time_point deadline,
+                                                       const std::string& request_id = {});
     boost::asio::awaitable<AppsReply> get_apps(const std::string& device_id, Clock::time_point deadline,
                                                const std::string& request_id = {});
     // One page of a collection: list_page(), apps' first page or an @odata.nextLink that
@@ -78,6 +81,7 @@ private:
     std::string selected() const;  // the $select list; empty: all properties
     boost::urls::url device_link(const std::string& device_id) const;
     boost::urls::url apps_link(const std::string& device_id) const;
+    boost::urls::url entra_link(const std::string& entra_id) const;
     // origin and target are copied into the coroutine frame.
     boost::asio::awaitable<GraphReply> get(Origin origin, std::string target, Clock::time_point deadline,
                                            const std::string& client_request_id);

@@ -24,18 +24,28 @@ std::string_view as_view(const ASN1_STRING* s) {
     return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(len)};
 }
 
-std::optional<std::string> from_san_uri(X509* cert, std::string_view scheme) {
+// The ID of the SAN URIs under `scheme`. Vendors put the Intune or the Entra ID device ID under the
+// same scheme, so two different IDs there cannot be told apart: `ambiguous`, and no ID from the
+// certificate at all (docs/configuration.md: `device_id.lookup`).
+std::optional<std::string> from_san_uri(X509* cert, std::string_view scheme, bool& ambiguous) {
     GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     if (!names) return std::nullopt;
+    std::optional<std::string> found;
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
         if (name->type != GEN_URI) continue;
         const std::string_view uri = as_view(name->d.uniformResourceIdentifier);
         const auto sep = uri.find("://");
         if (sep == std::string_view::npos || !iequals(uri.substr(0, sep), scheme)) continue;
-        if (auto id = normalize_guid(uri.substr(sep + 3))) return id;
+        auto id = normalize_guid(uri.substr(sep + 3));
+        if (!id) continue;
+        if (found && *found != *id) {
+            ambiguous = true;
+            return std::nullopt;
+        }
+        found = std::move(id);
     }
-    return std::nullopt;
+    return found;
 }
 
 std::optional<std::string> from_subject_cn(X509* cert) {
@@ -77,10 +87,12 @@ std::optional<FoundDeviceId> find_device_id(X509* cert, const DeviceIdConfig& co
     if (!cert) return std::nullopt;
     for (const IdSource source : config.sources) {
         std::optional<std::string> id;
+        bool ambiguous = false;
         if (source == IdSource::SanUri)
-            id = from_san_uri(cert, config.san_uri_scheme);
+            id = from_san_uri(cert, config.san_uri_scheme, ambiguous);
         else if (source == IdSource::SubjectCn)
             id = from_subject_cn(cert);
+        if (ambiguous) return std::nullopt;  // not the next source either: the certificate is refused
         if (id) return FoundDeviceId{std::move(*id), source};
     }
     return std::nullopt;

@@ -1,5 +1,6 @@
 #include "core/shared/shared_value.hpp"
 
+#include "core/identity/device_id.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/text/text.hpp"
 #include "core/verdict/decision.hpp"
@@ -68,6 +69,7 @@ std::string encode_shared_value(std::string_view device_id, const Verdict& v, st
     if (v.apps_json) doc["apps"] = *v.apps_json;
     if (v.device_truncated) doc["device_truncated"] = *v.device_truncated;
     if (v.apps_truncated) doc["apps_truncated"] = *v.apps_truncated;
+    if (!v.managed_device_id.empty()) doc["managed_device_id"] = v.managed_device_id;
     return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -127,6 +129,12 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
         auto n = integer(doc, key);
         if (!n || *n < 0 || *n > 1000000) return refuse("bad truncation count");
         *field = static_cast<std::size_t>(*n);
+    }
+    if (doc.contains("managed_device_id")) {
+        auto m = str(doc, "managed_device_id");
+        auto guid = m ? normalize_guid(*m) : std::nullopt;
+        if (!guid || *guid != *m) return refuse("bad managed_device_id");
+        v.managed_device_id = *guid;
     }
     v.source = VerdictSource::Shared;
     v.fetched_at_ms = *fetched;

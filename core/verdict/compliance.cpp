@@ -55,13 +55,6 @@ std::string random_token() {
     return out;
 }
 
-Verdict error_verdict(std::string reason) {
-    Verdict v;
-    v.outcome = Outcome::Error;
-    v.reason = std::move(reason);
-    return v;
-}
-
 }  // namespace
 
 struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
@@ -260,7 +253,8 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::obtai
     }
     if (r.verdict.apps_pending) {
         const auto start = Clock::now();
-        co_await read_installed_apps(b, id, r.verdict, start + b->config.timeout, request_id);
+        const auto& apps_id = r.verdict.managed_device_id.empty() ? id : r.verdict.managed_device_id;
+        co_await read_installed_apps(b, apps_id, r.verdict, start + b->config.timeout, request_id);
         r.verdict.graph_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         co_await store_shared(self, b, id, r.verdict);
     }
@@ -343,6 +337,11 @@ net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> se
     const auto start = Clock::now();
     log::info("device sync started", {{"page_size", cfg.sync.page_size}});
     auto each = [&](const std::string& id, Verdict v) {
+        if (v.outcome == Outcome::Error) {  // an Entra ID several devices claim (device_sync.hpp): drop it
+            self->cache.erase(id);
+            if (redis && redis->connected()) redis->send({"DEL", shared_verdict_key(cfg.shared_cache.key_prefix, id)});
+            return;
+        }
         const auto ttl = ttl_for(v, cfg);
         // Installed apps come per device only: keep what a request already read, or leave them to
         // the device's next request.
@@ -458,8 +457,7 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
 void ComplianceService::look_up_uncached(std::string device_id, Callback done) {
     auto once = [](std::shared_ptr<Impl> impl, std::optional<std::string> id) -> net::awaitable<Verdict> {
         if (!id) co_return error_verdict("invalid device id");
-        auto graph = impl->configured;
-        co_return co_await ask_graph(graph, *id, Clock::now() + graph->config.timeout, {});
+        co_return co_await ask_graph(impl->configured, *id, Clock::now() + impl->configured->config.timeout, {});
     };
     net::co_spawn(impl_->strand, once(impl_, normalize_guid(device_id)),
                   [done = std::move(done)](std::exception_ptr e, Verdict v) {

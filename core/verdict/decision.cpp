@@ -24,12 +24,7 @@ constexpr std::array<std::pair<std::string_view, Outcome>, 6> known_states{{
     {"error", Outcome::Error},
 }};
 
-Verdict error(std::string reason) {
-    Verdict v;
-    v.outcome = Outcome::Error;
-    v.reason = one_line(reason, 700);
-    return v;
-}
+Verdict error(std::string reason) { return error_verdict(std::move(reason)); }
 
 // "<what> (HTTP 401 UnknownError/Forbidden: text; request-id R; client-request-id C)".
 std::string http_reason(std::string_view what, const GraphReply& reply, const std::optional<ODataError>& e) {
@@ -56,6 +51,13 @@ nlohmann::json saved_properties(const nlohmann::json& device, const IntuneConfig
     return out;
 }
 }  // namespace
+
+Verdict error_verdict(std::string reason) {
+    Verdict v;
+    v.outcome = Outcome::Error;
+    v.reason = one_line(reason, 700);
+    return v;
+}
 
 std::optional<Outcome> outcome_for_state(std::string_view state) {
     for (auto& [name, outcome] : known_states)

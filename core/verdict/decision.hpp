@@ -7,12 +7,16 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace ig {
 
 // complianceState (case-insensitive) → outcome; nullopt for a value this build does not know.
 std::optional<Outcome> outcome_for_state(std::string_view compliance_state);
+
+// Outcome Error with this reason (one line, capped).
+Verdict error_verdict(std::string reason);
 
 // A read of one device (GET managedDevices/{id}, or its failure) → outcome, compliance_state
 // (sanitised), reason and device_json; apps are added by the caller. asked_id: the device the read

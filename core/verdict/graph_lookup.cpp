@@ -4,6 +4,7 @@
 #include "core/text/header_cap.hpp"
 #include "core/text/log.hpp"
 #include "core/verdict/decision.hpp"
+#include "core/verdict/device_lookup.hpp"
 
 #include <utility>
 
@@ -37,11 +38,13 @@ net::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>&
 net::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id, Clock::time_point deadline,
                                   std::string request_id) {
     const auto start = Clock::now();
-    auto reply = co_await b->graph.get_device(id, deadline, request_id);
-    Verdict v = verdict_for_reply(reply, b->config, id);
+    auto read = co_await read_device(b->graph, b->config.lookup, id, deadline, request_id);
+    const auto& reply = read.reply;
+    Verdict v = read.error ? error_verdict(*read.error) : verdict_for_reply(reply, b->config, read.intune_id);
+    if (read.by_entra_id && v.outcome != Outcome::Error) v.managed_device_id = read.intune_id;
     if (b->config.save_installed_apps && reply.kind == GraphReply::Kind::Answered && reply.status == 200 &&
         v.outcome != Outcome::Error)
-        co_await read_installed_apps(b, id, v, deadline, request_id);
+        co_await read_installed_apps(b, read.intune_id, v, deadline, request_id);
     v.graph_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (v.outcome != Outcome::Error) v.fetched_at_ms = unix_ms();
     v.source = VerdictSource::Graph;

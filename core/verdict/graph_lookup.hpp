@@ -41,7 +41,8 @@ struct ConfiguredGraph {
 boost::asio::awaitable<void> read_installed_apps(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id,
                                                  Verdict& v, Clock::time_point deadline, const std::string& request_id);
 
-// GET managedDevices/{id} (and its apps when configured) by `deadline` → a verdict of source
+// The device by the certificate's ID as device_id.lookup says (device_lookup.hpp; its apps under
+// Intune's id when configured) by `deadline` → a verdict of source
 // Graph; fetched_at_ms is set unless the outcome is Error.
 boost::asio::awaitable<Verdict> ask_graph(std::shared_ptr<ConfiguredGraph> b, std::string id,
                                           Clock::time_point deadline, std::string request_id);

@@ -34,6 +34,8 @@ struct Verdict {
     VerdictSource source = VerdictSource::Graph;
     std::int64_t fetched_at_ms = 0;  // Unix time (ms) Graph gave this answer; 0 for Error
     std::optional<std::int64_t> stale_age_s;  // set when Graph failed and this older answer stands in
+    // The device's Intune id when it was found by its Entra ID device ID (X-Intune-Managed-Device-Id).
+    std::string managed_device_id;
 };
 
 // What the cache holds for one device (the help desk's view).

@@ -127,6 +127,8 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
         if (v.apps_json && v.apps_truncated) fields.set(apps_truncated_header, std::to_string(*v.apps_truncated));
         // Graph failed and an older answer stands in (stale-if-error): its age in whole seconds.
         if (v.stale_age_s) fields.set(stale_header, std::to_string(*v.stale_age_s));
+        // Found by its Entra ID device ID: Intune's id for the same device (README: `device_id.lookup`).
+        if (!v.managed_device_id.empty()) set_clean(fields, managed_device_id_header, v.managed_device_id);
         if (facts.outcome == Outcome::Error)
             set_clean(fields, error_header,
                       v.reason.empty() ? std::string_view("compliance check failed")

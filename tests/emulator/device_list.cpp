@@ -6,6 +6,7 @@
 #include <boost/url/url.hpp>
 
 #include <algorithm>
+#include <utility>
 #include <charconv>
 #include <cstdio>
 
@@ -13,6 +14,7 @@ namespace ig::test::emu {
 namespace {
 
 constexpr std::string_view synthetic_prefix = "5e000000-0000-4000-8000-";
+constexpr std::string_view synthetic_entra_prefix = "ad000000-0000-4000-8000-";
 constexpr std::string_view skiptoken_tag = "emu-list:";
 
 std::optional<std::string> param(boost::urls::url_view target, std::string_view name) {
@@ -73,6 +75,12 @@ std::optional<std::size_t> synthetic_device_index(std::string_view id) {
   return n;
 }
 
+std::string synthetic_entra_id(std::size_t i) {
+  char tail[16];
+  std::snprintf(tail, sizeof tail, "%012zx", i);
+  return std::string(synthetic_entra_prefix) + tail;
+}
+
 nlohmann::json synthetic_device(std::size_t i) {
   return {{"id", synthetic_device_id(i)},
           {"deviceName", "SYN-" + std::to_string(i)},
@@ -81,11 +89,54 @@ nlohmann::json synthetic_device(std::size_t i) {
           {"managementAgent", "mdm"},
           {"operatingSystem", "Windows"},
           {"osVersion", "10.0.22631.4460"},
-          {"userPrincipalName", "user" + std::to_string(i) + "@contoso.example"}};
+          {"userPrincipalName", "user" + std::to_string(i) + "@contoso.example"},
+          {"azureADDeviceId", synthetic_entra_id(i)},
+          {"lastSyncDateTime", "2026-01-01T00:00:00Z"}};
+}
+
+// The OData string literal at the start of `s` (after its opening quote; '' is one quote), and
+// what follows its closing quote; nullopt when it is not closed.
+std::optional<std::pair<std::string, std::string_view>> odata_literal(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\'') {
+      out.push_back(s[i]);
+    } else if (i + 1 < s.size() && s[i + 1] == '\'') {
+      out.push_back('\'');
+      ++i;
+    } else {
+      return std::pair{std::move(out), s.substr(i + 1)};
+    }
+  }
+  return std::nullopt;
+}
+
+// The devices a supported $filter selects; nullopt for no filter or one Graph would ignore.
+// `malformed`: the Entra ID clause is not one closed literal and nothing else (Graph: 400), which
+// is how a test sees an ID that ended the literal early and added a clause of its own.
+std::optional<std::vector<nlohmann::json>> filtered(std::string_view filter, const emulator_state& state,
+                                                    bool& malformed) {
+  constexpr std::string_view entra = "azureADDeviceId eq '", since = "lastSyncDateTime gt ";
+  if (filter.size() >= entra.size() && to_lower(filter.substr(0, entra.size())) == to_lower(entra)) {
+    auto literal = odata_literal(filter.substr(entra.size()));
+    if (!literal || !literal->second.empty()) {
+      malformed = true;
+      return std::nullopt;
+    }
+    const auto id = to_lower(literal->first);
+    return state.devices_where([&](const nlohmann::json& d) { return to_lower(d.value("azureADDeviceId", "")) == id; },
+                               max_list_page);
+  }
+  if (filter.size() > since.size() && to_lower(filter.substr(0, since.size())) == to_lower(since)) {
+    const std::string after(filter.substr(since.size()));
+    return state.devices_where([&](const nlohmann::json& d) { return d.value("lastSyncDateTime", "") > after; },
+                               max_list_page);
+  }
+  return std::nullopt;
 }
 
 response device_list_page(const request& req, boost::urls::url_view target, const std::string& link_origin,
-                          emulator_state& state, int list_cycle) {
+                          emulator_state& state, const fault* f) {
   std::size_t top = max_list_page;
   if (auto t = param(target, "top")) {
     auto n = number(*t);
@@ -110,7 +161,20 @@ response device_list_page(const request& req, boost::urls::url_view target, cons
                              "' on type 'microsoft.graph.managedDevice'.");
 
   nlohmann::json value = nlohmann::json::array();
-  const auto devices = state.devices_page(offset, top);
+  std::optional<std::vector<nlohmann::json>> matches;
+  if (auto filter = param(target, "filter")) {
+    state.count_filter_request(*filter);
+    bool malformed = false;
+    if (!(f && f->ignore_filter)) matches = filtered(*filter, state, malformed);
+    if (malformed)
+      return odata_error(req, http::status::bad_request, "BadRequest", "Invalid filter clause");
+    if (matches && f && f->duplicate && !matches->empty()) {
+      auto twin = matches->front();
+      twin["id"] = new_uuid();
+      matches->push_back(std::move(twin));
+    }
+  }
+  const auto devices = matches ? *matches : state.devices_page(offset, top);
   for (const auto& d : devices) {
     nlohmann::json item = nlohmann::json::object();
     if (!names.empty()) {
@@ -138,9 +202,10 @@ response device_list_page(const request& req, boost::urls::url_view target, cons
   nlohmann::json body{{"@odata.context", context}};
   std::size_t end = offset + devices.size();
   // A fault: past page list_cycle, the link leads back to the second page.
-  if (list_cycle > 0 && end > static_cast<std::size_t>(list_cycle) * top) end = top;
-  if (end < state.device_count() && !devices.empty()) {
+  if (f && f->list_cycle > 0 && end > static_cast<std::size_t>(f->list_cycle) * top) end = top;
+  if (!matches && end < state.device_count() && !devices.empty()) {
     boost::urls::url next = boost::urls::parse_uri(link_origin + "/v1.0/deviceManagement/managedDevices").value();
+    if (auto filter = param(target, "filter")) next.params().append({"$filter", *filter});
     if (select) next.params().append({"$select", *select});
     next.params().append({"$top", std::to_string(top)});
     next.params().append({"$skiptoken", base64url_encode(std::string(skiptoken_tag) + std::to_string(end))});

@@ -22,9 +22,13 @@ bool is_device_list_route(const std::vector<std::string>& segments);
 std::string synthetic_device_id(std::size_t i);
 std::optional<std::size_t> synthetic_device_index(std::string_view id);
 nlohmann::json synthetic_device(std::size_t i);
+// Its Entra ID device ID: "ad000000-0000-4000-8000-<12 hex digits of i>".
+std::string synthetic_entra_id(std::size_t i);
 
 // The page (authorization and faults are checked by the caller).
+// $filter: "azureADDeviceId eq '<id>'" (case-insensitive) and "lastSyncDateTime gt <ISO time>" are
+// honoured (one page, no nextLink); any other filter is ignored, as Graph does. `f`: the list fault.
 response device_list_page(const request& req, boost::urls::url_view target, const std::string& link_origin,
-                          emulator_state& state, int list_cycle = 0);
+                          emulator_state& state, const fault* f = nullptr);
 
 }  // namespace ig::test::emu

@@ -150,6 +150,8 @@ emulator_state::armed_fault emulator_state::parse_fault(const nlohmann::json& sp
     a.f.deep_json = spec.value("deep_json", 0);
     a.f.apps_only = spec.value("apps_only", false);
     a.f.list_cycle = spec.value("list_cycle", 0);
+    a.f.ignore_filter = spec.value("ignore_filter", false);
+    a.f.duplicate = spec.value("duplicate", false);
     if (spec.contains("times")) a.times = spec.at("times").get<int>();
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("bad fault: ") + e.what());
@@ -239,6 +241,29 @@ std::vector<nlohmann::json> emulator_state::devices_page(std::size_t offset, std
   std::size_t next = offset > devices_.size() ? offset - devices_.size() : 0;
   for (; next < synthetic_devices_ && out.size() < count; ++next) out.push_back(synthetic_device(next));
   return out;
+}
+
+std::vector<nlohmann::json> emulator_state::devices_where(const std::function<bool(const nlohmann::json&)>& keep,
+                                                          std::size_t max) const {
+  std::lock_guard lock(m_);
+  std::vector<nlohmann::json> out;
+  for (const auto& [id, d] : devices_)
+    if (out.size() < max && keep(d)) out.push_back(d);
+  for (std::size_t i = 0; i < synthetic_devices_ && out.size() < max; ++i) {
+    auto d = synthetic_device(i);
+    if (!devices_.contains(d["id"].get<std::string>()) && keep(d)) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void emulator_state::count_filter_request(const std::string& filter) {
+  std::lock_guard lock(m_);
+  auto& n = stats_["filter_requests"];
+  n = n.is_number() ? n.get<int>() + 1 : 1;
+  auto& seen = stats_["filters"];  // the $filter values as received (decoded), the last 50
+  if (!seen.is_array()) seen = nlohmann::json::array();
+  if (seen.size() >= 50) seen.erase(seen.begin());
+  seen.push_back(filter);
 }
 
 void emulator_state::count_list_request() {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,9 @@ struct fault {
   // The device list's nextLinks run in a cycle of this many pages: the page that would go past page
   // list_cycle links back to the second page (the first has no skip token).
   int list_cycle = 0;
+  // List faults (key "list"): $filter ignored as Graph ignores a filter it does not support (every
+  // device, paged), or the Entra ID filter answered with the device twice (two devices, one Entra ID).
+  bool ignore_filter = false, duplicate = false;
 };
 
 class emulator_state {
@@ -84,6 +88,10 @@ class emulator_state {
   void set_synthetic_devices(std::size_t n);
   std::size_t device_count() const;
   std::vector<nlohmann::json> devices_page(std::size_t offset, std::size_t count) const;
+  // Every device (file, then synthetic ones not overridden) for which `keep` holds, at most `max`.
+  std::vector<nlohmann::json> devices_where(const std::function<bool(const nlohmann::json&)>& keep,
+                                            std::size_t max) const;
+  void count_filter_request(const std::string& filter);
   void count_list_request();
   void count_listed_devices(std::size_t n);
 

@@ -322,7 +322,7 @@ reply handle_graph(const request& req, boost::urls::url_view target, const std::
     return r;
   }
   if (list_route) {
-    r.res = device_list_page(req, target, link_origin, state, f ? f->list_cycle : 0);
+    r.res = device_list_page(req, target, link_origin, state, f ? &*f : nullptr);
     if (f && f->deep_json > 0) add_deep_member_to_first_item(r.res, f->deep_json);
     return r;
   }

@@ -858,6 +858,22 @@ BOOST_AUTO_TEST_CASE(header_name) {
                       "is not a valid URI scheme");
 }
 
+BOOST_AUTO_TEST_CASE(lookup_names_the_id_the_certificates_carry) {
+    auto def = parse(minimal());
+    BOOST_REQUIRE(def.config);
+    BOOST_TEST((def.config->intune.lookup == ig::DeviceLookup::Intune));
+    for (auto [name, mode] :
+         {std::pair{"intune", ig::DeviceLookup::Intune}, std::pair{"entra", ig::DeviceLookup::Entra},
+          std::pair{"either", ig::DeviceLookup::Either}}) {
+        auto r = parse(with(minimal(), "/device_id/lookup", name));
+        BOOST_REQUIRE(r.config);
+        BOOST_TEST((r.config->device_id.lookup == mode));
+        BOOST_TEST((r.config->intune.lookup == mode));  // what the compliance core reads
+    }
+    expect_error_like(parse(with(minimal(), "/device_id/lookup", "aad")), "/device_id/lookup", "must be one of");
+    expect_error_like(parse(with(minimal(), "/device_id/lookup", 1)), "/device_id/lookup", "");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(outcomes)

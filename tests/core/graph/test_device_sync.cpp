@@ -80,6 +80,33 @@ BOOST_AUTO_TEST_CASE(sync_reads_every_page_and_a_first_lookup_asks_graph_nothing
     BOOST_TEST(env.tenant_device_requests(test::emu::synthetic_device_id(2001)) == 1);
 }
 
+// device_id.lookup either: each synced verdict is also kept under the device's Entra ID, with
+// Intune's id; an Entra ID two listed devices claim is kept under neither (the filter decides: Error).
+BOOST_AUTO_TEST_CASE(sync_keeps_entra_ids_but_not_one_two_devices_claim) {
+    SyncEnv env(20);
+    env.config.lookup = DeviceLookup::Either;
+    env.config.save_installed_apps = false;
+    env.config.sync.interval = 3600s;
+    env.config.sync.page_size = 8;  // the twin is on another page than device 7
+    const std::string twin = "7e000000-0000-4000-8000-000000000007";
+    env.big->set_device(twin, {{"id", twin},
+                               {"complianceState", "compliant"},
+                               {"managementAgent", "mdm"},
+                               {"azureADDeviceId", test::emu::synthetic_entra_id(7)}});
+    env.svc().start_token_refresh();
+    BOOST_TEST_REQUIRE(env.wait_until([&] { return env.metrics.sync.runs_ok.get() == 1; }));
+    auto alias = env.svc().inspect(test::emu::synthetic_entra_id(5));
+    BOOST_TEST_REQUIRE(alias.has_value());
+    BOOST_TEST(alias->verdict.managed_device_id == test::emu::synthetic_device_id(5));
+    BOOST_TEST(to_string(alias->verdict.source) == "sync");
+    BOOST_TEST(env.svc().inspect(twin).has_value());
+    BOOST_TEST(env.svc().inspect(test::emu::synthetic_device_id(7)).has_value());
+    BOOST_TEST(!env.svc().inspect(test::emu::synthetic_entra_id(7)).has_value());
+    auto v = env.check(test::emu::synthetic_entra_id(7));
+    BOOST_TEST(to_string(v.outcome) == "Error");
+    BOOST_TEST(v.reason.rfind("ambiguous Entra device ID", 0) == 0, v.reason);
+}
+
 BOOST_AUTO_TEST_CASE(installed_apps_of_a_synced_device_are_read_on_its_first_request_only) {
     SyncEnv env(10);
     env.config.sync.interval = 3600s;

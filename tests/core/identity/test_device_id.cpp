@@ -77,11 +77,24 @@ BOOST_AUTO_TEST_CASE(san_uri_scheme_is_case_insensitive) {
     BOOST_TEST(ig::device_id_from_certificate(cert.get(), config()).value() == guid);
 }
 
-BOOST_AUTO_TEST_CASE(san_uri_picks_first_matching_guid) {
+BOOST_AUTO_TEST_CASE(san_uri_picks_the_matching_guid) {
     auto cert = make_cert("", {"https://example.com/x", "IntuneDeviceId://not-a-guid",
                                "IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3302",
-                               "IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3303"});
+                               "IntuneDeviceId://3F2504E0-4F89-41D3-9A0C-0305E82C3302"});
     BOOST_TEST(ig::device_id_from_certificate(cert.get(), config()).value() == "3f2504e0-4f89-41d3-9a0c-0305e82c3302");
+}
+
+// Vendors put the Intune or the Entra ID device ID under the same scheme: two different IDs there
+// cannot be told apart, and the CN is not asked instead (docs/configuration.md: `device_id.lookup`).
+BOOST_AUTO_TEST_CASE(two_different_san_uri_ids_are_no_id) {
+    auto cert =
+        make_cert("3f2504e0-4f89-41d3-9a0c-0305e82c3309", {"IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3302",
+                                                           "IntuneDeviceId://3f2504e0-4f89-41d3-9a0c-0305e82c3303"});
+    BOOST_TEST(!ig::device_id_from_certificate(cert.get(), config()).has_value());
+    BOOST_TEST(!ig::find_device_id(cert.get(), config()).has_value());
+    // Without the SAN source the CN decides.
+    BOOST_TEST(ig::device_id_from_certificate(cert.get(), config({ig::IdSource::SubjectCn})).value() ==
+               "3f2504e0-4f89-41d3-9a0c-0305e82c3309");
 }
 
 BOOST_AUTO_TEST_CASE(san_uri_hostile_values_are_no_id) {
