@@ -36,6 +36,7 @@ token-reuse @@ core/graph/token_source.cpp @@ if (!token_.empty() && Clock::now(
 token-single-flight @@ core/graph/token_source.cpp @@ if (auto flight = flight_) { @@ if (auto flight = flight_; false) { @@ test_single_flight @@ core_test_compliance
 token-refusal-hold @@ core/graph/token_source.cpp @@ if (!refusal_.empty() && Clock::now() < refused_until_) co_return TokenResult{false, {}, refusal_}; @@ - @@ test_ops_failures_metrics @@ core_test_compliance
 retry-after-ignored @@ core/graph/retry.cpp @@ if (auto after = parse_retry_after(result.response.retry_after)) delay = *after; @@ - @@ test_failures @@ core_test_compliance
+retry-after-date-ignored @@ core/graph/retry.cpp @@     if (!when) return std::nullopt;\n @@     return std::nullopt;\n @@ test_failures @@ core_test_token_parts
 retry-past-deadline @@ core/graph/retry.cpp @@ if (now + delay >= deadline) co_return result; @@ - @@ test_failures @@ core_test_compliance
 no-retry-on-5xx @@ core/graph/retry.cpp @@ return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; @@ return status == 429; @@ test_failures test_ops_failures_metrics @@ core_test_compliance
 map-413 @@ proxy/http/refusal.cpp @@ if (ec == http::error::body_limit) return Refusal{413, "request body too large"}; @@ - @@ test_http test_ops_metrics_counts @@ proxy_test_refusal

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Failures: upstream down (502), upstream slow (504), Graph down (retried, Error within timeout_ms,
-# Retry-After honoured) and back.
+# Retry-After in seconds or as an HTTP-date honoured) and back.
 source "$(dirname "$0")/lib.sh"
 start_all '{"outcomes":{"Error":{"action":"forward"}}, "upstream":{"timeout_ms":1000}}'
 
@@ -12,6 +12,13 @@ expect_eq "fast again: 200" "$(gw_curl compliant -o /dev/null -w '%{http_code}' 
 # (a loaded machine is slow): each one is what the Graph fault would cost if the deadline were ignored.
 calls() { emu_ctl GET /_emulator/stats | jq ".device_requests[\"$1\"] // 0"; }
 elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+# timed_lookup DEVICE PATH: one request with device-DEVICE's certificate; sets ms (its duration)
+# and outcome (the X-Intune-Outcome the upstream received).
+timed_lookup() {
+  local start; start=$(date +%s%N)
+  gw_curl "$1" -o "$T/body" "$GW/$2"
+  ms=$(elapsed_ms "$start"); outcome=$(json_get "$T/body" 'h("X-Intune-Outcome")')
+}
 
 # Graph answering 503 forever: retried, then Error (forwarded here, with X-Intune-Error).
 emu_ctl POST /_emulator/reset >/dev/null
@@ -51,10 +58,8 @@ sleep 5  # the hold passes
 emu_ctl DELETE /_emulator/fault >/dev/null
 emu_ctl POST /_emulator/reset >/dev/null
 emu_ctl POST '/_emulator/fault/*' '{"status":503,"retry_after":30}' >/dev/null
-start=$(date +%s%N)
-gw_curl configmanager -o "$T/body" "$GW/graph-retry-after"
-ms=$(elapsed_ms "$start")
-expect_eq "Retry-After past the deadline: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+timed_lookup configmanager graph-retry-after
+expect_eq "Retry-After past the deadline: outcome" "$outcome" Error
 expect_eq "Retry-After past the deadline: one Graph call, no retry" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3304)" 1
 [ "$ms" -lt 20000 ] || fail "Retry-After past the deadline: answered after $ms ms (waited for Graph's 30 s?)"
 ok "Retry-After past the deadline: answered in $ms ms"
@@ -74,13 +79,52 @@ write_config '{"outcomes":{"Error":{"action":"forward"}}, "upstream":{"timeout_m
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 mv "$T/gate.log" "$T/gate-1.log"
 start_gateway
-start=$(date +%s%N)
-gw_curl configmanager -o "$T/body" "$GW/graph-retry-after-1s"
-ms=$(elapsed_ms "$start")
-expect_eq "Retry-After 1 s: the retry's answer" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" ConfigManager
+timed_lookup configmanager graph-retry-after-1s
+expect_eq "Retry-After 1 s: the retry's answer" "$outcome" ConfigManager
 expect_eq "Retry-After 1 s: two Graph calls" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3304)" 2
 [ "$ms" -ge 1000 ] || fail "Retry-After 1 s: retried after $ms ms, before Graph allowed"
 ok "Retry-After 1 s honoured (answer after $ms ms)"
+
+# Issue 28 #7: Retry-After as an HTTP-date (RFC 9110 section 10.2.3). The emulator sends a date 4 s
+# ahead in whole seconds, so 3 to 4 s away: the retry waits for it (the backoff alone is ~0.1 s).
+hold_s() { grep '"msg":"graph asked to back off' "$T/gate.log" | sed -n "${1}p" | jq -r '.hold_s // "none"'; }
+emu_ctl POST /_emulator/reset >/dev/null
+emu_ctl POST '/_emulator/fault/3f2504e0-4f89-41d3-9a0c-0305e82c3303' '{"status":503,"retry_after_date":4,"times":1}' >/dev/null
+timed_lookup ingraceperiod graph-retry-after-date
+expect_eq "Retry-After date: the retry's answer" "$outcome" InGracePeriod
+expect_eq "Retry-After date: two Graph calls" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3303)" 2
+[ "$ms" -ge 2500 ] || fail "Retry-After date 3-4 s ahead: retried after $ms ms, before the date"
+ok "Retry-After date honoured (answer after $ms ms)"
+# A malformed date is no Retry-After: the usual backoff, then the answer.
+emu_ctl DELETE /_emulator/fault >/dev/null
+emu_ctl POST '/_emulator/fault/3f2504e0-4f89-41d3-9a0c-0305e82c3301' '{"status":503,"retry_after":"Fri, 32 Foo 2027 25:61:61 GMT","times":1}' >/dev/null
+gw_curl compliant -o "$T/body" "$GW/graph-retry-after-garbage"
+expect_eq "Retry-After garbage: the retry's answer" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Compliant
+expect_eq "Retry-After garbage: two Graph calls" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3301)" 2
+# A date in the past: no wait, and once every retry failed, the default hold (5 s), not none.
+emu_ctl DELETE /_emulator/fault >/dev/null
+emu_ctl POST '/_emulator/fault/3f2504e0-4f89-41d3-9a0c-0305e82c3305' '{"status":503,"retry_after":"Thu, 01 Jan 2015 00:00:00 GMT"}' >/dev/null
+gw_curl conflict -o "$T/body" "$GW/graph-retry-after-past"
+expect_eq "Retry-After past date: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+n=$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3305)
+[ "$n" -ge 2 ] || fail "Retry-After past date: not retried ($n calls)"
+expect_eq "Retry-After past date: the default hold (s)" "$(hold_s 1)" 5
+sleep 5  # the hold passes
+# A date 30 s ahead, past the 20 s deadline: no retry, Error at once, and the whole tenant held until
+# the date (25 to 30 s from here; 5 s would mean the date was not read).
+emu_ctl DELETE /_emulator/fault >/dev/null
+emu_ctl POST '/_emulator/reset' >/dev/null
+emu_ctl POST '/_emulator/fault/*' '{"status":429,"retry_after_date":30}' >/dev/null
+gw_curl unknown -o "$T/body" "$GW/graph-retry-after-date-30"
+expect_eq "Retry-After date 30 s: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+expect_eq "Retry-After date 30 s: one Graph call, no retry" "$(calls 3f2504e0-4f89-41d3-9a0c-0305e82c3306)" 1
+held=$(hold_s 2)
+python3 -c 'import sys; sys.exit(not 25 <= float(sys.argv[1]) <= 30)' "$held" || fail "Retry-After date 30 s: held $held s"
+ok "Retry-After date 30 s: tenant held $held s"
+gw_curl noncompliant -o "$T/body" "$GW/graph-held-by-date"
+expect_eq "held by the date: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+expect_eq "held by the date: Graph calls" "$(total_calls)" 1
+emu_ctl DELETE /_emulator/fault >/dev/null
 write_config '{"outcomes":{"Error":{"action":"forward"}}, "upstream":{"timeout_ms":1000}}'
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 mv "$T/gate.log" "$T/gate-2.log"
@@ -88,10 +132,8 @@ start_gateway
 
 # Graph hanging (latency far beyond the deadline): Error long before Graph would answer.
 emu_ctl POST '/_emulator/fault/*' '{"latency_ms":60000}' >/dev/null
-start=$(date +%s%N)
-gw_curl conflict -o "$T/body" "$GW/graph-slow"
-ms=$(elapsed_ms "$start")
-expect_eq "Graph slow: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Error
+timed_lookup conflict graph-slow
+expect_eq "Graph slow: outcome" "$outcome" Error
 [ "$ms" -lt 30000 ] || fail "Graph slow: answered after $ms ms (Graph's latency is 60 s, timeout_ms 2 s)"
 ok "Graph slow: answered in $ms ms"
 
