@@ -89,7 +89,16 @@ start_instance D "$STALE}}"
 dev=3f2504e0-4f89-41d3-9a0c-0305e82c3301
 expect_eq "C: Graph up" "$(dev_curl "$GW_C" "$dev" -o /dev/null -w '%{http_code}')" 200
 expect_eq "D: Graph up" "$(dev_curl "$GW_D" "$dev" -o /dev/null -w '%{http_code}')" 200
-sleep 2  # both cache entries expire (TTL 1 s)
+# A device Graph later says is in complianceState "error" (issue 27's soak): that is Graph's answer
+# about the device, not Graph failing, so Error, never its last known verdict.
+dev_err=3f2504e0-4f89-41d3-9a0c-0305e82c33e1
+emu_ctl PUT "/_emulator/devices/$dev_err" '{"deviceName":"DEV-STATE","complianceState":"compliant","managementAgent":"mdm"}' >/dev/null
+expect_eq "C: Graph up (second device)" "$(dev_curl "$GW_C" "$dev_err" -o /dev/null -w '%{http_code}')" 200
+sleep 2  # the cache entries expire (TTL 1 s)
+emu_ctl PUT "/_emulator/devices/$dev_err" '{"deviceName":"DEV-STATE","complianceState":"error","managementAgent":"mdm"}' >/dev/null
+expect_eq "C: complianceState error, stale on: Error" "$(dev_curl "$GW_C" "$dev_err" -o "$T/body" -w '%{http_code}')" 503
+expect_eq "C: complianceState error: reject body outcome" "$(json_get "$T/body" 'd["outcome"]')" Error
+expect_eq "C: complianceState error: no stale answer" "$(metric "$ADMIN_C" intune_gate_stale_verdicts_total)" 0
 emu_ctl POST "/_emulator/fault/$dev" '{"status": 503}' >/dev/null
 expect_eq "C: Graph failing, stale on: forwarded" "$(dev_curl "$GW_C" "$dev" -o "$T/body" -w '%{http_code}')" 200
 expect_eq "C: outcome" "$(json_get "$T/body" 'h("X-Intune-Outcome")')" Compliant
