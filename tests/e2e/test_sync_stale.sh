@@ -119,6 +119,19 @@ while [ "$(date +%s)" -le $((fresh + STALE_S + 1)) ]; do sleep 0.2; done
 expect_eq "C: last answer older than stale_if_error_s: Error" "$(dev_curl "$GW_C" "$dev" -o "$T/body" -w '%{http_code}')" 503
 expect_eq "C: too old for stale: reject body outcome" "$(json_get "$T/body" 'd["outcome"]')" Error
 emu_ctl DELETE /_emulator/fault >/dev/null
+# The age counts when Graph's failure comes, not when the lookup starts: G's last answer is young
+# enough for stale-if-error (3 s) when the request comes, but its lookup uses all of timeout_ms (3 s)
+# on a Graph that does not answer: by then the answer is too old, so Error.
+start_instance G "{$HEADER_IDS, \"intune\": {\"save_installed_apps\": false, \"timeout_ms\": 3000,
+  \"cache\": {\"compliant_ttl_s\": 1, \"other_ttl_s\": 1, \"max_entries\": 1000}, \"stale_if_error_s\": 3}}"
+dev_g=3f2504e0-4f89-41d3-9a0c-0305e82c3304
+expect_eq "G: Graph up" "$(dev_curl "$GW_G" "$dev_g" -o /dev/null -w '%{http_code}')" 200
+sleep 1.5  # expired (TTL 1 s), kept for stale-if-error
+emu_ctl POST "/_emulator/fault/$dev_g" '{"latency_ms": 10000}' >/dev/null
+expect_eq "G: too old once Graph failed: Error" "$(dev_curl "$GW_G" "$dev_g" -o "$T/body" -w '%{http_code}')" 503
+expect_eq "G: too old once Graph failed: reject body outcome" "$(json_get "$T/body" 'd["outcome"]')" Error
+expect_eq "G: no stale answer" "$(metric "$ADMIN_G" intune_gate_stale_verdicts_total)" 0
+emu_ctl DELETE /_emulator/fault >/dev/null
 
 # 3. A hostile list (issue 26 item 16): page 4's @odata.nextLink leads back to page 2, a cycle of
 # three pages (once 100,000 list calls). The run remembers every link: 4 list calls, then it stops.
@@ -135,7 +148,7 @@ emu_ctl GET /_emulator/stats >"$T/stats.json"
 expect_eq "F: nextLink cycle: list calls" "$(json_get "$T/stats.json" 'd.get("list_requests", 0)')" 4
 emu_ctl DELETE /_emulator/fault >/dev/null
 
-for n in A B C D E F; do
+for n in A B C D E F G; do
   GW_PID=$(eval echo "\$PID_$n"); cp "$T/gate-$n.log" "$T/gate.log"
   stop_gateway_and_check_log
 done

@@ -121,3 +121,23 @@ BOOST_AUTO_TEST_CASE(erase_drops_one_entry) {
     BOOST_TEST(cache.get("b", t0).has_value());
     BOOST_TEST(size.get() == 1);
 }
+
+BOOST_AUTO_TEST_CASE(stale_answer_only_up_to_its_max_age) {
+    VerdictCache cache(10);
+    const auto t0 = VerdictCache::Clock::now();
+    const std::int64_t ms0 = 1'700'000'000'000;  // when Graph answered (Unix ms)
+    auto v = verdict(Outcome::Compliant, "compliant");
+    v.fetched_at_ms = ms0;
+    cache.put("a", v, 1s, t0);
+    auto stale = cache.get_stale("a", 8000, ms0 + 8000);
+    BOOST_REQUIRE(stale.has_value());
+    BOOST_TEST(to_string(stale->source) == "stale");
+    BOOST_TEST(*stale->stale_age_s == 8);
+    // One millisecond older than stale_if_error allows: nothing (docs/testing.md, stale-max-age).
+    BOOST_TEST(!cache.get_stale("a", 8000, ms0 + 8001).has_value());
+    // Error is never a last known verdict.
+    auto e = verdict(Outcome::Error, "");
+    e.fetched_at_ms = ms0;
+    cache.put("b", e, 1s, t0);
+    BOOST_TEST(!cache.get_stale("b", 8000, ms0 + 1).has_value());
+}
