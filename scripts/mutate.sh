@@ -98,6 +98,8 @@ stale-for-state-error @@ core/verdict/compliance.cpp @@ cfg.stale_if_error.count
 stale-max-age @@ core/verdict/verdict_cache.cpp @@ if (age < 0 || age > max_age_ms) return std::nullopt; @@ if (age < 0) return std::nullopt; @@ test_sync_stale @@ core_test_verdict_cache
 resumed-expired-certificate @@ proxy/front/session.cpp @@ if (SSL_session_reused(stream_.native_handle()) && !peer_certificate_current(stream_.native_handle())) { @@ if (false) { @@ test_resumption_expiry @@ -
 handshake-timeout @@ proxy/front/session.cpp @@ stream_.expires_after(handshake_deadline()); @@ stream_.expires_never(); @@ test_connections @@ -
+recheck-no-rate-limit @@ core/verdict/recheck_limit.cpp @@ if (auto it = last_.find(id); it != last_.end() && now - it->second < interval) return Admit::TooSoon; @@ - @@ test_recheck @@ core_test_recheck_limit
+recheck-open-return @@ proxy/answer/recheck.cpp @@ if (value.size() > 1 && (value[1] == '/' || value[1] == '\\')) return "/"; @@ - @@ test_recheck @@ proxy_test_recheck
 EOF
 )
 

@@ -151,6 +151,7 @@ struct IntuneConfig : IntuneConnection, VerdictRules {
     SharedCacheConfig shared_cache;
     SyncConfig sync;
     std::chrono::seconds stale_if_error{0};  // 0 = fail closed
+    std::chrono::seconds recheck_interval{60};  // "Check again" asks Graph at most once per device per interval
 
     const GraphTenant& tenant() const { return *this; }
     const IntuneConnection& connection() const { return *this; }

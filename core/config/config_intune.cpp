@@ -72,6 +72,7 @@ void Loader::intune(const json* v, IntuneConfig& out) {
                      "shared_cache",
                      "sync",
                      "stale_if_error_s",
+                     "recheck_interval_s",
                      "max_graph_connections"});
     if (!o) return;
     application(*o, out);
@@ -89,6 +90,7 @@ void Loader::intune(const json* v, IntuneConfig& out) {
         number(*s, "page_size", out.sync.page_size, 1, 1000);
     }
     duration(*o, "stale_if_error_s", out.stale_if_error, 0, 7 * 86400);
+    duration(*o, "recheck_interval_s", out.recheck_interval, 1, 86400);
     number(*o, "max_graph_connections", out.max_graph_connections, 1, 1024);
 }
 

@@ -9,6 +9,7 @@
 #include "core/text/text.hpp"
 #include "core/verdict/decision.hpp"
 #include "core/verdict/graph_lookup.hpp"
+#include "core/verdict/recheck_limit.hpp"
 #include "core/verdict/verdict_cache.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -72,6 +73,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
     net::strand<net::any_io_executor> strand;
     CoreMetrics& metrics;
     VerdictCache cache;
+    RecheckLimiter rechecks;  // any thread
     const std::string instance;  // this process, in lock and lease values
     std::atomic<TokenState> token_state{TokenState::Unknown};
     std::atomic<bool> stopped{false};
@@ -452,6 +454,10 @@ std::optional<Verdict> ComplianceService::cached(std::string_view device_id) {
     if (!v || v->apps_pending) return std::nullopt;  // lookup() reads the apps
     impl_->metrics.cache_hits.inc();
     return v;
+}
+
+bool ComplianceService::admit_recheck(std::string_view device_id, std::chrono::seconds interval) {
+    return impl_->rechecks.admit(device_id, interval) == RecheckLimiter::Admit::Now;
 }
 
 void ComplianceService::look_up_uncached(std::string device_id, Callback done) {

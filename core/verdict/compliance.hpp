@@ -10,6 +10,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,6 +62,11 @@ public:
     // Asks Graph now, leaving the cache as it is (single flight and caches skipped): the help desk's
     // refresh of a device nothing is cached for, which must not push real verdicts out (issue 26 #8).
     void look_up_uncached(std::string device_id, Callback done);
+
+    // "Check again" (README: `intune.recheck_interval_s`): true when the device may be rechecked now,
+    // i.e. it was not within `interval` (and the bounded table of recent rechecks had room; then it
+    // is remembered). Any thread.
+    bool admit_recheck(std::string_view device_id, std::chrono::seconds interval);
 
     // Fetches a token now and keeps it fresh in the background, so that requests do not wait for
     // the identity platform (and /readyz knows early whether the credentials work).

@@ -94,6 +94,12 @@ void render_requests(Writer& w, const ProxyMetrics& proxy) {
              proxy.authz_refused_max_connections.get());
     w.scalar("intune_gate_authz_idle_evicted_total", "counter",
              "Idle endpoint connections closed to make room at max_connections.", proxy.authz_idle_evicted.get());
+    w.family("intune_gate_rechecks_total", "counter",
+             "\"Check again\" from a deny page, by result (rate_limited: within intune.recheck_interval_s, Graph "
+             "not asked).");
+    for (std::size_t r = 0; r < recheck_result_count; ++r)
+        w.sample("intune_gate_rechecks_total", "{result=\"" + std::string(recheck_result_names[r]) + "\"}",
+                 proxy.rechecks[r].get());
 }
 
 void render_graph(Writer& w, const CoreMetrics& core, const MetricsExtra& extra) {

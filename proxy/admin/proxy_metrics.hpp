@@ -30,6 +30,12 @@ inline constexpr std::array<std::string_view, authz_result_count> authz_result_n
                                                                                      "no_certificate",
                                                                                      "ambiguous_certificate"};
 
+// What one "Check again" (proxy/answer/recheck.hpp) ended in.
+enum class RecheckResult { Rechecked, RateLimited, NoDeviceId };
+inline constexpr std::size_t recheck_result_count = 3;
+inline constexpr std::array<std::string_view, recheck_result_count> recheck_result_names{"rechecked", "rate_limited",
+                                                                                         "no_device_id"};
+
 struct ProxyMetrics {
     std::array<std::array<Counter, action_count>, outcome_count> requests{};  // [outcome][action]
     std::array<Counter, handshake_failure_count> handshake_failures{};
@@ -46,11 +52,13 @@ struct ProxyMetrics {
     Counter handshakes_evicted;  // closed in their handshake to stay within max_pending_handshakes
     Counter idle_evicted;  // handshake done, no complete request yet: closed to make room at max_connections
     Counter accept_errors;  // accept() failures (e.g. EMFILE), each followed by a pause
+    std::array<Counter, recheck_result_count> rechecks{};  // "Check again", front end and endpoint
 
     void count_request(Outcome o, Action a) noexcept {
         requests[static_cast<std::size_t>(o)][static_cast<std::size_t>(a)].inc();
     }
     void count_authz(AuthzResult r) noexcept { authz_checks[static_cast<std::size_t>(r)].inc(); }
+    void count_recheck(RecheckResult r) noexcept { rechecks[static_cast<std::size_t>(r)].inc(); }
 };
 
 }  // namespace ig

@@ -17,11 +17,14 @@ void add_endpoint_headers(Answer& a, const Verdict& verdict, Dialect dialect) {
     if (dialect == Dialect::AuthzNginx) a.headers.emplace_back("X-Intune-Status", std::to_string(a.configured_status));
 }
 
-void plan_reject(Answer& a, const OutcomeAction& action, const Verdict& verdict, const AnswerRequest& req) {
+void plan_reject(Answer& a, const OutcomeAction& action, const Verdict& verdict, bool has_id,
+                 const AnswerRequest& req) {
     a.configured_status = action.status;
     a.status = req.dialect == Dialect::AuthzNginx ? 403 : action.status;
     const auto now = req.now == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now() : req.now;
-    RejectReply reply = render_reject(action, verdict, req.request_id, req.accept, now);
+    // "Check again" comes back to the page's own path (an unknown one: the site's root).
+    const std::string_view back = !has_id ? std::string_view() : req.target.empty() ? "/" : req.target;
+    RejectReply reply = render_reject(action, verdict, req.request_id, req.accept, now, back);
     a.headers.reserve(reply.headers.size() + 3);
     a.headers.emplace_back("Content-Type", std::move(reply.content_type));
     for (const auto& [name, value] : reply.headers) a.headers.emplace_back(name, std::string(value));
@@ -49,7 +52,7 @@ Answer plan_answer(const Verdict& verdict, const std::optional<std::string>& dev
     a.facts.request_id = request.request_id;
     switch (action.action) {
         case Action::Forward: a.status = endpoint(request.dialect) ? 200 : 0; return a;
-        case Action::Reject: plan_reject(a, action, verdict, request); break;
+        case Action::Reject: plan_reject(a, action, verdict, device_id.has_value(), request); break;
         case Action::Redirect: plan_redirect(a, action, request); break;
     }
     add_endpoint_headers(a, verdict, request.dialect);

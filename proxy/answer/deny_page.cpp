@@ -2,6 +2,7 @@
 
 #include "core/text/location_placeholders.hpp"
 #include "core/text/text.hpp"
+#include "proxy/answer/recheck.hpp"
 #include "proxy/http/refusal.hpp"
 
 #include <boost/url/encode.hpp>
@@ -99,8 +100,10 @@ p{margin:0 0 .75rem}
 padding:.75rem 1rem;margin:.75rem 0;white-space:pre-line;overflow-wrap:anywhere}
 .button{display:inline-block;background:var(--link);color:var(--link-text);text-decoration:none;
 font-weight:600;border-radius:8px;padding:.7rem 1.2rem;margin:.5rem 0 .25rem;max-width:100%;overflow-wrap:anywhere}
+button.button{border:0;font:inherit;font-weight:600;cursor:pointer}
 .button:hover{text-decoration:underline}
 .button:focus-visible{outline:3px solid var(--text);outline-offset:2px}
+.note{color:var(--muted);font-size:.9rem}
 .desk{border-top:1px solid var(--line);margin-top:1.75rem;padding-top:.25rem}
 .desk h2{color:var(--muted);font-size:.9rem;text-transform:uppercase;letter-spacing:.04em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:.5rem 0 0;font-size:.925rem}
@@ -180,6 +183,19 @@ void append_template(std::string& out, const PageTemplate& page, const DenyInfo&
     }
 }
 
+// "Check again" (README: `intune.recheck_interval_s`): a form posting back to the gateway, which
+// looks the device up again and returns the browser to `back` (checked again there).
+void append_recheck_form(std::string& out, std::string_view back) {
+    if (back.empty()) return;
+    out += "<form method=\"post\" action=\"";
+    out += recheck_path;
+    out += "\"><input type=\"hidden\" name=\"return\" value=\"";
+    out += html_escape(back);
+    out +=
+        "\"><button class=\"button\" type=\"submit\">Check again</button></form>\n"
+        "<p class=\"note\">Fixed it already? Check again asks for your device's status now.</p>\n";
+}
+
 }  // namespace
 
 bool prefers_html(std::string_view accept) {
@@ -251,6 +267,7 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
         out += html_escape(info.help);
         out += "</p>\n";
     }
+    append_recheck_form(out, info.recheck_return);
     if (!info.help_url.empty()) {
         const auto host = url_host(info.help_url);
         out += "<p><a class=\"button\" href=\"";
@@ -280,14 +297,22 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
 }
 
 RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, std::string_view request_id,
-                          std::string_view accept, std::chrono::system_clock::time_point now) {
+                          std::string_view accept, std::chrono::system_clock::time_point now,
+                          std::string_view recheck_return) {
     RejectReply reply;
     reply.status = action.status;
     reply.headers = {{"Cache-Control", "no-store"}, {"Vary", "Accept"}};
     if (prefers_html(accept)) {
         const auto time = page_time(now);
         const std::string reason = client_reason(verdict);
-        DenyInfo info{verdict.outcome, action.status, request_id, reason, action.help, action.help_url, time};
+        DenyInfo info{verdict.outcome,
+                      action.status,
+                      request_id,
+                      reason,
+                      action.help,
+                      action.help_url,
+                      time,
+                      verdict.outcome == Outcome::NoId ? std::string_view() : recheck_return};
         reply.content_type = "text/html; charset=utf-8";
         reply.body = render_deny_page(info, action.page.get());
         reply.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");

@@ -30,6 +30,9 @@ struct DenyInfo {
     std::string_view help;
     std::string_view help_url;
     std::string_view time;  // as shown, e.g. "2026-11-26 10:12:15 UTC"
+    // The original path and query for the "Check again" form's `return` field; empty: no button
+    // (a device without an ID has nothing to check again).
+    std::string_view recheck_return;
 };
 
 // True when the Accept header ranks text/html above application/json (q-values, the most specific
@@ -39,10 +42,11 @@ bool prefers_html(std::string_view accept);
 // The built-in page for the outcome, or the operator's template when given.
 std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom = nullptr);
 
-// The answer to a request whose outcome's action is `reject`.
+// The answer to a request whose outcome's action is `reject`. recheck_return: as DenyInfo's.
 RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, std::string_view request_id,
                           std::string_view accept,
-                          std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+                          std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
+                          std::string_view recheck_return = {});
 
 // "https://" + Host + target when that forms a valid URL; empty otherwise.
 std::string original_url(std::string_view host, std::string_view target);

@@ -7,6 +7,7 @@
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/answer/recheck.hpp"
 #include "proxy/answer/verdict_lookup.hpp"
 #include "proxy/front/upstream_exchange.hpp"
 #include "proxy/http/refusal.hpp"
@@ -163,6 +164,8 @@ private:
     net::awaitable<bool> handshake();
     net::awaitable<bool> serve_request(bool first);
     net::awaitable<bool> answer_locally(Answer answer, AccessRecord& rec, bool keep);
+    net::awaitable<bool> answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec);
+    net::awaitable<std::optional<std::string>> read_small_body(Parser& parser, std::size_t max);
     net::awaitable<bool> forward(Parser& parser, const Answer& answer, AccessRecord& rec);
     std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
     net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr,
@@ -406,6 +409,7 @@ net::awaitable<bool> Session::serve_request(bool first) {
         co_return finish(co_await refuse(400, "ambiguous device header", rec));
     }
     const auto id = request_device_id(cfg_.device_id, cert_id_, claim);
+    if (is_recheck_path(req.target())) co_return finish(co_await answer_recheck(parser, id, rec));
     const Verdict verdict = co_await lookup_verdict(
         w_.compliance, id, has_cert_ ? "no valid device id in the client certificate" : "no client certificate",
         rec.request_id);
@@ -433,6 +437,40 @@ net::awaitable<bool> Session::answer_locally(Answer answer, AccessRecord& rec, b
     res.body() = std::move(answer.body);
     const error_code ec = co_await write_response(res, keep);
     co_return keep && !ec;
+}
+
+// "Check again" (proxy/answer/recheck.hpp): answered here, never forwarded. Only a POST rechecks.
+net::awaitable<bool> Session::answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec) {
+    if (parser.get().method() != http::verb::post) {
+        note_error(rec, {}, "recheck: not a POST");
+        co_return co_await refuse(405, "method not allowed: Check again is a POST", rec);
+    }
+    const auto body = co_await read_small_body(parser, max_recheck_body);
+    const auto back = body ? form_field(*body, "return") : std::nullopt;
+    auto done = co_await recheck_device(w_.compliance, id, cfg_.intune.recheck_interval, rec.request_id);
+    w_.metrics.count_recheck(done.result);
+    if (done.verdict) note_verdict(rec, *done.verdict, id, Action::Redirect);
+    rec.device_id = id.value_or(std::string());
+    rec.action = std::string(to_string(Action::Redirect));
+    Answer answer = plan_recheck(Dialect::Gateway, recheck_location(back.value_or("/")));
+    co_return co_await answer_locally(std::move(answer), rec, client_keep_alive(parser, !keep_going()));
+}
+
+// The request's body when it has a Content-Length of at most `max` (read here); nullopt otherwise
+// (left unread: the connection then closes after the answer).
+net::awaitable<std::optional<std::string>> Session::read_small_body(Parser& parser, std::size_t max) {
+    std::string body;
+    if (parser.is_done()) co_return body;
+    const auto length = parser.content_length();
+    if (!length || *length > max || beast::iequals(parser.get()[http::field::expect], "100-continue"))
+        co_return std::nullopt;
+    body.resize(static_cast<std::size_t>(*length));
+    parser.get().body().data = body.data();
+    parser.get().body().size = body.size();
+    stream_.expires_after(client_step_timeout());
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, nothrow);
+    if ((ec && ec != http::error::need_buffer) || !parser.is_done()) co_return std::nullopt;
+    co_return body;
 }
 
 // Puts the forward headers on the request (the device facts, the client's own X-Intune-* and

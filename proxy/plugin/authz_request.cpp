@@ -49,6 +49,11 @@ OriginalRequest original_request(const boost::beast::http::fields& fields, std::
     return out;
 }
 
+std::string_view original_method(const boost::beast::http::fields& fields) {
+    auto method = single(fields, "X-Forwarded-Method");
+    return method.empty() ? single(fields, "X-Original-Method") : method;
+}
+
 std::optional<Dialect> authz_dialect(std::string_view target) {
     const auto path = target.substr(0, target.find('?'));
     if (under(path, "/authz/nginx")) return Dialect::AuthzNginx;

@@ -24,6 +24,10 @@ struct OriginalRequest {
 };
 OriginalRequest original_request(const boost::beast::http::fields& fields, std::string_view check_target);
 
+// The original request's method: X-Forwarded-Method (Traefik, Caddy), else X-Original-Method
+// (nginx, the HAProxy Lua), each counting only when it occurs once; empty when unknown.
+std::string_view original_method(const boost::beast::http::fields& fields);
+
 // Every path under /authz is a check (Envoy appends the original path to its path_prefix);
 // /authz/nginx... is the nginx dialect. nullopt: not a check path (404).
 std::optional<Dialect> authz_dialect(std::string_view target);

@@ -7,6 +7,7 @@
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/answer/recheck.hpp"
 #include "proxy/answer/verdict_lookup.hpp"
 #include "proxy/http/refusal.hpp"
 #include "proxy/http/request_id.hpp"
@@ -248,6 +249,19 @@ void fill_answer(AuthzReply& reply, Answer answer, const Runtime& rt) {
     res.body() = std::move(answer.body);
 }
 
+// "Check again" through the proxy (proxy/answer/recheck.hpp): the endpoint never reads a body, so
+// the browser goes back to the site's root.
+net::awaitable<void> recheck(AuthzReply& reply, ComplianceService& compliance, ProxyMetrics& metrics,
+                             const std::optional<std::string>& device_id, Dialect dialect, const Runtime& rt) {
+    auto done = co_await recheck_device(compliance, device_id, rt.config.intune.recheck_interval, reply.rec.request_id);
+    metrics.count_recheck(done.result);
+    metrics.count_authz(AuthzResult::Redirected);
+    if (done.verdict) note_verdict(reply.rec, *done.verdict, device_id, Action::Redirect);
+    reply.rec.device_id = device_id.value_or(std::string());
+    reply.rec.action = std::string(to_string(Action::Redirect));
+    fill_answer(reply, plan_recheck(dialect, "/"), rt);
+}
+
 AuthzResult result_of(const HeaderIdentity& who, Action action) {
     if (who.no_certificate) return AuthzResult::NoCertificate;
     switch (action) {
@@ -317,8 +331,12 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
         reply.json(403, refusal_body(rec.request_id, who.reason));
         co_return co_await reply.finish(keep);
     }
-    const Verdict verdict = co_await lookup_verdict(compliance, who.device_id, who.reason, rec.request_id);
     const auto original = original_request(req, req.target());
+    if (original_method(req) == "POST" && is_recheck_path(original.target)) {
+        co_await recheck(reply, compliance, metrics, who.device_id, *dialect, rt);
+        co_return co_await reply.finish(keep);
+    }
+    const Verdict verdict = co_await lookup_verdict(compliance, who.device_id, who.reason, rec.request_id);
     Answer answer =
         plan_answer(verdict, who.device_id,
                     {*dialect, rec.request_id, req[http::field::accept], original.host, original.target, {}}, cfg);

@@ -1133,4 +1133,18 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
                  "config error: /intune/stale_if_error_s: expected an integer, got string");
 }
 
+// intune.recheck_interval_s: "Check again" (README), 60 s unless set, never 0 (every click a Graph call).
+BOOST_AUTO_TEST_CASE(recheck_interval) {
+    auto r = parse(minimal());
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->intune.recheck_interval.count() == 60);
+    r = parse(with(minimal(), "/intune/recheck_interval_s", 300));
+    expect_ok(r);
+    if (r.config) BOOST_TEST(r.config->intune.recheck_interval.count() == 300);
+    expect_error(parse(with(minimal(), "/intune/recheck_interval_s", 0)),
+                 "config error: /intune/recheck_interval_s: must be between 1 and 86400, got 0");
+    expect_error(parse(with(minimal(), "/intune/recheck_interval_s", "60")),
+                 "config error: /intune/recheck_interval_s: expected an integer, got string");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
