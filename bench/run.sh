@@ -6,6 +6,7 @@
 #   BENCH_PROXIES="nginx haproxy" BENCH_DURATION=5 bash bench/run.sh
 #   BENCH_PROXIES="nginx intune-gate" BENCH_MODES="keepalive resume" BENCH_IDLE=0 bash bench/run.sh
 #   BENCH_GATE_B=/other/checkout/build/bin/intune-gate bash bench/run.sh   # A/B of two builds
+#   BENCH_UPSTREAM_BYTES=20000 bash bench/run.sh   # the upstream answers a 20 KB page instead of "ok\n"
 #
 # Modes: keepalive (many requests per connection), handshake (a full TLS handshake per request),
 # resume (a new connection per request resuming the previous one's TLS 1.3 session). With
@@ -36,6 +37,7 @@ MODES=${BENCH_MODES:-keepalive handshake resume}
 NOLOG=${BENCH_NOLOG:-1}               # 1: also nginx with its access log off (when the logs are on)
 ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleaved; the table shows medians
 GATE_B=${BENCH_GATE_B:-}              # another intune-gate binary, measured as "intune-gate-b" in the same rounds
+UPSTREAM_BYTES=${BENCH_UPSTREAM_BYTES:-3}  # the upstream's answer body ("ok\n"; larger: a page's worth, e.g. 20000)
 NGINX_TICKETS=${BENCH_NGINX_TICKETS:-on}  # nginx's ssl_session_tickets beside its shared session cache (on: its default)
 declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
                  [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448))
@@ -110,11 +112,19 @@ build() {
 }
 
 # ---- helpers ------------------------------------------------------------------------------------
+if [ "$UPSTREAM_BYTES" -le 3 ]; then
+    UPSTREAM_ANSWER='return 200 "ok\\n";'
+else  # nginx's string parameters are short: a larger answer is a file
+    mkdir -p "$RUN/upstream-root"
+    head -c "$UPSTREAM_BYTES" /dev/zero | tr '\0' x >"$RUN/upstream-root/body.txt"
+    chmod o+x "$RUN" && chmod o+rx "$RUN/upstream-root"  # nginx's workers run as nobody when started by root
+    UPSTREAM_ANSWER="root $RUN/upstream-root; try_files /body.txt =404;"
+fi
 render() {  # template → file, @NAME@ placeholders
     sed -e "s|@RUN@|$RUN|g" -e "s|@PKI@|$PKI|g" -e "s|@PORT@|$PROXY_PORT|g" \
         -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@EMU_PORT@|$EMU_PORT|g" \
         -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@ACCESS_LOG@|$NGINX_ACCESS_LOG|g" -e "s|@AUTHZ_PORT@|$AUTHZ_PORT|g" \
-        -e "s|@TICKETS@|$NGINX_TICKETS|g" -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
+        -e "s|@UPSTREAM_ANSWER@|$UPSTREAM_ANSWER|g" -e "s|@TICKETS@|$NGINX_TICKETS|g" -e "s|@LOG_GLOBAL@|$HAPROXY_LOG_GLOBAL|g" -e "s|@LOG_DEFAULTS@|$HAPROXY_LOG_DEFAULTS|g" \
         "$ROOT/bench/$1" >"$2"
 }
 

@@ -99,7 +99,9 @@ std::string HttpResult::error_text() const {
 }
 
 struct HttpClient::Connection {
-    Connection(net::any_io_executor ex, ssl::context& ctx) : stream(ex, ctx) {}
+    // Room for a whole TLS record: Beast reads into what the buffer has room for (at least 512
+    // bytes), and an answer read 512 bytes at a time costs a read and a resumption per piece.
+    Connection(net::any_io_executor ex, ssl::context& ctx) : stream(ex, ctx) { buffer.reserve(16 * 1024); }
     TlsClientStream stream;
     beast::flat_buffer buffer;
 };

@@ -32,6 +32,10 @@ bool still_open(beast::tcp_stream& stream, bool tls) {
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(net::any_io_executor ex, const Runtime& rt) : generation(rt.generation) {
+    // Beast reads as much as the buffer has room for, and at least 512 bytes: an empty buffer that
+    // never grows made every upstream answer come in 512-byte reads, each relayed to the client as
+    // its own TLS record (docs/performance.md, "Where a keep-alive request goes").
+    buffer.reserve(read_reserve);
     if (rt.upstream_tls)
         tls.emplace(ex, *rt.upstream_tls);
     else

@@ -9,6 +9,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -16,6 +17,8 @@
 namespace ig {
 
 struct UpstreamConnection {
+    static constexpr std::size_t read_reserve = 16 * 1024;  // one TLS record's worth of plaintext
+
     UpstreamConnection(boost::asio::any_io_executor ex, const Runtime& rt);
 
     boost::beast::tcp_stream& tcp();
