@@ -7,6 +7,7 @@
 #   BENCH_PROXIES="nginx intune-gate" BENCH_MODES="keepalive resume" BENCH_IDLE=0 bash bench/run.sh
 #   BENCH_GATE_B=/other/checkout/build/bin/intune-gate bash bench/run.sh   # A/B of two builds
 #   BENCH_UPSTREAM_BYTES=20000 bash bench/run.sh   # the upstream answers a 20 KB page instead of "ok\n"
+#   BENCH_GATE_B=build/bin/intune-gate BENCH_GATE_B_POLICIES='[...]' bash bench/run.sh   # A/B of two configs
 #
 # Modes: keepalive (many requests per connection), handshake (a full TLS handshake per request),
 # resume (a new connection per request resuming the previous one's TLS 1.3 session). With
@@ -39,6 +40,7 @@ ROUNDS=${BENCH_ROUNDS:-3}             # load runs per proxy and mode, interleave
 GATE_B=${BENCH_GATE_B:-}              # another intune-gate binary, measured as "intune-gate-b" in the same rounds
 UPSTREAM_BYTES=${BENCH_UPSTREAM_BYTES:-3}  # the upstream's answer body ("ok\n"; larger: a page's worth, e.g. 20000)
 NGINX_TICKETS=${BENCH_NGINX_TICKETS:-on}  # nginx's ssl_session_tickets beside its shared session cache (on: its default)
+GATE_B_POLICIES=${BENCH_GATE_B_POLICIES:-}  # JSON array: intune-gate-b runs with these "policies" (docs/policies.md)
 declare -A PORT=([nginx]=$((PORT_BASE + 443)) [haproxy]=$((PORT_BASE + 445)) [intune-gate]=$((PORT_BASE + 446))
                  [nginx-authz]=$((PORT_BASE + 447)) [nginx-nolog]=$((PORT_BASE + 448))
                  [intune-gate-b]=$((PORT_BASE + 449)))
@@ -234,6 +236,9 @@ start_gate() {  # start_gate [LABEL BINARY]: the gateway under test, or a second
         local offset=0; [ "$label" = intune-gate ] || offset=1
         PROXY_PORT=${PORT[$label]} ADMIN_PORT=$((ADMIN_PORT + offset)) AUTHZ_PORT=$((AUTHZ_PORT + offset)) \
             render intune-gate.json.in "$config"
+        if [ "$label" = intune-gate-b ] && [ -n "$GATE_B_POLICIES" ]; then
+            jq --argjson p "$GATE_B_POLICIES" '.policies = $p' "$config" >"$config.tmp" && mv "$config.tmp" "$config"
+        fi
         "$binary" --check-config "$config" >&2 || die "$label rejects the bench config"
     fi
     start_logged "$label" "$binary" --config "$config"

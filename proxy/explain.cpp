@@ -5,6 +5,7 @@
 #include "core/text/text.hpp"
 #include "core/tls/openssl_ptr.hpp"
 #include "core/verdict/compliance.hpp"
+#include "proxy/explain_policy.hpp"
 #include "proxy/tls/client_ca_store.hpp"
 
 #include <openssl/bio.h>
@@ -110,7 +111,8 @@ Verdict look_up(const Config& config, const std::string& id) {
 
 }  // namespace
 
-int explain_certificate(const Config& config, const std::filesystem::path& certificate, std::ostream& out) {
+int explain_certificate(const Config& config, const std::filesystem::path& certificate, std::ostream& out,
+                        std::string_view url) {
     log::to_stderr();  // stdout is this report
     BioPtr bio(BIO_new_file(certificate.c_str(), "r"));
     X509Ptr leaf(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -171,6 +173,7 @@ int explain_certificate(const Config& config, const std::filesystem::path& certi
     if (action.action == Action::Reject) out << ", status " << action.status;
     if (action.action == Action::Redirect) out << " to " << action.location;
     out << '\n';
+    if (!url.empty()) return explain_policy(config, url, verdict, out) && action.action == Action::Forward ? 0 : 1;
     return action.action == Action::Forward ? 0 : 1;
 }
 

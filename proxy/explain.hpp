@@ -8,11 +8,14 @@
 
 #include <filesystem>
 #include <ostream>
+#include <string_view>
 
 namespace ig {
 
 // Exit status: 0 when a request with this certificate would be forwarded, 1 otherwise, 2 when the
 // certificate file cannot be read.
-int explain_certificate(const Config& config, const std::filesystem::path& certificate, std::ostream& out);
+// url (optional, --url): also the access policy for that URL and each requirement's result.
+int explain_certificate(const Config& config, const std::filesystem::path& certificate, std::ostream& out,
+                        std::string_view url = {});
 
 }  // namespace ig

@@ -5,6 +5,7 @@
 #include "core/verdict/compliance.hpp"
 #include "proxy/admin/admin.hpp"
 #include "proxy/admin/metrics_render.hpp"
+#include "proxy/explain_policy.hpp"
 #include "proxy/front/server.hpp"
 #include "proxy/plugin/authz_server.hpp"
 #include "proxy/runtime.hpp"
@@ -38,6 +39,7 @@ DeviceView device_view(const std::string& id, const Verdict& v, const std::optio
         view.age_s = cached->age_s;
         view.ttl_s = cached->ttl_s;
     }
+    if (v.facts.read) view.facts_json = facts_for_people(v.facts).dump();
     return view;
 }
 
@@ -57,10 +59,16 @@ struct Gateway {
     // hold the runtime: plugin-only deployments).
     mutable std::mutex admin_token_mutex;
     std::string admin_token;
+    std::shared_ptr<const Config> policy_config;  // the help desk's ?url= (under admin_token_mutex)
 
     void set_admin_token(const Config& c) {
         std::lock_guard lock(admin_token_mutex);
         admin_token = c.admin.token ? c.admin.token->value : std::string();
+        policy_config = std::make_shared<const Config>(c);
+    }
+    std::shared_ptr<const Config> current_policy_config() const {
+        std::lock_guard lock(admin_token_mutex);
+        return policy_config;
     }
     std::string current_admin_token() const {
         std::lock_guard lock(admin_token_mutex);
@@ -129,6 +137,11 @@ struct Gateway {
                     done(device_view(id, v, compliance->inspect(id)));
                 });
             });
+        };
+        handlers.policy = [this](const std::string& id, std::string_view url) {
+            auto cached = compliance->inspect(id);
+            if (!cached) return std::string("null");
+            return policy_for_url(*current_policy_config(), url, cached->verdict).dump();
         };
         admin = std::make_unique<AdminServer>(cfg.admin.address, cfg.admin.port, std::move(handlers));
     }

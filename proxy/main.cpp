@@ -12,9 +12,10 @@ namespace {
 constexpr std::string_view usage =
     "usage: intune-gate --config FILE        run the gateway (logs to stdout)\n"
     "       intune-gate --check-config FILE  validate the file, its certificates, keys and secrets\n"
-    "       intune-gate --explain CERT.pem --config FILE\n"
+    "       intune-gate --explain CERT.pem --config FILE [--url https://host/path]\n"
     "                                        what the gateway makes of a device certificate: device ID,\n"
-    "                                        verification, outcome and action (exit 0: forwarded)\n"
+    "                                        verification, outcome and action, the access policy for\n"
+    "                                        the URL and each requirement (exit 0: forwarded)\n"
     "       intune-gate --version | --help\n";
 
 enum class Warnings { Print, Log };
@@ -48,17 +49,20 @@ int main(int argc, char** argv) {
         std::cout << "config ok: " << config->file.string() << '\n';
         return 0;
     }
-    if (argc == 5 && (std::string_view(argv[1]) == "--explain" || std::string_view(argv[3]) == "--explain")) {
+    if ((argc == 5 || argc == 7) &&
+        (std::string_view(argv[1]) == "--explain" || std::string_view(argv[3]) == "--explain")) {
+        // --explain CERT and --config FILE in either order, then optionally --url URL.
         const bool explain_first = std::string_view(argv[1]) == "--explain";
         const char* cert = explain_first ? argv[2] : argv[4];
         const char* file = explain_first ? argv[4] : argv[2];
-        if (std::string_view(explain_first ? argv[3] : argv[1]) != "--config") {
+        if (std::string_view(explain_first ? argv[3] : argv[1]) != "--config" ||
+            (argc == 7 && std::string_view(argv[5]) != "--url")) {
             std::cerr << usage;
             return 2;
         }
         auto config = load_or_report(file);
         if (!config) return 2;
-        return ig::explain_certificate(*config, cert, std::cout);
+        return ig::explain_certificate(*config, cert, std::cout, argc == 7 ? argv[6] : "");
     }
     if (argc == 3 && std::string_view(argv[1]) == "--config") {
         auto config = load_or_report(argv[2], Warnings::Log);

@@ -79,6 +79,17 @@ framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"re
 field-over-beast-limit @@ core/graph/bounded_parser.hpp @@ if (name_string.size() > max_field_bytes || value.size() > max_field_bytes) { @@ if (false) { @@ test_field_limit @@ -
 authz-answer-every-name @@ proxy/answer/headers.cpp @@ for (const auto name : own_headers) answer(name); @@ - @@ test_authz_endpoint @@ proxy_test_plugin_confs
 nginx-conf-stale-not-overwritten @@ conf/plugin/nginx.conf @@ proxy_set_header X-Intune-Stale                    $intune_stale; @@ - @@ test_authz_nginx @@ proxy_test_plugin_confs
+policy-prefix-no-boundary @@ core/policy/path_normalise.cpp @@ return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/'; @@ return true; @@ test_policy_front @@ core_test_path_normalise
+policy-no-dot-segments @@ core/policy/path_normalise.cpp @@ if (name == "." || name == "..") { @@ if (false) { @@ test_policy_front test_policy_plugin @@ core_test_path_normalise
+policy-report-blocks @@ core/policy/policy_check.cpp @@ check.result = check.policy->mode == PolicyMode::Report ? PolicyResult::Report : PolicyResult::Deny; @@ check.result = PolicyResult::Deny; @@ test_policy_front @@ -
+policy-missing-fact-passes @@ core/policy/policy.cpp @@ if (!f.encrypted) return {Requirement::Encrypted, false, "the device reports no encryption state"}; @@ if (!f.encrypted) return {Requirement::Encrypted, true, "the device reports no encryption state"}; @@ test_policy_front @@ core_test_policy
+policy-versions-as-text @@ core/policy/policy.cpp @@ out.passed = compare_versions(*version, it->second) >= 0; @@ out.passed = version->compare(it->second) >= 0; @@ test_policy_front @@ core_test_version
+policy-first-not-winning @@ core/policy/policy.hpp @@ for (const auto& p : policies)\n        if (policy_fits(p, t)) return &p;\n    return nullptr; @@ decltype(&*std::begin(policies)) last = nullptr;\n    for (const auto& p : policies)\n        if (policy_fits(p, t)) last = &p;\n    return last; @@ test_policy_front @@ core_test_policy
+policy-host-trailing-dot @@ core/policy/host_match.cpp @@ if (!host.empty() && host.back() == '.') host.pop_back(); @@ - @@ test_policy_front test_policy_plugin @@ core_test_host_match
+policy-overlong-utf8 @@ core/policy/path_normalise.cpp @@ if (overlong_utf8(out)) return std::nullopt; @@ - @@ test_policy_front test_policy_plugin @@ core_test_path_normalise
+policy-forward-unnormalised @@ proxy/front/session.cpp @@ if (!policy_req.forward_target.empty()) req.target(policy_req.forward_target); @@ - @@ test_policy_front @@ -
+policy-plugin-no-forwarded-uri @@ proxy/plugin/authz_request.cpp @@ for (std::string_view name : {"X-Forwarded-Uri", "X-Original-URI"}) { @@ for (std::string_view name : {"X-Original-URI"}) { @@ test_policy_plugin @@ -
+policy-page-unescaped @@ proxy/answer/deny_page.cpp @@ happened = html_escape(info.policy->happened); @@ happened = info.policy->happened; @@ test_policy_pages @@ -
 framing-te-not-chunked @@ proxy/http/request_framing.cpp @@ if (!iequals(req[http::field::transfer_encoding], "chunked")) return {"unsupported transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 framing-repeated-host @@ proxy/http/request_framing.cpp @@ if (hosts > 1) return {"repeated host", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 handshake-failure-reason @@ proxy/tls/tls_context.cpp @@         case X509_V_ERR_CERT_REVOKED: return HandshakeFailure::Revoked;\n @@ - @@ test_handshake @@ -

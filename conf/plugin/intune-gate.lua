@@ -73,7 +73,8 @@ core.register_action("intune_gate", { "http-req" }, function(txn, url)
         ["x-original-method"] = { txn.sf:method() },
         ["x-original-uri"] = { txn.sf:url() },
         -- The check's own Host names the gateway; the site the client asked for, for a redirect's
-        -- {return_url}, travels here (docs/plugin-mode.md). HAProxy terminated the client's TLS.
+        -- {return_url} and for access policies that name hosts, travels here (docs/plugin-mode.md,
+        -- docs/policies.md). HAProxy terminated the client's TLS.
         ["x-forwarded-host"] = { txn.sf:req_fhdr("host") or "" },
         ["x-forwarded-proto"] = { "https" },
     }

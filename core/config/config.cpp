@@ -6,6 +6,7 @@
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_pem.hpp"
+#include "core/config/config_policies.hpp"
 #include "core/graph/origin.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/text/text.hpp"
@@ -104,7 +105,7 @@ void Loader::root(const json& doc, Config& out) {
     if (!doc.is_object()) return type_error("/", "object", doc);
     JsonObject o(*this, doc, "",
                  {"listen", "workers", "tls", "device_id", "intune", "upstream", "outcomes", "limits", "admin", "authz",
-                  "pages_dir"});
+                  "pages_dir", "policies"});
     if (auto* l = o.get("listen"); l && l->is_null())
         out.listen.enabled = false;
     else
@@ -122,6 +123,7 @@ void Loader::root(const json& doc, Config& out) {
     limits(o.get("limits"), out.limits);
     admin(o.get("admin"), out);
     pages(o.get("pages_dir"), out);
+    policies(o.get("policies"), out);
     if (out.authz.enabled) {
         auto same = [](const std::string& a, const std::string& b) {
             return a == b || a == "0.0.0.0" || a == "::" || b == "0.0.0.0" || b == "::";
@@ -130,6 +132,18 @@ void Loader::root(const json& doc, Config& out) {
             error("/authz/port", "is the same as /listen/port (" + std::to_string(out.listen.port) + ")");
         if (out.admin.enabled && same(out.authz.address, out.admin.address) && out.authz.port == out.admin.port)
             error("/authz/port", "is the same as /admin/port (" + std::to_string(out.admin.port) + ")");
+    }
+}
+
+// "policies" (core/config/config_policies.cpp); a deny action is read like an outcome's.
+void Loader::policies(const json* v, Config& out) {
+    read_policies(
+        *this, v, [&](const json& a, const std::string& ptr) { return outcome(a, ptr, out.device_id.header); },
+        out.policies);
+    out.intune.facts = facts_needed(out.policies);
+    for (const auto& p : out.policies) {
+        out.policy_hosts = out.policy_hosts || !p.hosts.empty();
+        out.policy_paths = out.policy_paths || !p.paths.empty();
     }
 }
 

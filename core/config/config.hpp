@@ -3,6 +3,7 @@
 // against the config file's folder, resolves secrets and reports every problem at once as
 // "config error: <JSON path>: <what is wrong>".
 #include "core/identity/cidr.hpp"
+#include "core/policy/policy.hpp"
 #include "core/text/page_template.hpp"
 #include "core/verdict/outcome.hpp"
 
@@ -152,6 +153,9 @@ struct IntuneConfig : IntuneConnection, VerdictRules {
     SyncConfig sync;
     std::chrono::seconds stale_if_error{0};  // 0 = fail closed
     std::chrono::seconds recheck_interval{60};  // "Check again" asks Graph at most once per device per interval
+    // The device facts the access policies need ($select, and kept with the verdict). Not a part
+    // compared by a reload: a verdict lacking a fact now needed is read again for its device only.
+    FactMask facts = 0;
 
     const GraphTenant& tenant() const { return *this; }
     const IntuneConnection& connection() const { return *this; }
@@ -176,6 +180,11 @@ struct OutcomeAction {
     std::string help;  // reject: what to do, shown on the deny page
     std::string help_url;  // reject: an https URL, linked from the deny page
     std::shared_ptr<const PageTemplate> page;  // reject: <pages_dir>/<Outcome>.html, when given
+};
+
+// One entry of "policies" (README: Access policies): the rule and what a failing request gets.
+struct PolicyConfig : Policy {
+    OutcomeAction deny;  // reject (default 403) or redirect
 };
 
 struct LimitsConfig {
@@ -220,6 +229,9 @@ struct Config {
     AdminConfig admin;
     AuthzConfig authz;
     std::optional<std::filesystem::path> pages_dir;  // operator deny pages, read into outcomes[].page
+    std::vector<PolicyConfig> policies;  // in order: the first that fits a request applies
+    bool policy_hosts = false;  // some policy has match.hosts
+    bool policy_paths = false;  // some policy has match.paths: paths are normalised and checked
     std::vector<std::string> warnings;  // e.g. literal secrets; printed by the caller
 
     const OutcomeAction& action_for(Outcome o) const { return outcomes[static_cast<std::size_t>(o)]; }

@@ -42,6 +42,7 @@ public:
     void limits(const json* v, LimitsConfig& out);
     void admin(const json* v, Config& out);
     void pages(const json* v, Config& out);
+    void policies(const json* v, Config& out);
     void shared_cache(const json* v, const std::string& ptr, SharedCacheConfig& out);
     void root(const json& doc, Config& out);
 

@@ -81,6 +81,8 @@ std::string GraphClient::selected() const {
     if (config_.save_device_properties)
         for (auto& p : config_.device_properties)
             if (std::find(select.begin(), select.end(), p) == select.end()) select.push_back(p);
+    for (auto p : fact_properties(config_.facts))
+        if (std::find(select.begin(), select.end(), p) == select.end()) select.emplace_back(p);
     std::string list;
     for (auto& s : select) list += (list.empty() ? "" : ",") + s;
     return list;

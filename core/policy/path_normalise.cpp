@@ -35,6 +35,14 @@ void append_escaped(std::string& out, unsigned char c) {
 // are alike here. nullopt for what is refused: an encoded delimiter that upstreams split on
 // differently (`%2F`, `%5C`, `%3B`), an encoded NUL, a raw backslash, space, control, `?` or `#`,
 // a `%` without two hex digits.
+// An overlong UTF-8 lead (`%C0%AE` is a `.` to a lax decoder, as old IIS was): never in valid text,
+// so refused rather than guessed at. Looks at the canonical form (upper-case hex).
+bool overlong_utf8(std::string_view canonical) {
+    for (std::string_view lead : {"%C0", "%C1", "%E0%8", "%E0%9", "%F0%8"})
+        if (canonical.find(lead) != std::string_view::npos) return true;
+    return false;
+}
+
 std::optional<std::string> canonical_bytes(std::string_view path) {
     std::string out;
     out.reserve(path.size());
@@ -60,6 +68,7 @@ std::optional<std::string> canonical_bytes(std::string_view path) {
             append_escaped(out, v);
         i += 2;
     }
+    if (overlong_utf8(out)) return std::nullopt;
     return out;
 }
 

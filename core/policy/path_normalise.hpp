@@ -21,7 +21,8 @@ struct NormalisedPath {
 // are dropped (Tomcat reads `/public/..;/admin` as `/admin`). nullopt: the path is not accepted —
 // it does not start with `/`, holds an encoded slash, backslash, semicolon or NUL (`%2F`, `%5C`,
 // `%3B`, `%00`: upstreams disagree on where such a path splits), a raw backslash, space, control
-// character, `?` or `#` (split the query off first), or a `%` not followed by two hex digits.
+// character, `?` or `#` (split the query off first), a `%` not followed by two hex digits, or an
+// overlong UTF-8 sequence (`%C0%AE`, a `.` to a lax decoder).
 std::optional<NormalisedPath> normalise_path(std::string_view path);
 
 // An origin-form request target split at the first `?`: the path, and the query with its `?`.

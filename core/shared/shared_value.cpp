@@ -67,6 +67,7 @@ std::string encode_shared_value(std::string_view device_id, const Verdict& v, st
              {"expires_at_ms", expires_at_ms}};
     if (!v.device_json.empty()) doc["device"] = v.device_json;
     if (v.apps_json) doc["apps"] = *v.apps_json;
+    if (v.facts.read) doc["facts"] = facts_to_json(v.facts);
     if (v.device_truncated) doc["device_truncated"] = *v.device_truncated;
     if (v.apps_truncated) doc["apps_truncated"] = *v.apps_truncated;
     if (!v.managed_device_id.empty()) doc["managed_device_id"] = v.managed_device_id;
@@ -74,7 +75,7 @@ std::string encode_shared_value(std::string_view device_id, const Verdict& v, st
 }
 
 std::optional<SharedValue> decode_shared_value(std::string_view text, std::string_view device_id, std::int64_t now_ms,
-                                               std::string* why) {
+                                               std::string* why, FactMask needed) {
     auto refuse = [&](const char* what) -> std::optional<SharedValue> {
         fail(why, what);
         return std::nullopt;
@@ -136,6 +137,12 @@ std::optional<SharedValue> decode_shared_value(std::string_view text, std::strin
         if (!guid || *guid != *m) return refuse("bad managed_device_id");
         v.managed_device_id = *guid;
     }
+    if (auto f = doc.find("facts"); f != doc.end()) {
+        auto facts = facts_from_json(*f);
+        if (!facts) return refuse("bad device facts");
+        v.facts = std::move(*facts);
+    }
+    if (!v.facts.has(needed)) return refuse("lacks device facts the policies need");
     v.source = VerdictSource::Shared;
     v.fetched_at_ms = *fetched;
     return out;

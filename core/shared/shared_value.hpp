@@ -12,7 +12,9 @@
 namespace ig {
 
 inline constexpr std::string_view shared_value_format = "intune-gate/verdict";
-inline constexpr int shared_value_version = 1;
+// 2: device facts for access policies ("facts") and the Intune id of a device found by its Entra
+// ID ("managed_device_id"); a value of another version is not read.
+inline constexpr int shared_value_version = 2;
 inline constexpr std::size_t max_shared_value_bytes = 1 << 20;
 
 struct SharedValue {
@@ -30,9 +32,9 @@ std::string shared_sync_lease_key(std::string_view prefix);
 std::string encode_shared_value(std::string_view device_id, const Verdict& v, std::int64_t expires_at_ms);
 
 // nullopt (and `why` says what was wrong) unless `text` is our format for `device_id`, consistent,
-// and not expired at now_ms.
+// and not expired at now_ms; also when it lacks a device fact of `needed` (read from Graph again).
 std::optional<SharedValue> decode_shared_value(std::string_view text, std::string_view device_id, std::int64_t now_ms,
-                                               std::string* why = nullptr);
+                                               std::string* why = nullptr, FactMask needed = 0);
 
 // Unix time in milliseconds.
 std::int64_t unix_ms();

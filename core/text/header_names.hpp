@@ -17,12 +17,16 @@ inline constexpr std::string_view stale_header = "X-Intune-Stale";
 inline constexpr std::string_view error_header = "X-Intune-Error";
 inline constexpr std::string_view status_header = "X-Intune-Status";
 inline constexpr std::string_view managed_device_id_header = "X-Intune-Managed-Device-Id";
+// Access policies (docs/policies.md): the policy that applied, and in report mode the requirement
+// that failed.
+inline constexpr std::string_view policy_header = "X-Intune-Policy";
+inline constexpr std::string_view policy_failed_header = "X-Intune-Policy-Failed";
 inline constexpr std::string_view request_id_header = "X-Request-Id";
 
-inline constexpr std::array<std::string_view, 10> own_headers{
-    outcome_header, compliance_state_header, device_header, device_truncated_header,
-    apps_header,    apps_truncated_header,   stale_header,  error_header,
-    status_header,  managed_device_id_header};
+inline constexpr std::array<std::string_view, 12> own_headers{
+    outcome_header, compliance_state_header,  device_header, device_truncated_header,
+    apps_header,    apps_truncated_header,    stale_header,  error_header,
+    status_header,  managed_device_id_header, policy_header, policy_failed_header};
 
 // Names compared as CGI, WSGI, PHP and Rack see them: case-insensitive, `_` the same as `-`
 // (to them `X_Intune_Outcome` is `X-Intune-Outcome`).

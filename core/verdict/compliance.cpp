@@ -67,6 +67,7 @@ struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
           configured(
               std::make_shared<ConfiguredGraph>(config, m, std::make_shared<GraphConnection>(config, m, token_state))) {
         cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
+        cache.set_required_facts(config.facts);
         make_redis(config);
     }
 
@@ -156,7 +157,7 @@ std::optional<ComplianceService::Impl::Resolved> ComplianceService::Impl::shared
     const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const std::string& text) {
     std::string why;
     const auto now = unix_ms();
-    auto value = decode_shared_value(text, id, now, &why);
+    auto value = decode_shared_value(text, id, now, &why, b->config.facts);
     if (!value) {
         metrics.shared.ignored.inc();
         if (poison_log.allow()) log::warn("shared cache value ignored", {{"device_id", id}, {"reason", why}});
@@ -218,7 +219,9 @@ net::awaitable<ComplianceService::Impl::Resolved> ComplianceService::Impl::resol
         flight.emplace(redis, b->config.shared_cache.key_prefix, id,
                        self->instance + ":" + std::to_string(++self->flights),
                        std::chrono::duration_cast<std::chrono::milliseconds>(b->config.timeout),
-                       [id, now](const std::string& text) { return decode_shared_value(text, id, now).has_value(); });
+                       [id, now, facts = b->config.facts](const std::string& text) {
+                           return decode_shared_value(text, id, now, nullptr, facts).has_value();
+                       });
         bool waited = false;
         auto wait = co_await flight->join(deadline, &waited);
         if (waited) self->metrics.shared.lock_waits.inc();
@@ -494,6 +497,7 @@ void ComplianceService::reconfigure(const IntuneConfig& config) {
         if (!keep_connection) impl->token_state = TokenState::Unknown;
         impl->cache.set_max_entries(config.cache.max_entries);
         impl->cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
+        impl->cache.set_required_facts(config.facts);
         if (!keep_cache) impl->cache.clear();
         if (old.shared_cache != config.shared_cache) impl->make_redis(config);
         if (old.sync.interval != config.sync.interval && impl->sync_timer) impl->sync_timer->cancel();

@@ -76,6 +76,7 @@ Verdict verdict_for_reply(const GraphReply& reply, const IntuneConfig& config, s
         Verdict v;
         v.outcome = config.device_not_found;
         v.reason = "device not found in Intune";
+        v.facts.read = config.facts;  // asked, and none given: the requirements fail closed
         return v;
     }
     const auto e = reply.status == 200 ? std::nullopt : parse_odata_error(reply.body);
@@ -120,6 +121,7 @@ Verdict verdict_for_device(const nlohmann::json& doc, const IntuneConfig& config
         v.outcome = Outcome::StatusUnknown;
         v.reason = "complianceState not known to this build: " + v.compliance_state;
     }
+    if (config.facts) v.facts = read_device_facts(doc, config.facts);
     if (config.save_device_properties) {
         auto capped = cap_json_header(saved_properties(doc, config), device_header, config.max_device_header_bytes);
         v.device_json = std::move(capped.json);

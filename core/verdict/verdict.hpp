@@ -1,6 +1,7 @@
 #pragma once
 // A verdict: what the compliance core answers for one device (README: How a request flows). Plain
 // data, so that the units that make, store and encode verdicts need no Asio.
+#include "core/policy/facts.hpp"
 #include "core/verdict/outcome.hpp"
 
 #include <cstddef>
@@ -22,6 +23,7 @@ struct Verdict {
     Outcome outcome = Outcome::Error;
     std::string compliance_state;  // as Graph wrote it; empty when Graph gave no state
     std::string reason;  // one line, no secrets: for logs and X-Intune-Error
+    DeviceFacts facts;  // what access policies read (intune.facts); facts.read says which were asked for
     std::string device_json;  // saved device properties as a JSON object, when configured
     std::optional<std::string> apps_json;  // JSON array of {displayName, version, publisher}, when configured and read
     // Set when the header cap (intune.max_*_header_bytes) left entries out: how many there were in all.

@@ -17,6 +17,7 @@ std::optional<Verdict> VerdictCache::get(std::string_view device_id, Clock::time
         if (retain_ms_ <= 0 || unix_ms() - entry->verdict.fetched_at_ms > retain_ms_) erase(entry);
         return std::nullopt;
     }
+    if (!entry->verdict.facts.has(required_facts_)) return std::nullopt;
     lru_.splice(lru_.begin(), lru_, entry);
     Verdict v = entry->verdict;
     v.cache_hit = true;
@@ -77,6 +78,11 @@ std::optional<Verdict> VerdictCache::get_stale(std::string_view device_id, std::
     v.cache_hit = true;
     v.graph_ms = 0;
     return v;
+}
+
+void VerdictCache::set_required_facts(FactMask facts) {
+    std::lock_guard lock(mutex_);
+    required_facts_ = facts;
 }
 
 void VerdictCache::set_retain_expired(std::chrono::milliseconds retain) {

@@ -33,6 +33,10 @@ public:
     std::optional<Verdict> get_stale(std::string_view device_id, std::int64_t max_age_ms,
                                      std::int64_t now_ms = unix_ms());
 
+    // The device facts a fresh entry must hold (intune.facts): one read before a reload that now
+    // needs more is a miss, so that device alone is read from Graph again.
+    void set_required_facts(FactMask facts);
+
     // How long expired entries are kept for get_stale() (0: dropped when they expire).
     void set_retain_expired(std::chrono::milliseconds retain);
 
@@ -61,6 +65,7 @@ private:
     std::size_t max_entries_;
     Gauge* size_gauge_;
     std::int64_t retain_ms_ = 0;
+    FactMask required_facts_ = 0;
     List lru_;
     std::unordered_map<std::string_view, List::iterator> index_;  // keys view into Entry::id
 };

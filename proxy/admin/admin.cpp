@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
 #include <thread>
@@ -65,12 +66,22 @@ struct AdminServer::Impl {
         return CRYPTO_memcmp(a, b, na) == 0;
     }
 
-    static std::string device_json(const DeviceView& v) {
+    static std::string device_json(const DeviceView& v, const std::string& policy = {}) {
         nlohmann::json body{
             {"device_id", v.device_id}, {"outcome", v.outcome}, {"compliance_state", v.compliance_state},
             {"source", v.source},       {"age_s", v.age_s},     {"ttl_s", v.ttl_s},
             {"reason", v.reason}};
+        if (!v.facts_json.empty()) body["facts"] = nlohmann::json::parse(v.facts_json, nullptr, false);
+        if (!policy.empty()) body["policy"] = nlohmann::json::parse(policy, nullptr, false);
         return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+
+    // ?url=... of a help-desk request, percent-decoded; empty when not given.
+    static std::string url_param(std::string_view target) {
+        auto parsed = boost::urls::parse_origin_form(target);
+        if (!parsed) return {};
+        auto it = parsed->params().find("url");
+        return it == parsed->params().end() ? std::string() : std::string((*it).value);
     }
 
     // Looks the device up through handlers.refresh and resumes here on the admin thread.
@@ -147,7 +158,9 @@ struct AdminServer::Impl {
                 text(http::status::ok, "application/json", device_json(co_await refresh(*id)));
             }
         } else if (auto view = handlers.device(*id)) {
-            text(http::status::ok, "application/json", device_json(*view));
+            const auto url = url_param(target);
+            text(http::status::ok, "application/json",
+                 device_json(*view, url.empty() || !handlers.policy ? std::string() : handlers.policy(*id, url)));
         } else {
             json_error(http::status::not_found, "no verdict cached for this device");
         }

@@ -28,6 +28,7 @@ struct DeviceView {
     std::string reason;
     long long age_s = 0;
     long long ttl_s = 0;  // 0: not cached (an Error is never cached)
+    std::string facts_json;  // the device facts access policies read, as a JSON object; empty: none known
 };
 
 struct AdminHandlers {
@@ -39,6 +40,9 @@ struct AdminHandlers {
     std::function<std::optional<DeviceView>(const std::string& id)> device;
     // Drops the cached verdict and looks the device up; `done` may run on any thread.
     std::function<void(const std::string& id, std::function<void(DeviceView)> done)> refresh;
+    // GET /devices/{id}?url=URL: the access policy for URL with the device's cached verdict, as a
+    // JSON object {name, result, requirement, detail} ("null" when none applies); may be empty.
+    std::function<std::string(const std::string& id, std::string_view url)> policy;
 };
 
 struct AdminLimits {

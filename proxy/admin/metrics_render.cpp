@@ -69,7 +69,22 @@ void render_histogram(Writer& w, std::string_view name, std::string_view help, c
     w.sample(std::string(name) + "_count", "", cumulative);
 }
 
+// Policy names are letters, digits, '-', '_' and '.' (the config checks them): no escaping needed.
+void render_policies(Writer& w, const ProxyMetrics& proxy) {
+    const auto [results, failures] = proxy.policies.snapshot();
+    w.family("intune_gate_policy_results_total", "counter",
+             "Requests an access policy applied to, by policy and result (allow, deny, report).");
+    for (const auto& [key, n] : results)
+        w.sample("intune_gate_policy_results_total", "{policy=\"" + key.first + "\",result=\"" + key.second + "\"}", n);
+    w.family("intune_gate_policy_failures_total", "counter",
+             "Requests that failed an access policy (denied or reported), by policy and first failed requirement.");
+    for (const auto& [key, n] : failures)
+        w.sample("intune_gate_policy_failures_total",
+                 "{policy=\"" + key.first + "\",requirement=\"" + key.second + "\"}", n);
+}
+
 void render_requests(Writer& w, const ProxyMetrics& proxy) {
+    render_policies(w, proxy);
     w.family("intune_gate_requests_total", "counter", "Requests decided, by outcome and the action taken.");
     for (std::size_t o = 0; o < outcome_count; ++o)
         for (std::size_t a = 0; a < action_count; ++a)

@@ -2,6 +2,7 @@
 // What the front end counts; rendered with CoreMetrics by the admin listener.
 #include "core/verdict/metrics.hpp"
 #include "core/verdict/outcome.hpp"
+#include "proxy/admin/policy_metrics.hpp"
 
 namespace ig {
 
@@ -53,6 +54,7 @@ struct ProxyMetrics {
     Counter idle_evicted;  // handshake done, no complete request yet: closed to make room at max_connections
     Counter accept_errors;  // accept() failures (e.g. EMFILE), each followed by a pause
     std::array<Counter, recheck_result_count> rechecks{};  // "Check again", front end and endpoint
+    PolicyCounters policies;  // access policies: results and failed requirements
 
     void count_request(Outcome o, Action a) noexcept {
         requests[static_cast<std::size_t>(o)][static_cast<std::size_t>(a)].inc();

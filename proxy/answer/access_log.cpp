@@ -93,8 +93,18 @@ void log_access(const AccessRecord& r) {
         line += ",\"path\":";
         append_string(line, r.path);
     }
+    if (!r.policy.empty()) {
+        line += ",\"policy\":";
+        append_string(line, r.policy);
+        line += ",\"policy_result\":";
+        append_string(line, r.policy_result);
+    }
     line += ",\"request_id\":";
     append_string(line, r.request_id);
+    if (!r.requirement.empty()) {
+        line += ",\"requirement\":";
+        append_string(line, r.requirement);
+    }
     line += ",\"status\":";
     append_unsigned(line, r.status);
     line += ",\"time\":\"";

@@ -1,6 +1,7 @@
 #pragma once
 // The access log record (docs/operations.md): one JSON line per request, through core/log.
 #include <string>
+#include <string_view>
 
 namespace ig {
 
@@ -19,6 +20,11 @@ struct AccessRecord {
     double graph_ms = 0;
     bool cache_hit = false;
     std::string error;  // one-line reason, when any
+    // Access policies: the policy that applied, its result (allow, deny, report) and the
+    // requirement that failed; empty when no policy applied.
+    std::string_view policy;
+    std::string_view policy_result;
+    std::string_view requirement;
 };
 
 void log_access(const AccessRecord& record);

@@ -4,6 +4,7 @@
 // endpoint) gets. The front end and the endpoint only write it out (docs/architecture.md).
 // Pure: no I/O; the clock only for a deny page's time when the request view has none.
 #include "core/config/config.hpp"
+#include "core/policy/policy_check.hpp"
 #include "core/verdict/compliance.hpp"
 #include "proxy/answer/headers.hpp"
 
@@ -35,6 +36,10 @@ struct AnswerRequest {
     std::string_view host;
     std::string_view target;
     std::chrono::system_clock::time_point now{};  // the deny page's time; unset: the clock's now
+    // The access policy's check (check_policy(), docs/policies.md), when policies are configured:
+    // a Deny answers with the policy's deny action (its JSON names policy, requirement and detail,
+    // its page the requirement); Allow and Report forward with X-Intune-Policy(-Failed).
+    const PolicyCheck* policy = nullptr;
 };
 
 // The finished answer. A forward on the front end has no status, headers or body (the upstream
@@ -51,10 +56,7 @@ struct Answer {
     ForwardFacts facts;  // the device facts (forward: for the upstream or the endpoint's answer)
 };
 
-// A per-route access policy (SPEC §15) that turns a request away despite the device's verdict is
-// meant to enter here: as one more input naming the denial, answered as a reject.
-//
-// `device_id` and `verdict` must outlive the answer (facts points at them).
+// `device_id`, `verdict` and the policy check must outlive the answer (facts points at them).
 Answer plan_answer(const Verdict& verdict, const std::optional<std::string>& device_id, const AnswerRequest& request,
                    const Config& config);
 

@@ -2,6 +2,7 @@
 
 #include "core/text/location_placeholders.hpp"
 #include "core/text/text.hpp"
+#include "proxy/answer/policy_answer.hpp"
 #include "proxy/answer/recheck.hpp"
 #include "proxy/http/refusal.hpp"
 
@@ -241,7 +242,14 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
         append_template(out, *custom, info);
         return out;
     }
-    const auto& t = texts[static_cast<std::size_t>(info.outcome)];
+    OutcomeText t = texts[static_cast<std::size_t>(info.outcome)];
+    std::string title, happened, todo;  // a policy's words come with Graph's text: escaped
+    if (info.policy) {
+        title = html_escape(info.policy->title);
+        happened = html_escape(info.policy->happened);
+        todo = html_escape(info.policy->todo);
+        t = {title, happened, todo, "device"};
+    }
     out.reserve(6000);
     out +=
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -283,7 +291,7 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
     out += "</code></dd>\n<dt>Time</dt><dd>";
     out += html_escape(info.time);
     out += "</dd>\n<dt>Result</dt><dd>";
-    out += to_string(info.outcome);
+    out += info.result.empty() ? std::string(to_string(info.outcome)) : html_escape(info.result);
     out += " (HTTP ";
     out += std::to_string(info.status);
     out += ")</dd>\n";
@@ -298,13 +306,14 @@ std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom) {
 
 RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, std::string_view request_id,
                           std::string_view accept, std::chrono::system_clock::time_point now,
-                          std::string_view recheck_return) {
+                          std::string_view recheck_return, const PolicyCheck* policy) {
+    if (policy && (!policy->policy || !policy->failure)) policy = nullptr;
     RejectReply reply;
     reply.status = action.status;
     reply.headers = {{"Cache-Control", "no-store"}, {"Vary", "Accept"}};
     if (prefers_html(accept)) {
         const auto time = page_time(now);
-        const std::string reason = client_reason(verdict);
+        const std::string reason = policy ? one_line(policy->failure->detail, 300) : client_reason(verdict);
         DenyInfo info{verdict.outcome,
                       action.status,
                       request_id,
@@ -313,6 +322,14 @@ RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, s
                       action.help_url,
                       time,
                       verdict.outcome == Outcome::NoId ? std::string_view() : recheck_return};
+        PolicyWords words;
+        std::string result;
+        if (policy) {
+            words = policy_words(*policy, verdict);
+            result = policy_reason(*policy);
+            info.policy = &words;
+            info.result = result;
+        }
         reply.content_type = "text/html; charset=utf-8";
         reply.body = render_deny_page(info, action.page.get());
         reply.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
@@ -321,7 +338,7 @@ RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, s
         return reply;
     }
     reply.content_type = "application/json";
-    reply.body = reject_body(verdict, request_id);
+    reply.body = policy ? policy_reject_body(*policy, verdict, request_id) : reject_body(verdict, request_id);
     return reply;
 }
 

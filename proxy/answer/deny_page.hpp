@@ -5,6 +5,7 @@
 #include "core/config/config.hpp"
 #include "core/text/text.hpp"
 #include "core/verdict/compliance.hpp"
+#include "proxy/answer/policy_page.hpp"
 
 #include <chrono>
 #include <string>
@@ -33,6 +34,8 @@ struct DenyInfo {
     // The original path and query for the "Check again" form's `return` field; empty: no button
     // (a device without an ID has nothing to check again).
     std::string_view recheck_return;
+    const PolicyWords* policy = nullptr;  // an access policy's denial: its words replace the outcome's
+    std::string_view result;  // the Result line instead of the outcome's name, e.g. "access policy admin: os"
 };
 
 // True when the Accept header ranks text/html above application/json (q-values, the most specific
@@ -42,11 +45,12 @@ bool prefers_html(std::string_view accept);
 // The built-in page for the outcome, or the operator's template when given.
 std::string render_deny_page(const DenyInfo& info, const PageTemplate* custom = nullptr);
 
-// The answer to a request whose outcome's action is `reject`. recheck_return: as DenyInfo's.
+// The answer to a request whose outcome's action is `reject`, or (policy set, a Deny) whose access
+// policy's deny action is (then `action` is the policy's). recheck_return: as DenyInfo's.
 RejectReply render_reject(const OutcomeAction& action, const Verdict& verdict, std::string_view request_id,
                           std::string_view accept,
                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
-                          std::string_view recheck_return = {});
+                          std::string_view recheck_return = {}, const PolicyCheck* policy = nullptr);
 
 // "https://" + Host + target when that forms a valid URL; empty otherwise.
 std::string original_url(std::string_view host, std::string_view target);

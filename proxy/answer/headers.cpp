@@ -87,6 +87,10 @@ HeaderPolicy make_header_policy(const Config& config) {
     answer(policy.device_header);
     for (const auto name : own_headers) answer(name);
     answer(request_id_header);
+    if (!config.policies.empty()) {
+        answer(policy_header);
+        answer(policy_failed_header);
+    }
     for (std::size_t i = 0; i < outcome_count; ++i)
         if (config.outcomes[i].action == Action::Forward)
             for (const auto& [name, value] : policy.outcome_headers[i]) answer(name);
@@ -135,6 +139,8 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
                                        : std::string_view(v.reason).substr(0, max_reason_bytes));
     }
     set_clean(fields, request_id_header, facts.request_id);
+    if (!facts.policy.empty()) set_clean(fields, policy_header, facts.policy);
+    if (!facts.policy_failed.empty()) set_clean(fields, policy_failed_header, facts.policy_failed);
     for (const auto& [name, value] : policy.outcome_headers[static_cast<std::size_t>(facts.outcome)])
         fields.set(name, value);
 }

@@ -35,6 +35,8 @@ struct ForwardFacts {
     const Verdict* verdict = nullptr;  // when the core was asked
     std::string_view request_id;
     std::string_view client_address;
+    std::string_view policy;  // X-Intune-Policy: the access policy that applied, when one did
+    std::string_view policy_failed;  // X-Intune-Policy-Failed: report mode, the requirement that failed
     // The body framing the gateway relays: chunked, or this many bytes, or (neither) no body.
     bool chunked = false;
     std::optional<std::uint64_t> content_length;

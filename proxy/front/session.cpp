@@ -7,6 +7,7 @@
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/answer/policy_answer.hpp"
 #include "proxy/answer/recheck.hpp"
 #include "proxy/answer/verdict_lookup.hpp"
 #include "proxy/front/upstream_exchange.hpp"
@@ -401,6 +402,14 @@ net::awaitable<bool> Session::serve_request(bool first) {
         co_return finish(co_await refuse(400, "bad request", rec));
     }
     if (framing.origin_target) req.target(*framing.origin_target);
+    // Access policies see the path as the upstream will, and the upstream gets that path.
+    const PolicyRequest policy_req = policy_request(cfg_, req[http::field::host], req.target());
+    if (!policy_req.refused.empty()) {
+        w_.metrics.rejected_requests.inc();
+        note_error(rec, {}, policy_req.refused);
+        co_return finish(co_await refuse(400, policy_req.refused, rec));
+    }
+    if (!policy_req.forward_target.empty()) req.target(policy_req.forward_target);
 
     const auto claim = header_claim(req);
     if (header_claim_ambiguous(cfg_.device_id, claim)) {
@@ -413,10 +422,13 @@ net::awaitable<bool> Session::serve_request(bool first) {
     const Verdict verdict = co_await lookup_verdict(
         w_.compliance, id, has_cert_ ? "no valid device id in the client certificate" : "no client certificate",
         rec.request_id);
+    const PolicyCheck policy = policy_for(cfg_, policy_req, verdict);
     Answer answer = plan_answer(
         verdict, id,
-        {Dialect::Gateway, rec.request_id, req[http::field::accept], req[http::field::host], req.target(), {}}, cfg_);
+        {Dialect::Gateway, rec.request_id, req[http::field::accept], req[http::field::host], req.target(), {}, &policy},
+        cfg_);
     note_verdict(rec, verdict, id, answer.action);
+    note_policy(rec, w_.metrics, policy);
     if (answer.action != Action::Forward) {
         // Counted here; a forward is counted once it really goes out (forward()).
         w_.metrics.count_request(verdict.outcome, answer.action);

@@ -38,13 +38,17 @@ std::string_view single(const boost::beast::http::fields& fields, std::string_vi
 OriginalRequest original_request(const boost::beast::http::fields& fields, std::string_view check_target) {
     if (fields.count("X-Forwarded-Proto") > 0 && !iequals(single(fields, "X-Forwarded-Proto"), "https")) return {};
     OriginalRequest out;
-    out.host = single(fields, "X-Forwarded-Host");
-    if (out.host.empty()) out.host = single(fields, "Host");
-    out.target = single(fields, "X-Forwarded-Uri");
-    if (out.target.empty()) out.target = single(fields, "X-Original-URI");
+    // The first source present decides: a header given twice (or a list of hosts) leaves that part
+    // unknown rather than fall back to the next source (an access policy would judge another URL).
+    out.host = single(fields, fields.count("X-Forwarded-Host") > 0 ? "X-Forwarded-Host" : "Host");
+    if (out.host.find(',') != std::string_view::npos) out.host = {};
+    for (std::string_view name : {"X-Forwarded-Uri", "X-Original-URI"}) {
+        if (fields.count(name) == 0) continue;
+        out.target = single(fields, name);
+        return out;
+    }
     constexpr std::string_view prefix = "/authz/";
-    if (out.target.empty() && authz_dialect(check_target) == Dialect::Authz &&
-        check_target.substr(0, prefix.size()) == prefix)
+    if (authz_dialect(check_target) == Dialect::Authz && check_target.substr(0, prefix.size()) == prefix)
         out.target = check_target.substr(prefix.size() - 1);
     return out;
 }

@@ -15,9 +15,12 @@ namespace ig {
 // The request the proxy is asking about, as far as the check's headers tell, for a redirect's
 // {return_url}: the host from X-Forwarded-Host, else Host; the target from X-Forwarded-Uri (Caddy,
 // Traefik), else X-Original-URI (nginx), else the path Envoy appended to /authz (check_target).
-// Each header counts only when it occurs once; a field is empty when unknown, both are when
-// X-Forwarded-Proto names a scheme other than https (docs/plugin-mode.md). Only checks from
-// trusted peers get this far.
+// Each header counts only when it occurs once, and the first one present decides (a repeated
+// X-Forwarded-Host does not fall back to Host, nor a repeated X-Forwarded-Uri to X-Original-URI; a
+// host list "a, b" is unknown); a field is empty when unknown, both are when X-Forwarded-Proto
+// names a scheme other than https (docs/plugin-mode.md). Access policies read the same request
+// (docs/policies.md): unknown where a policy needs it is "original request unknown". Only checks
+// from trusted peers get this far.
 struct OriginalRequest {
     std::string_view host;
     std::string_view target;

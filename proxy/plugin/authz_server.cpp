@@ -7,6 +7,7 @@
 #include "proxy/answer/access_log.hpp"
 #include "proxy/answer/answer.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/answer/policy_answer.hpp"
 #include "proxy/answer/recheck.hpp"
 #include "proxy/answer/verdict_lookup.hpp"
 #include "proxy/http/refusal.hpp"
@@ -262,6 +263,15 @@ net::awaitable<void> recheck(AuthzReply& reply, ComplianceService& compliance, P
     fill_answer(reply, plan_recheck(dialect, "/"), rt);
 }
 
+// A check an access policy cannot place (original request unknown, path or host not accepted):
+// 403 with the reason, no lookup (docs/policies.md).
+AuthzReply& refuse_unplaced(AuthzReply& reply, ProxyMetrics& metrics, std::string_view reason) {
+    metrics.count_authz(AuthzResult::Rejected);
+    reply.rec.error = std::string(reason);
+    reply.json(403, refusal_body(reply.rec.request_id, reason));
+    return reply;
+}
+
 AuthzResult result_of(const HeaderIdentity& who, Action action) {
     if (who.no_certificate) return AuthzResult::NoCertificate;
     switch (action) {
@@ -336,13 +346,20 @@ net::awaitable<bool> AuthzServer::Impl::check(beast::tcp_stream& stream, beast::
         co_await recheck(reply, compliance, metrics, who.device_id, *dialect, rt);
         co_return co_await reply.finish(keep);
     }
+    // A check a policy cannot place (no original request, a path not accepted) needs no lookup.
+    const PolicyRequest policy_req =
+        cfg.policies.empty() ? PolicyRequest{} : original_policy_request(cfg, original.host, original.target);
+    if (!policy_req.refused.empty())
+        co_return co_await refuse_unplaced(reply, metrics, policy_req.refused).finish(keep);
     const Verdict verdict = co_await lookup_verdict(compliance, who.device_id, who.reason, rec.request_id);
-    Answer answer =
-        plan_answer(verdict, who.device_id,
-                    {*dialect, rec.request_id, req[http::field::accept], original.host, original.target, {}}, cfg);
+    const PolicyCheck policy = policy_for(cfg, policy_req, verdict);
+    Answer answer = plan_answer(
+        verdict, who.device_id,
+        {*dialect, rec.request_id, req[http::field::accept], original.host, original.target, {}, &policy}, cfg);
     metrics.count_request(verdict.outcome, answer.action);
     metrics.count_authz(result_of(who, answer.action));
     note_verdict(rec, verdict, who.device_id, answer.action);
+    note_policy(rec, metrics, policy);
     fill_answer(reply, std::move(answer), rt);
     co_return co_await reply.finish(keep);
 }

@@ -24,7 +24,7 @@ import tempfile
 import jsonschema
 
 SENTINEL = "zz_sentinel_no_such_key"
-UNKNOWN = re.compile(r"^config error: (\S*): unknown (?:key|outcome)\b")
+UNKNOWN = re.compile(r"^config error: (\S*): unknown (?:key|outcome|requirement)\b")
 
 
 def fail(msg):

@@ -46,7 +46,7 @@ expect_eq "shared cache up on A" "$(metric "$ADMIN_A" intune_gate_shared_cache_u
 # 2. What is stored: our versioned JSON naming the device.
 rcli GET "e2e:v1:verdict:$(syn_id 5)" >"$T/value.json"
 expect_eq "stored value names its device" "$(json_get "$T/value.json" 'd["device_id"]')" "$(syn_id 5)"
-expect_eq "stored value format" "$(json_get "$T/value.json" 'd["format"] + "/" + str(d["v"])')" "intune-gate/verdict/1"
+expect_eq "stored value format" "$(json_get "$T/value.json" 'd["format"] + "/" + str(d["v"])')" "intune-gate/verdict/2"
 
 # 3. Values planted under our key that must not be believed; devices 19, 29, 39 and 49 are
 # noncompliant in Graph, each value says Compliant: one naming another device, one not ours, one

@@ -81,7 +81,9 @@ BOOST_AUTO_TEST_CASE(foreign_values_are_refused) {
     BOOST_TEST(why_refused("") == "not a JSON object");
     BOOST_TEST(why_refused(R"({"outcome":"Compliant"})") == "not our format or version");
     auto d = doc();
-    d["v"] = 2;
+    d["v"] = 1;  // before device facts
+    BOOST_TEST(why_refused(d.dump()) == "not our format or version");
+    d["v"] = 3;
     BOOST_TEST(why_refused(d.dump()) == "not our format or version");
     d = doc();
     d["format"] = "someone-else";
@@ -140,4 +142,31 @@ BOOST_AUTO_TEST_CASE(keys_carry_the_prefix_and_a_version) {
     BOOST_TEST(shared_verdict_key("ig:", id) == "ig:v1:verdict:" + id);
     BOOST_TEST(shared_lock_key("ig:", id) == "ig:v1:lock:" + id);
     BOOST_TEST(shared_sync_lease_key("ig:") == "ig:v1:sync-lease");
+}
+
+// Device facts (access policies) travel with the verdict; a value without the facts a policy now
+// needs is refused, so the device is read from Graph again; broken facts are refused.
+BOOST_AUTO_TEST_CASE(device_facts_round_trip_and_are_checked) {
+    Verdict v = compliant();
+    v.facts.read = fact_os | fact_last_sync;
+    v.facts.operating_system = "macOS";
+    v.facts.os_version = "14.5 (23F79)";
+    v.facts.last_sync_ms = now - 3600000;
+    auto text = encode_shared_value(id, v, now + 60000);
+    auto back = decode_shared_value(text, id, now, nullptr, fact_os);
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST((back->verdict.facts == v.facts));
+    std::string why;
+    BOOST_TEST(!decode_shared_value(text, id, now, &why, fact_os | fact_owner));
+    BOOST_TEST(why == "lacks device facts the policies need");
+    BOOST_TEST(!decode_shared_value(encode_shared_value(id, compliant(), now + 60000), id, now, &why, fact_os));
+    auto d = json::parse(text);
+    d["facts"]["os_version"] = std::string("14\r\nX: 1");
+    BOOST_TEST(why_refused(d.dump()) == "bad device facts");
+    d = json::parse(text);
+    d["facts"]["read"] = 64;
+    BOOST_TEST(why_refused(d.dump()) == "bad device facts");
+    d = json::parse(text);
+    d["facts"]["encrypted"] = "yes";
+    BOOST_TEST(why_refused(d.dump()) == "bad device facts");
 }
