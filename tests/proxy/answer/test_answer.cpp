@@ -205,6 +205,15 @@ BOOST_AUTO_TEST_CASE(original_request_from_the_proxy_headers) {
     http::fields twice = caddy;
     twice.insert("X-Forwarded-Uri", "/other");  // ambiguous: not used
     BOOST_TEST(ig::original_request(twice, "/authz").target.empty());
+    // ... nor replaced by the next source: an access policy would judge another URL (issue 23).
+    twice.set("X-Original-URI", "/public");
+    BOOST_TEST(ig::original_request(twice, "/authz").target.empty());
+    http::fields two_hosts = caddy;
+    two_hosts.insert("X-Forwarded-Host", "public.example");
+    BOOST_TEST(ig::original_request(two_hosts, "/authz").host.empty());
+    two_hosts.erase("X-Forwarded-Host");
+    two_hosts.set("X-Forwarded-Host", "app.example, public.example");
+    BOOST_TEST(ig::original_request(two_hosts, "/authz").host.empty());
 }
 
 BOOST_AUTO_TEST_CASE(no_id_carries_no_graph_facts) {
