@@ -154,3 +154,13 @@ BOOST_AUTO_TEST_CASE(each_requirement_has_its_own_words) {
     BOOST_TEST(policy_words(check, v).title == "Turn on encryption to use this site");
     BOOST_TEST(policy_words(check, v).todo.starts_with("Turn on FileVault"));
 }
+
+// SPEC §15 (docs/policies.md): a path with no one reading is refused whenever a policy has
+// `paths`, also when that policy only reports.
+BOOST_AUTO_TEST_CASE(an_unreadable_path_is_refused_also_when_the_only_path_policy_reports) {
+    const auto c = config_with(PolicyMode::Report);
+    BOOST_TEST(policy_request(c, "app.example.com", "/admin%2Fx").refused == path_not_accepted);
+    BOOST_TEST(original_policy_request(c, "app.example.com", "/public\\..\\admin").refused == path_not_accepted);
+    BOOST_TEST(original_policy_request(c, "app.example.com", "").refused == original_request_unknown);
+    BOOST_TEST(policy_request(c, "app.example.com", "/admin/x").refused.empty());
+}
