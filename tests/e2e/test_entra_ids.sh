@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Entra ID device IDs (SPEC §16, README `device_id.lookup`): a certificate carrying the Entra ID
+# Entra ID device IDs (README `device_id.lookup`, docs/configuration.md): a certificate carrying the Entra ID
 # device ID in its SAN URI or its CN is looked up through managedDevices?$filter=azureADDeviceId eq
 # '{id}'; the upstream gets X-Intune-Managed-Device-Id; `either` asks Intune first, then the filter;
 # a filter Graph ignored (every device) or two devices for one ID are outcome Error, never the

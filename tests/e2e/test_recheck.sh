@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 24, SPEC §16): "Check again". A device that is not compliant gets the HTML deny page
+# e2e (issue 24, docs/people.md "Check again"): "Check again". A device that is not compliant gets the HTML deny page
 # with the button (a form to POST /.well-known/intune-gate/recheck, the original path and query in
 # its hidden `return` field, HTML-escaped); the user fixes the device (flipped in the emulator);
 # the POST drops the cached verdict and asks Graph once, 303s back to the page, and the next request

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The single flight across instances when Graph is slow (SPEC §16, README `shared_cache`): two
+# The single flight across instances when Graph is slow (docs/shared-state.md, README `shared_cache`): two
 # instances on one Redis, Graph answering in 2 s with timeout_ms 3000, eight concurrent first
 # requests of one device make exactly one Graph device call; a holder's Error is taken by the
 # waiters without a call of their own; and when the instance asking Graph dies mid-lookup

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(each_requirement_has_its_own_words) {
     BOOST_TEST(policy_words(check, v).todo.starts_with("Turn on FileVault"));
 }
 
-// SPEC §15 (docs/policies.md): a path with no one reading is refused whenever a policy has
+// docs/policies.md: a path with no one reading is refused whenever a policy has
 // `paths`, also when that policy only reports.
 BOOST_AUTO_TEST_CASE(an_unreadable_path_is_refused_also_when_the_only_path_policy_reports) {
     const auto c = config_with(PolicyMode::Report);
