@@ -62,7 +62,7 @@ out, named, state = sys.argv[1:4]
 depth = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 ago = int(sys.argv[5]) * 1000 if len(sys.argv) > 5 else -600000
 now = int(time.time() * 1000)
-value = {"format": "intune-gate/verdict", "v": 1, "device_id": named, "outcome": "Compliant",
+value = {"format": "intune-gate/verdict", "v": 2, "device_id": named, "outcome": "Compliant",
          "compliance_state": state, "reason": "forged", "fetched_at_ms": now - max(ago, 0) - 300000,
          "expires_at_ms": now - ago}
 text = json.dumps(value)

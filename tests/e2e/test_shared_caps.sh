@@ -27,7 +27,7 @@ now = int(time.time() * 1000)
 device = {"deviceName": "n" * 70000, "operatingSystem": "Windows", "osVersion": "10.0.22631"}
 for i in range(200): device["extra%03d" % i] = "value-%d" % i
 apps = [{"displayName": "app-%d" % i, "version": "1.%d" % i, "publisher": "Contoso"} for i in range(3000)]
-json.dump({"format": "intune-gate/verdict", "v": 1, "device_id": sys.argv[2], "outcome": "Compliant",
+json.dump({"format": "intune-gate/verdict", "v": 2, "device_id": sys.argv[2], "outcome": "Compliant",
            "compliance_state": "compliant", "reason": "complianceState compliant", "fetched_at_ms": now,
            "expires_at_ms": now + 600000, "device": json.dumps(device), "apps": json.dumps(apps)},
           open(sys.argv[1], "w"))
