@@ -97,16 +97,19 @@ BOOST_AUTO_TEST_CASE(a_deny_redirect_fills_its_location_like_an_outcomes) {
 }
 
 BOOST_AUTO_TEST_CASE(passing_and_report_mode_forward_with_headers) {
-    auto pass = planned(config_with(PolicyMode::Enforce), mac("14.5 (23F79)"), "/admin").answer;
+    // The answer's facts name the policy by a view into the config: the configs must outlive them.
+    const auto enforce = config_with(PolicyMode::Enforce);
+    const auto report_only = config_with(PolicyMode::Report);
+    auto pass = planned(enforce, mac("14.5 (23F79)"), "/admin").answer;
     BOOST_TEST((pass.action == Action::Forward));
     BOOST_TEST(pass.facts.policy == "admin");
     BOOST_TEST(pass.facts.policy_failed.empty());
-    auto [check, report] = planned(config_with(PolicyMode::Report), mac("13.6.1"), "/admin");
+    auto [check, report] = planned(report_only, mac("13.6.1"), "/admin");
     BOOST_TEST((report.action == Action::Forward));
     BOOST_TEST(report.facts.policy == "admin");
     BOOST_TEST(report.facts.policy_failed == "os");
     BOOST_TEST((check.result == PolicyResult::Report));
-    auto none = planned(config_with(PolicyMode::Enforce), mac("13.6.1"), "/administrator").answer;
+    auto none = planned(enforce, mac("13.6.1"), "/administrator").answer;
     BOOST_TEST((none.action == Action::Forward));
     BOOST_TEST(none.facts.policy.empty());
 }
