@@ -79,6 +79,18 @@ public:
     // once both are gone (or the shared cache did not answer in time).
     void invalidate(std::string device_id, std::function<void()> done);
 
+    // The same as invalidate(), completing on the caller's associated executor.
+    template <class CompletionToken>
+    auto async_invalidate(std::string device_id, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void()>(
+            [this](auto handler, std::string id) {
+                auto ex = boost::asio::get_associated_executor(handler, io_);
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                invalidate(std::move(id), [ex, shared] { boost::asio::post(ex, [shared] { (*shared)(); }); });
+            },
+            token, std::move(device_id));
+    }
+
     // Replaces the Intune settings (on reload). Keeps token and cache when they did not change.
     void reconfigure(const IntuneConfig& config);
 

@@ -47,17 +47,6 @@ std::optional<std::string> form_decode(std::string_view s) {
     return out;
 }
 
-// Resumes the caller (on its own executor) once the device's verdict is gone here and in the shared cache.
-net::awaitable<void> drop_verdict(ComplianceService& compliance, std::string device_id) {
-    auto ex = co_await net::this_coro::executor;
-    co_await net::async_initiate<decltype(net::use_awaitable), void()>(
-        [&compliance, ex](auto handler, std::string id) {
-            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            compliance.invalidate(std::move(id), [ex, shared] { net::post(ex, [shared]() mutable { (*shared)(); }); });
-        },
-        net::use_awaitable, std::move(device_id));
-}
-
 }  // namespace
 
 bool is_recheck_path(std::string_view target) { return target.substr(0, target.find('?')) == recheck_path; }
@@ -104,7 +93,7 @@ net::awaitable<Recheck> recheck_device(ComplianceService& compliance, const std:
         co_return out;
     }
     out.result = RecheckResult::Rechecked;
-    co_await drop_verdict(compliance, *device_id);
+    co_await compliance.async_invalidate(*device_id, net::use_awaitable);
     out.verdict = co_await compliance.async_lookup(*device_id, std::string(request_id), net::use_awaitable);
     co_return out;
 }
