@@ -107,6 +107,14 @@ net::awaitable<FlightWait> SharedFlight::join(Clock::time_point deadline, bool* 
     auto s = state_;
     const auto step = [&] { return std::min(Clock::now() + s->redis->config().timeout, deadline); };
     auto lead = [&]() -> net::awaitable<FlightWait> {
+        // The holder before us may have written its answer and let go between the caller's read and
+        // our lock: without this read, two instances ask Graph for one device.
+        std::vector<std::string> get{"GET", s->verdict_key};
+        auto v = co_await s->redis->command(std::move(get), step());
+        if (v.type == RedisReply::Type::String && s->accept(v.str)) {
+            release(nullptr);
+            co_return FlightWait{FlightWait::Kind::Value, v.str};
+        }
         auto ex = co_await net::this_coro::executor;
         s->heartbeat.emplace(ex);
         net::co_spawn(ex, State::beat(s), net::detached);

@@ -6,6 +6,7 @@
 
 #include "core/shared/redis_client.hpp"
 #include "tests/support/core_env.hpp"
+#include "tests/support/redis_harness.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -26,105 +27,12 @@
 #include <unistd.h>
 
 using namespace ig;
+using namespace ig::test;
 using namespace std::chrono_literals;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-std::uint16_t free_port() {
-    net::io_context io;
-    tcp::acceptor a(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    return a.local_endpoint().port();
-}
-
-// redis-server --port P --save '' --appendonly no, stopped (SIGTERM) with the object.
-struct RedisServer {
-    std::uint16_t port = free_port();
-    pid_t pid = -1;
-    std::vector<std::string> extra;
-    RedisServer() { start(); }
-    explicit RedisServer(std::vector<std::string> args) : extra(std::move(args)) { start(); }
-    void start() {
-        pid = ::fork();
-        if (pid == 0) {
-            std::vector<std::string> args{
-                "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",  "--save", "",
-                "--appendonly", "no",     "--daemonize",        "no",     "--loglevel", "warning"};
-            // With TLS the port given is the TLS one and plain TCP is off.
-            if (!extra.empty() && extra.front() == "--tls-port") args[2] = "0";
-            args.insert(args.end(), extra.begin(), extra.end());
-            for (auto& a : args)
-                if (a == "PORT") a = std::to_string(port);
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execvp("redis-server", argv.data());
-            std::_Exit(127);
-        }
-        // Ready when it accepts connections.
-        for (int i = 0; i < 200; ++i) {
-            net::io_context io;
-            tcp::socket s(io);
-            boost::system::error_code ec;
-            s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-            if (!ec) return;
-            std::this_thread::sleep_for(50ms);
-        }
-        BOOST_FAIL("redis-server did not start");
-    }
-    void stop() {
-        if (pid > 0) {
-            ::kill(pid, SIGTERM);
-            ::waitpid(pid, nullptr, 0);
-            pid = -1;
-        }
-    }
-    ~RedisServer() { stop(); }
-};
-
-struct Client {
-    net::io_context io;
-    net::executor_work_guard<net::io_context::executor_type> work{io.get_executor()};
-    net::strand<net::any_io_executor> strand{net::make_strand(net::any_io_executor(io.get_executor()))};
-    SharedCacheConfig config;
-    RedisMetrics metrics;
-    std::shared_ptr<RedisClient> client;
-    std::thread thread{[this] { io.run(); }};
-
-    explicit Client(std::uint16_t port, std::string password = {}, bool tls = false,
-                    std::optional<std::filesystem::path> ca = std::nullopt) {
-        config.enabled = true;
-        config.host = "127.0.0.1";
-        config.port = port;
-        config.url = "redis://127.0.0.1:" + std::to_string(port);
-        config.password.value = std::move(password);
-        config.tls = tls;
-        client = std::make_shared<RedisClient>(strand, config, std::move(ca), metrics);
-        client->start();
-    }
-    ~Client() {
-        client->stop();
-        client.reset();
-        work.reset();
-        std::this_thread::sleep_for(50ms);
-        io.stop();
-        thread.join();
-    }
-    bool wait_connected(bool want = true, std::chrono::seconds limit = 20s) {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end) {
-            if (client->connected() == want) return true;
-            std::this_thread::sleep_for(10ms);
-        }
-        return false;
-    }
-    RedisReply run(std::vector<std::string> args, std::chrono::milliseconds deadline = 1000ms) {
-        auto f = net::co_spawn(strand, client->command(std::move(args), Clock::now() + deadline), net::use_future);
-        BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
-        return f.get();
-    }
-};
 
 // A server that answers every read with bytes that are not RESP, or never answers.
 struct FakeServer {
