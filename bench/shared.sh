@@ -3,8 +3,10 @@
 #  1. requests/s and p99 when a verdict comes from the local cache, and when every request misses
 #     locally (cache.max_entries 0) and is answered from Redis;
 #  2. a 100,000-device tenant (the emulator's synthetic devices) and 1, 2, 4 instances on one Redis,
-#     with and without the bulk sync (and 4 instances without Redis for reference): Graph calls in a
-#     simulated hour, sync duration and pages.
+#     with and without the bulk sync, and with the sync plus the changes sync (sync "changes"; and 4
+#     instances without Redis for reference): Graph calls in a simulated hour, sync duration and
+#     pages; with the changes sync also the time from a device turning non-compliant in Intune to
+#     every instance answering NotCompliant.
 #
 #   bash bench/shared.sh              # both parts
 #   SHARED_PARTS=sim bash bench/shared.sh
@@ -27,6 +29,7 @@ LOGIN_S=${SIM_LOGIN_S:-300}
 COMPLIANT_TTL=${SIM_COMPLIANT_TTL_S:-300}
 OTHER_TTL=${SIM_OTHER_TTL_S:-30}
 SYNC_S=${SIM_SYNC_INTERVAL_S:-240}
+CHANGES_S=${SIM_CHANGES_INTERVAL_S:-120}
 SCENARIOS=${SIM_SCENARIOS:-"1:redis:nosync 2:redis:nosync 4:redis:nosync 4:none:nosync 1:redis:sync 2:redis:sync 4:redis:sync"}
 OUT=${BENCH_OUT:-$ROOT/.cache/bench/shared.md}
 export BENCH_INTUNE_CLIENT_SECRET='demo-s3cret+/=&~ x'
@@ -95,6 +98,25 @@ PY
   printf -v "PID_$name" '%s' "$pid"
 }
 metric() { curl -sS "$1/metrics" | awk -v k="$2" '$1 == k { print $2 }'; }
+# flip_to_answer ORIGIN...: a compliant synced device checks in non-compliant (the emulator stamps its
+# lastSyncDateTime); the seconds until every instance answers it NotCompliant, into FLIPS.
+FLIPS=""
+flip_to_answer() {
+  local id start t; id=$(printf '5e000000-0000-4000-8000-%012x' 1)
+  curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -X PUT -H 'Content-Type: application/json' \
+    --data '{"complianceState":"noncompliant","managementAgent":"mdm"}' "$EMU/_emulator/devices/$id"
+  start=$(date +%s.%N)
+  for o in "$@"; do
+    for _ in $(seq 600); do
+      [ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/server-ca.crt" -H "X-Intune-Device-Id: $id" "$o/")" = 302 ] && break
+      sleep 0.1
+    done
+  done
+  t=$(python3 -c "import time; print(round(time.time() - $start, 1))")
+  FLIPS+="$n instances: ${t}s with changes_interval_s $((CHANGES_S / FACTOR)); "
+  curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -X PUT -H 'Content-Type: application/json' \
+    --data '{"complianceState":"compliant","managementAgent":"mdm","lastSyncDateTime":"2026-01-01T00:00:00Z"}' "$EMU/_emulator/devices/$id"
+}
 mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
 log() { echo "$*" | tee -a "$OUT"; }
@@ -149,7 +171,7 @@ if [[ " $PARTS " == *" sim "* ]]; then
   log "## $DEVICES-device tenant, one simulated hour in ${sim_len}s (x$FACTOR)"
   log ""
   log "Every one of $SAMPLE sampled devices logs in every ${LOGIN_S}s (+-20%) through a random instance;"
-  log "compliant_ttl_s $COMPLIANT_TTL, other_ttl_s $OTHER_TTL, sync interval ${SYNC_S}s, page_size 1000 (times divided by $FACTOR)."
+  log "compliant_ttl_s $COMPLIANT_TTL, other_ttl_s $OTHER_TTL, sync interval ${SYNC_S}s, changes interval ${CHANGES_S}s (sync \"changes\"), page_size 1000 (times divided by $FACTOR)."
   log "Device calls are scaled by $DEVICES/$SAMPLE to the tenant; list pages are counted as they are."
   log ""
   log "| instances | Redis | sync | logins (sample) | failed | device calls (sample) | list pages | Graph calls/hour, whole tenant | syncs run | last sync duration s (pages, devices) |"
@@ -161,6 +183,7 @@ if [[ " $PARTS " == *" sim "* ]]; then
     extra="{\"intune\": {\"cache\": {\"compliant_ttl_s\": $((COMPLIANT_TTL / FACTOR)), \"other_ttl_s\": $(( (OTHER_TTL + FACTOR - 1) / FACTOR ))}"
     [ "$shared" = redis ] && extra+=", \"shared_cache\": {\"redis\": \"redis://127.0.0.1:$REDIS_PORT\", \"timeout_ms\": 50}"
     [ "$sync" = sync ] && extra+=", \"sync\": {\"interval_s\": $((SYNC_S / FACTOR)), \"page_size\": 1000}"
+    [ "$sync" = changes ] && extra+=", \"sync\": {\"interval_s\": $((SYNC_S / FACTOR)), \"page_size\": 1000, \"changes_interval_s\": $((CHANGES_S / FACTOR))}"
     extra+="}}"
     emu POST /_emulator/reset >/dev/null
     origins=(); names=()
@@ -178,9 +201,11 @@ if [[ " $PARTS " == *" sim "* ]]; then
       if [ -n "$d" ] && [ "$d" != 0 ]; then dur="$d ($(metric "${!a}" intune_gate_sync_last_pages), $(metric "${!a}" intune_gate_sync_last_devices))"; fi
     done
     per_hour=$(python3 -c "print(round($dev_calls * $DEVICES / $SAMPLE + $pages))")
+    [ "$sync" = changes ] && flip_to_answer "${origins[@]}"
     log "| $n | $shared | $sync | $(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])') | $(echo "$res" | python3 -c 'import json,sys; d=json.load(sys.stdin)["failed"]; print(sum(d.values()))') | $dev_calls | $pages | $per_hour | $runs | ${dur:--} |"
     for nm in "${names[@]}"; do p=PID_$nm; kill "${!p}" 2>/dev/null || true; wait "${!p}" 2>/dev/null || true; done
     kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true
   done
+  [ -z "$FLIPS" ] || { log ""; log "Flip to NotCompliant on every instance (changes sync): $FLIPS"; }
 fi
 echo "written to $OUT" >&2

@@ -1,12 +1,15 @@
 // The JSON bodies that come from outside: a Graph device (the decision and the saved properties),
 // Graph error bodies under every status, detectedApps pages, and the token endpoint's answer and
-// error bodies. Collection pages also go through the Entra ID filter answer's exactly-one guard.
+// error bodies. Collection pages also go through the Entra ID filter answer's exactly-one guard and
+// the changes sync's guard against an ignored filter.
 // Input: one byte that picks the handler (and the status), then the body.
+#include "core/graph/changes_sync.hpp"
 #include "core/graph/entra_lookup.hpp"
 #include "core/graph/graph_client.hpp"
 #include "core/graph/odata_pager.hpp"
 #include "core/graph/token_source.hpp"
 #include "core/identity/device_id.hpp"
+#include "core/policy/facts.hpp"
 #include "core/text/outside_json.hpp"
 #include "core/verdict/decision.hpp"
 
@@ -109,6 +112,22 @@ void entra_answer(const std::string& body) {
     require(ig::normalize_guid(m.intune_id) == m.intune_id);
 }
 
+// The changes sync's guard (README: sync.changes_interval_s): a page passes only when every device
+// in it has a readable lastSyncDateTime not before T; its reason is one line.
+void changes_answer(const std::string& body) {
+    constexpr std::int64_t since = 1796320200000;  // 2026-12-03T17:50:00Z
+    auto page = ig::parse_collection_page(body);
+    if (!page.error.empty()) return;
+    auto why = ig::changes_guard(page.value, since);
+    require(one_line(why));
+    if (!why.empty()) return;
+    for (const auto& device : page.value) {
+        require(device.is_object());
+        auto at = ig::parse_graph_time(device.at("lastSyncDateTime").get<std::string>());
+        require(at && *at >= since);
+    }
+}
+
 void token_answer(const std::string& body) {
     auto a = ig::parse_token_answer(body);
     if (a.error.empty()) {
@@ -135,6 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 2:
             apps_page(body);
             entra_answer(body);
+            changes_answer(body);
             break;
         case 3: token_answer(body); break;
     }

@@ -73,6 +73,8 @@ waiters-give-up-at-half @@ core/shared/shared_flight.cpp @@ const auto give_up =
 entra-first-device-taken @@ core/graph/entra_lookup.cpp @@ if (value->size() != 1) return ambiguous(std::to_string(value->size()) + " devices for one Entra device ID"); @@ - @@ test_entra_ids @@ core_test_entra_lookup
 san-uri-two-ids-first-taken @@ core/identity/device_id.cpp @@ if (found && *found != *id) { @@ if (false) { @@ test_entra_ids @@ core_test_device_id
 sync-entra-id-two-devices-kept @@ core/graph/device_sync.cpp @@ if (seen->second == id || seen->second.empty()) return; @@ return; @@ test_entra_ids @@ core_test_device_sync
+changes-filter-guard-off @@ core/graph/changes_sync.cpp @@ return changes_guard(value, since_ms); @@ return std::string(); @@ test_sync_changes @@ core_test_changes_sync
+sync-verdict-outcome-ttl @@ core/verdict/compliance.cpp @@ if (v.source == VerdictSource::Sync && cfg.sync.interval.count() > 0) return sync_verdict_ttl(cfg); @@ - @@ test_sync_changes @@ -
 redis-value-other-device @@ core/shared/shared_value.cpp @@ if (!id || *id != device_id) return refuse("names another device"); @@ - @@ test_shared_cache @@ core_test_shared_value
 redis-value-not-ours @@ core/shared/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
 framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing

@@ -100,6 +100,9 @@ struct SharedCacheConfig {
 struct SyncConfig {
     std::chrono::seconds interval{0};  // 0 = no bulk sync
     std::size_t page_size = 1000;  // $top
+    std::chrono::seconds changes_interval{0};  // 0 = no changes sync between full syncs
+
+    bool operator==(const SyncConfig&) const = default;
 };
 
 // IntuneConfig comes in parts whose operator== the compiler writes: a reload compares parts, so a

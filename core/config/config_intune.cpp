@@ -85,9 +85,13 @@ void Loader::intune(const json* v, IntuneConfig& out) {
     }
     verdict_rules(*o, out);
     shared_cache(o->get("shared_cache"), o->at("shared_cache"), out.shared_cache);
-    if (auto s = object(o->get("sync"), o->at("sync"), {"interval_s", "page_size"})) {
+    if (auto s = object(o->get("sync"), o->at("sync"), {"interval_s", "page_size", "changes_interval_s"})) {
         duration(*s, "interval_s", out.sync.interval, 0, 86400);
         number(*s, "page_size", out.sync.page_size, 1, 1000);
+        duration(*s, "changes_interval_s", out.sync.changes_interval, 0, 86400);
+        // Between full syncs only (README: sync.changes_interval_s).
+        if (out.sync.changes_interval.count() > 0 && out.sync.changes_interval >= out.sync.interval)
+            error(s->at("changes_interval_s"), "must be less than sync.interval_s (and sync.interval_s > 0)");
     }
     duration(*o, "stale_if_error_s", out.stale_if_error, 0, 7 * 86400);
     duration(*o, "recheck_interval_s", out.recheck_interval, 1, 86400);

@@ -54,17 +54,31 @@ void keep_entra_alias(const nlohmann::json& device, const std::string& id, const
 net::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConfig& config,
                                             const std::function<void(const std::string&, Verdict)>& each,
                                             const std::function<void(const SyncResult&)>& page_done) {
+    co_return co_await sync_devices(graph, config, graph.list_page(config.sync.page_size), {}, each, page_done);
+}
+
+net::awaitable<SyncResult> sync_devices(GraphClient& graph, const IntuneConfig& config, ParsedUrl first,
+                                        const std::function<std::string(const nlohmann::json&)>& check,
+                                        const std::function<void(const std::string&, Verdict)>& each,
+                                        const std::function<void(const SyncResult&)>& page_done) {
     SyncResult out;
     // A background job can wait out a Retry-After that a login could not.
     const auto page_time = std::max<std::chrono::milliseconds>(config.timeout, std::chrono::seconds(30));
     PageRequest req{"managedDevices list",
-                    graph.list_page(config.sync.page_size),
+                    std::move(first),
                     max_sync_pages(config.sync.page_size),
                     [page_time] { return Clock::now() + page_time; },
                     {}};
     std::unordered_map<std::string, std::string> entra_owner;  // Entra ID -> Intune id; "" when several
-    auto run = co_await read_pages(graph, std::move(req), [&](nlohmann::json& value, const PageRun& progress) {
+    auto run = co_await read_pages(graph, std::move(req), [&](nlohmann::json& value, PageRun& progress) {
         out.pages = progress.pages;
+        if (check) {
+            if (auto why = check(value); !why.empty()) {
+                progress.error = std::move(why);
+                out.refused = true;
+                return;
+            }
+        }
         const auto now = unix_ms();
         for (const auto& device : value) {
             auto id_it = device.is_object() ? device.find("id") : device.end();

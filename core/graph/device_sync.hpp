@@ -6,6 +6,7 @@
 // Graph client's.
 #include "core/config/config.hpp"
 #include "core/graph/graph_client.hpp"
+#include "core/graph/odata_pager.hpp"
 #include "core/verdict/verdict.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +22,7 @@ struct SyncResult {
     std::size_t devices = 0;  // verdicts handed to `each`
     std::size_t skipped = 0;  // entries without a valid id
     std::string error;  // why it stopped early (one line, no secret)
+    bool refused = false;  // `check` refused a page (then error says why)
 };
 
 // The most devices one tenant plausibly holds (Intune's largest tenants hold a few hundred thousand),
@@ -36,5 +38,12 @@ int max_sync_pages(std::size_t page_size);
 boost::asio::awaitable<SyncResult> sync_all_devices(GraphClient& graph, const IntuneConfig& config,
                                                     const std::function<void(const std::string&, Verdict)>& each,
                                                     const std::function<void(const SyncResult&)>& page_done);
+
+// The same over any device collection from `first` (the changes sync's filter, changes_sync.hpp):
+// `check(value)` sees each page before its devices; a reason ("" = fine) ends the run there, refused.
+boost::asio::awaitable<SyncResult> sync_devices(GraphClient& graph, const IntuneConfig& config, ParsedUrl first,
+                                                const std::function<std::string(const nlohmann::json&)>& check,
+                                                const std::function<void(const std::string&, Verdict)>& each,
+                                                const std::function<void(const SyncResult&)>& page_done);
 
 }  // namespace ig

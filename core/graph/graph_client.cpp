@@ -95,6 +95,17 @@ ParsedUrl GraphClient::list_page(std::size_t page_size) const {
     return ParsedUrl{graph_, std::string(u.encoded_target()), {}};
 }
 
+ParsedUrl GraphClient::changes_page(std::size_t page_size, const std::string& since) const {
+    auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
+    u.params().append({"$filter", "lastSyncDateTime gt " + since});
+    if (auto select = selected(); !select.empty()) {
+        if (("," + select + ",").find(",lastSyncDateTime,") == std::string::npos) select += ",lastSyncDateTime";
+        u.params().append({"$select", select});
+    }
+    u.params().append({"$top", std::to_string(page_size)});
+    return ParsedUrl{graph_, std::string(u.encoded_target()), {}};
+}
+
 urls::url GraphClient::entra_link(const std::string& entra_id) const {
     auto u = graph_.url({"v1.0", "deviceManagement", "managedDevices"});
     u.params().append({"$filter", entra_filter(entra_id)});

@@ -59,6 +59,9 @@ public:
     std::string apps_url(const std::string& device_id) const;
     // The first page of the device list: $select as for one device, $top=page_size.
     ParsedUrl list_page(std::size_t page_size) const;
+    // The first page of the changes sync: the list's $select plus lastSyncDateTime,
+    // $filter=lastSyncDateTime gt <since> (an ISO-8601 UTC time, changes_sync.hpp).
+    ParsedUrl changes_page(std::size_t page_size, const std::string& since) const;
     // graph_url, parsed: the origin every link must be on.
     const Origin& origin() const { return graph_; }
 

@@ -56,7 +56,7 @@ CollectionPage parse_collection_page(const std::string& body) {
 }
 
 net::awaitable<PageRun> read_pages(GraphClient& graph, PageRequest req,
-                                   const std::function<void(nlohmann::json&, const PageRun&)>& page) {
+                                   const std::function<void(nlohmann::json&, PageRun&)>& page) {
     PageRun run;
     PageLinks links(graph.origin(), std::move(req.first), req.max_pages);
     auto stop = [&](std::string why) {
@@ -72,6 +72,7 @@ net::awaitable<PageRun> read_pages(GraphClient& graph, PageRequest req,
         auto why = links.follow(body.next_link);
         run.pages = links.pages();
         page(body.value, run);
+        if (!run.error.empty()) co_return run;  // the page's reader ended the run
         if (!why.empty()) co_return stop(std::move(why));
     }
     run.complete = true;

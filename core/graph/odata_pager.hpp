@@ -68,8 +68,9 @@ struct PageRequest {
 };
 
 // Reads the pages of req.first and its @odata.nextLinks; `page(value, run)` gets each page's
-// "value" array (run.pages counts it). What `page` got stays when a later page fails.
+// "value" array (run.pages counts it) and may end the run by setting run.error. What `page` got
+// stays when a later page fails.
 boost::asio::awaitable<PageRun> read_pages(GraphClient& graph, PageRequest req,
-                                           const std::function<void(nlohmann::json&, const PageRun&)>& page);
+                                           const std::function<void(nlohmann::json&, PageRun&)>& page);
 
 }  // namespace ig

@@ -54,6 +54,7 @@ std::string shared_error_key(std::string_view prefix, std::string_view id) {
     return std::string(prefix) + "v1:error:" + std::string(id);
 }
 std::string shared_sync_lease_key(std::string_view prefix) { return std::string(prefix) + "v1:sync-lease"; }
+std::string shared_changes_lease_key(std::string_view prefix) { return std::string(prefix) + "v1:changes-lease"; }
 
 std::string encode_shared_value(std::string_view device_id, const Verdict& v, std::int64_t expires_at_ms) {
     if (v.outcome == Outcome::Error || v.outcome == Outcome::NoId) return {};

@@ -22,11 +22,13 @@ struct SharedValue {
     std::int64_t expires_at_ms = 0;  // Unix ms
 };
 
-// Keys: <prefix>v1:verdict:<id>, <prefix>v1:lock:<id>, <prefix>v1:error:<id>, <prefix>v1:sync-lease.
+// Keys: <prefix>v1:verdict:<id>, <prefix>v1:lock:<id>, <prefix>v1:error:<id>, <prefix>v1:sync-lease,
+// <prefix>v1:changes-lease.
 std::string shared_verdict_key(std::string_view prefix, std::string_view device_id);
 std::string shared_lock_key(std::string_view prefix, std::string_view device_id);
 std::string shared_error_key(std::string_view prefix, std::string_view device_id);  // a lock holder's Error
 std::string shared_sync_lease_key(std::string_view prefix);
+std::string shared_changes_lease_key(std::string_view prefix);  // <prefix>v1:changes-lease
 
 // An Error verdict is never stored: encode() returns an empty string for it.
 std::string encode_shared_value(std::string_view device_id, const Verdict& v, std::int64_t expires_at_ms);

@@ -1,5 +1,7 @@
 #include "core/verdict/compliance.hpp"
 
+#include "core/verdict/compliance_impl.hpp"
+
 #include "core/graph/device_sync.hpp"
 #include "core/identity/device_id.hpp"
 #include "core/shared/redis_client.hpp"
@@ -38,16 +40,6 @@ bool same_verdicts(const IntuneConfig& a, const IntuneConfig& b) {
     return a.tenant() == b.tenant() && a.rules() == b.rules() && a.cache.ttls() == b.cache.ttls();
 }
 
-std::chrono::milliseconds ttl_for(const Verdict& v, const IntuneConfig& cfg) {
-    const auto ttl = v.outcome == Outcome::Compliant ? cfg.cache.compliant_ttl : cfg.cache.other_ttl;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
-}
-
-// What is left of a verdict's TTL, counted from when Graph gave the answer.
-std::chrono::milliseconds remaining_ttl(const Verdict& v, const IntuneConfig& cfg) {
-    return ttl_for(v, cfg) - std::chrono::milliseconds(unix_ms() - v.fetched_at_ms);
-}
-
 std::string random_token() {
     std::random_device rd;
     static constexpr char hex[] = "0123456789abcdef";
@@ -58,73 +50,34 @@ std::string random_token() {
 
 }  // namespace
 
-struct ComplianceService::Impl : std::enable_shared_from_this<Impl> {
-    Impl(net::any_io_executor io, const IntuneConfig& config, CoreMetrics& m)
-        : strand(net::make_strand(io)),
-          metrics(m),
-          cache(config.cache.max_entries, &m.cache_size),
-          instance(random_token()),
-          configured(
-              std::make_shared<ConfiguredGraph>(config, m, std::make_shared<GraphConnection>(config, m, token_state))) {
-        cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
-        cache.set_required_facts(config.facts);
-        make_redis(config);
-    }
+std::chrono::milliseconds sync_verdict_ttl(const IntuneConfig& cfg) {
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sync.interval);
+    return interval + std::min<std::chrono::milliseconds>(interval, std::chrono::minutes(10));
+}
 
-    net::strand<net::any_io_executor> strand;
-    CoreMetrics& metrics;
-    VerdictCache cache;
-    RecheckLimiter rechecks;  // any thread
-    const std::string instance;  // this process, in lock and lease values
-    std::atomic<TokenState> token_state{TokenState::Unknown};
-    std::atomic<bool> stopped{false};
-    // Touched only on the strand:
-    std::shared_ptr<ConfiguredGraph> configured;
-    std::shared_ptr<RedisClient> redis;  // null without a shared cache
-    std::unordered_map<std::string, std::vector<Callback>> waiting;  // single-flight per device
-    std::uint64_t flights = 0;  // numbers this instance's shared locks
-    log::Throttle redis_log, poison_log;
+std::chrono::milliseconds ttl_for(const Verdict& v, const IntuneConfig& cfg) {
+    if (v.source == VerdictSource::Sync && cfg.sync.interval.count() > 0) return sync_verdict_ttl(cfg);
+    const auto ttl = v.outcome == Outcome::Compliant ? cfg.cache.compliant_ttl : cfg.cache.other_ttl;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
+}
 
-    std::optional<net::steady_timer> refresh_timer;  // on the strand
-    std::optional<net::steady_timer> sync_timer;  // on the strand
-    bool sync_started = false;
+std::chrono::milliseconds synced_local_ttl(const IntuneConfig& cfg) {
+    if (cfg.shared_cache.enabled && cfg.sync.changes_interval.count() > 0)
+        return std::chrono::duration_cast<std::chrono::milliseconds>(cfg.sync.changes_interval);
+    return sync_verdict_ttl(cfg);
+}
 
-    // The verdict and how long to keep it here (the shared cache's remaining TTL for its values).
-    struct Resolved {
-        Verdict verdict;
-        std::optional<std::chrono::milliseconds> ttl;
-    };
-
-    void make_redis(const IntuneConfig& config) {
-        if (redis) redis->stop();
-        redis.reset();
-        if (!config.shared_cache.enabled) return;
-        redis = std::make_shared<RedisClient>(strand, config.shared_cache, config.ca_file, metrics.shared.redis);
-        redis->start();
-    }
-
-    void start(std::string id, Callback done, std::string request_id);
-    static net::awaitable<Resolved> obtain(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
-                                           std::string id, std::optional<Verdict> local, std::string request_id);
-    static net::awaitable<Resolved> resolve(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
-                                            std::string id, std::string request_id);
-    static net::awaitable<std::optional<Resolved>> read_shared(std::shared_ptr<Impl> self,
-                                                               std::shared_ptr<RedisClient> redis,
-                                                               std::shared_ptr<ConfiguredGraph> b,
-                                                               const std::string& id);
-    std::optional<Resolved> shared_resolved(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id,
-                                            const std::string& text);
-    std::optional<std::vector<std::string>> shared_set_command(const std::shared_ptr<ConfiguredGraph>& b,
-                                                               const std::string& id, const Verdict& v) const;
-    void write_shared(const std::shared_ptr<ConfiguredGraph>& b, const std::string& id, const Verdict& v);
-    static net::awaitable<void> store_shared(std::shared_ptr<Impl> self, std::shared_ptr<ConfiguredGraph> b,
-                                             std::string id, Verdict v);
-    void shared_failed(const RedisReply& r, const char* step);
-    static net::awaitable<void> keep_token_fresh(std::shared_ptr<Impl> self);
-    static net::awaitable<void> keep_synced(std::shared_ptr<Impl> self);
-    static net::awaitable<void> sync_once(std::shared_ptr<Impl> self);
-    void finish(const std::string& id, Resolved r);
-};
+ComplianceService::Impl::Impl(net::any_io_executor io, const IntuneConfig& config, CoreMetrics& m)
+    : strand(net::make_strand(io)),
+      metrics(m),
+      cache(config.cache.max_entries, &m.cache_size),
+      instance(random_token()),
+      configured(
+          std::make_shared<ConfiguredGraph>(config, m, std::make_shared<GraphConnection>(config, m, token_state))) {
+    cache.set_retain_expired(std::chrono::duration_cast<std::chrono::milliseconds>(config.stale_if_error));
+    cache.set_required_facts(config.facts);
+    make_redis(config);
+}
 
 void ComplianceService::Impl::shared_failed(const RedisReply& r, const char* step) {
     metrics.shared.fallbacks.inc();
@@ -169,7 +122,11 @@ std::optional<ComplianceService::Impl::Resolved> ComplianceService::Impl::shared
     cap_verdict_facts(out.verdict, b->config);  // written under another config, or by anyone (issue 26 #15)
     out.verdict.apps_pending =
         b->config.save_installed_apps && !out.verdict.apps_json && !out.verdict.compliance_state.empty();
-    out.ttl = std::min(ttl_for(out.verdict, b->config), std::chrono::milliseconds(value->expires_at_ms - now));
+    // A value the sync wrote (README: sync) is kept here as the sync's own verdicts are; any other
+    // at most the outcome's TTL.
+    auto cap = ttl_for(out.verdict, b->config);
+    if (b->config.sync.interval.count() > 0) cap = std::max(cap, synced_local_ttl(b->config));
+    out.ttl = std::min(cap, std::chrono::milliseconds(value->expires_at_ms - now));
     return out;
 }
 
@@ -288,7 +245,9 @@ void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
     const auto& cfg = configured->config;
     Verdict& v = r.verdict;
     if (v.outcome != Outcome::Error) {
-        cache.put(id, v, r.ttl ? *r.ttl : ttl_for(v, cfg));
+        auto ttl = r.ttl ? *r.ttl : ttl_for(v, cfg);
+        if (v.source == VerdictSource::Sync) ttl = std::min(ttl, synced_local_ttl(cfg));
+        cache.put(id, v, ttl);
     } else if (cfg.stale_if_error.count() > 0 && v.compliance_state.empty()) {
         // Only when Graph gave no state: complianceState "error" is Graph's answer, not its failure.
         const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stale_if_error).count();
@@ -317,95 +276,6 @@ void ComplianceService::Impl::finish(const std::string& id, Resolved r) {
         } catch (const std::exception& ex) {
             log::error("compliance callback threw", {{"what", ex.what()}});
         }
-    }
-}
-
-// One round of the bulk sync. With a shared cache, only the instance that gets the lease (for
-// one interval) does it; the others find the verdicts in the shared cache.
-net::awaitable<void> ComplianceService::Impl::sync_once(std::shared_ptr<Impl> self) {
-    auto b = self->configured;
-    const auto& cfg = b->config;
-    auto redis = self->redis;
-    if (redis && redis->connected()) {
-        std::vector<std::string> lease{
-            "SET",          shared_sync_lease_key(cfg.shared_cache.key_prefix),
-            self->instance, "NX",
-            "PX",           std::to_string(std::chrono::milliseconds(cfg.sync.interval).count())};
-        auto r = co_await redis->command(std::move(lease), Clock::now() + cfg.shared_cache.timeout);
-        if (r.type == RedisReply::Type::Nil) {
-            self->metrics.sync.runs_skipped.inc();
-            log::info("device sync skipped: another instance holds the lease");
-            co_return;
-        }
-        if (!r.ok_status()) self->shared_failed(r, "sync lease");  // then sync here anyway
-    }
-    const auto start = Clock::now();
-    log::info("device sync started", {{"page_size", cfg.sync.page_size}});
-    auto each = [&](const std::string& id, Verdict v) {
-        if (v.outcome == Outcome::Error) {  // an Entra ID several devices claim (device_sync.hpp): drop it
-            self->cache.erase(id);
-            if (redis && redis->connected()) redis->send({"DEL", shared_verdict_key(cfg.shared_cache.key_prefix, id)});
-            return;
-        }
-        const auto ttl = ttl_for(v, cfg);
-        // Installed apps come per device only: keep what a request already read, or leave them to
-        // the device's next request.
-        if (cfg.save_installed_apps) {
-            if (auto old = self->cache.inspect(id); old && !old->verdict.apps_pending) {
-                v.apps_json = old->verdict.apps_json;
-                v.apps_truncated = old->verdict.apps_truncated;
-            } else {
-                v.apps_pending = true;
-            }
-        }
-        self->cache.put(id, v, ttl);
-        self->write_shared(b, id, v);
-    };
-    auto page_done = [&](const SyncResult& p) {
-        self->metrics.sync.pages.inc();
-        if (p.pages % 10 == 0) log::info("device sync progress", {{"pages", p.pages}, {"devices", p.devices}});
-    };
-    auto result = co_await sync_all_devices(b->graph, cfg, each, page_done);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-    auto& m = self->metrics.sync;
-    m.devices.inc(result.devices);
-    m.last_duration_ms.set(ms);
-    m.last_pages.set(result.pages);
-    m.last_devices.set(static_cast<std::int64_t>(result.devices));
-    m.last_end_unix.set(unix_ms() / 1000);
-    nlohmann::json fields{
-        {"duration_ms", ms}, {"pages", result.pages}, {"devices", result.devices}, {"skipped", result.skipped}};
-    if (result.complete) {
-        m.runs_ok.inc();
-        log::info("device sync done", std::move(fields));
-    } else {
-        m.runs_failed.inc();
-        fields["reason"] = result.error;
-        log::warn("device sync stopped early; the verdicts read so far are kept", std::move(fields));
-    }
-}
-
-net::awaitable<void> ComplianceService::Impl::keep_synced(std::shared_ptr<Impl> self) {
-    self->sync_timer.emplace(self->strand);
-    // Shortly after start, so the token is there (and the shared cache, up to 2 s, so that its
-    // lease decides which instance syncs); then every interval.
-    for (int i = 0; i < 10 && !self->stopped; ++i) {
-        self->sync_timer->expires_after(std::chrono::milliseconds(200));
-        co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
-        if (!self->redis || self->redis->connected()) break;
-    }
-    while (!self->stopped) {
-        const auto interval = self->configured->config.sync.interval;
-        const auto began = Clock::now();
-        if (interval.count() > 0) co_await sync_once(self);
-        if (self->stopped) break;
-        // Interval from start to start (a sync longer than that is followed by the next at once);
-        // a reload cancels the wait, so a new interval applies at once.
-        if (interval.count() > 0)
-            self->sync_timer->expires_at(began + interval);
-        else
-            self->sync_timer->expires_after(std::chrono::hours(24));
-        co_await self->sync_timer->async_wait(net::as_tuple(net::use_awaitable));
     }
 }
 
@@ -500,7 +370,7 @@ void ComplianceService::reconfigure(const IntuneConfig& config) {
         impl->cache.set_required_facts(config.facts);
         if (!keep_cache) impl->cache.clear();
         if (old.shared_cache != config.shared_cache) impl->make_redis(config);
-        if (old.sync.interval != config.sync.interval && impl->sync_timer) impl->sync_timer->cancel();
+        if (old.sync != config.sync && impl->sync_timer) impl->sync_timer->cancel();
     });
 }
 

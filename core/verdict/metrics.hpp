@@ -73,6 +73,10 @@ struct SyncMetrics {
     Counter pages;  // pages read, all runs
     Counter devices;  // verdicts refreshed, all runs
     Gauge last_duration_ms, last_pages, last_devices, last_end_unix;
+    // The changes sync (README: sync.changes_interval_s); discarded: the answer failed the guard
+    // against an ignored filter.
+    Counter changes_ok, changes_discarded, changes_failed, changes_skipped;
+    Counter changes_devices;  // verdicts refreshed by changes rounds
 };
 
 // What the compliance core counts.

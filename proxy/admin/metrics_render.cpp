@@ -197,6 +197,15 @@ void render_sync(Writer& w, const CoreMetrics& core) {
     w.sample("intune_gate_sync_last_devices", "", sy.last_devices.get());
     w.family("intune_gate_sync_last_end_time_seconds", "gauge", "Unix time the last sync run here ended.");
     w.sample("intune_gate_sync_last_end_time_seconds", "", sy.last_end_unix.get());
+    w.family("intune_gate_sync_changes_total", "counter",
+             "Changes syncs by result (discarded: the answer held devices the filter excludes; skipped: another "
+             "instance held the lease).");
+    w.sample("intune_gate_sync_changes_total", "{result=\"ok\"}", sy.changes_ok.get());
+    w.sample("intune_gate_sync_changes_total", "{result=\"discarded\"}", sy.changes_discarded.get());
+    w.sample("intune_gate_sync_changes_total", "{result=\"failed\"}", sy.changes_failed.get());
+    w.sample("intune_gate_sync_changes_total", "{result=\"skipped\"}", sy.changes_skipped.get());
+    w.scalar("intune_gate_sync_changes_devices_total", "counter", "Verdicts refreshed by changes syncs.",
+             sy.changes_devices.get());
 }
 
 void render_connections(Writer& w, const ProxyMetrics& proxy) {

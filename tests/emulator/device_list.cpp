@@ -166,6 +166,7 @@ response device_list_page(const request& req, boost::urls::url_view target, cons
     state.count_filter_request(*filter);
     bool malformed = false;
     if (!(f && f->ignore_filter)) matches = filtered(*filter, state, malformed);
+    else state.count_filter_ignored();
     if (malformed)
       return odata_error(req, http::status::bad_request, "BadRequest", "Invalid filter clause");
     if (matches && f && f->duplicate && !matches->empty()) {

@@ -266,6 +266,12 @@ void emulator_state::count_filter_request(const std::string& filter) {
   seen.push_back(filter);
 }
 
+void emulator_state::count_filter_ignored() {
+  std::lock_guard lock(m_);
+  auto& n = stats_["filters_ignored"];
+  n = n.is_number() ? n.get<int>() + 1 : 1;
+}
+
 void emulator_state::count_list_request() {
   std::lock_guard lock(m_);
   auto& n = stats_["list_requests"];

@@ -92,6 +92,7 @@ class emulator_state {
   std::vector<nlohmann::json> devices_where(const std::function<bool(const nlohmann::json&)>& keep,
                                             std::size_t max) const;
   void count_filter_request(const std::string& filter);
+  void count_filter_ignored();  // a "list" fault ignore_filter answered a $filter with every device
   void count_list_request();
   void count_listed_devices(std::size_t n);
 

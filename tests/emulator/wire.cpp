@@ -78,6 +78,7 @@ std::string to_lower(std::string_view s) {
 
 
 std::string utc_timestamp() { return format_utc("%Y-%m-%d %H:%M:%SZ"); }
+std::string graph_now() { return format_utc("%Y-%m-%dT%H:%M:%SZ"); }
 std::string rfc1123_now() { return format_utc("%a, %d %b %Y %H:%M:%S GMT"); }
 
 std::string client_request_id(const request& req) {

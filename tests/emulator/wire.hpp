@@ -36,6 +36,7 @@ std::optional<std::string> base64_decode(std::string_view text);  // standard al
 std::string to_lower(std::string_view s);
 inline bool is_guid(std::string_view s) { return ig::normalize_guid(s).has_value(); }
 std::string utc_timestamp();  // "2026-11-26 10:15:04Z", as AAD writes it
+std::string graph_now();      // "2026-11-26T10:15:04Z", as Graph writes lastSyncDateTime (whole seconds)
 std::string rfc1123_now();    // HTTP Date
 
 // The client's client-request-id when it is a harmless token, else a fresh one.

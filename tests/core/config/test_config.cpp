@@ -1071,7 +1071,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
                      {"password", {{"env", "IG_TEST_REDIS_PASSWORD"}}},
                      {"key_prefix", "site-a:"},
                      {"timeout_ms", 25}});
-    doc = with(doc, "/intune/sync", {{"interval_s", 600}, {"page_size", 500}});
+    doc = with(doc, "/intune/sync", {{"interval_s", 600}, {"page_size", 500}, {"changes_interval_s", 60}});
     doc = with(doc, "/intune/stale_if_error_s", 3600);
     auto r = parse(doc);
     expect_ok(r);
@@ -1087,6 +1087,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(c.shared_cache.timeout.count() == 25);
     BOOST_TEST(c.sync.interval.count() == 600);
     BOOST_TEST(c.sync.page_size == 500u);
+    BOOST_TEST(c.sync.changes_interval.count() == 60);
     BOOST_TEST(c.stale_if_error.count() == 3600);
 }
 
@@ -1129,6 +1130,13 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_path) {
                  "config error: /intune/sync/interval_s: must be between 0 and 86400, got -1");
     expect_error(parse(with(minimal(), "/intune/sync", {{"every", 1}})),
                  "config error: /intune/sync/every: unknown key");
+    // The changes sync runs between full syncs only (README: sync.changes_interval_s).
+    const std::string not_less =
+        "config error: /intune/sync/changes_interval_s: must be less than sync.interval_s (and sync.interval_s > 0)";
+    expect_error(parse(with(minimal(), "/intune/sync", {{"interval_s", 600}, {"changes_interval_s", 600}})), not_less);
+    expect_error(parse(with(minimal(), "/intune/sync", {{"changes_interval_s", 60}})), not_less);
+    expect_error(parse(with(minimal(), "/intune/sync", {{"interval_s", 600}, {"changes_interval_s", -1}})),
+                 "config error: /intune/sync/changes_interval_s: must be between 0 and 86400, got -1");
     expect_error(parse(with(minimal(), "/intune/stale_if_error_s", "1h")),
                  "config error: /intune/stale_if_error_s: expected an integer, got string");
 }

@@ -64,6 +64,11 @@ BOOST_AUTO_TEST_CASE(sync_reads_every_page_and_a_first_lookup_asks_graph_nothing
     auto non = env.svc().inspect(test::emu::synthetic_device_id(9));
     BOOST_TEST_REQUIRE(non.has_value());
     BOOST_TEST(to_string(non->verdict.outcome) == "NotCompliant");
+    // A synced verdict lasts until the next full sync (interval plus 10 minutes of grace), whatever
+    // its outcome, not the per-outcome TTL (README: sync).
+    BOOST_TEST(non->ttl_s > 3600 + 590);
+    BOOST_TEST(non->ttl_s <= 3600 + 600);
+    BOOST_TEST(compliant->ttl_s > 3600 + 590);
 
     auto v = env.check(test::emu::synthetic_device_id(2001));
     BOOST_TEST(to_string(v.outcome) == "Compliant");
