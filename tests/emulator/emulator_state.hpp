@@ -38,7 +38,9 @@ struct fault {
   // list_cycle links back to the second page (the first has no skip token).
   int list_cycle = 0;
   // List faults (key "list"): $filter ignored as Graph ignores a filter it does not support (every
-  // device, paged), or the Entra ID filter answered with the device twice (two devices, one Entra ID).
+  // device, paged; counted as stats "filters_ignored"), or the Entra ID filter answered with the
+  // device twice (two devices, one Entra ID). The filters honoured: azureADDeviceId eq '...' and
+  // lastSyncDateTime gt <time>; PUT /_emulator/devices/{id} without a lastSyncDateTime stamps it now.
   bool ignore_filter = false, duplicate = false;
 };
 
