@@ -106,13 +106,18 @@ flip_to_answer() {
   curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -X PUT -H 'Content-Type: application/json' \
     --data '{"complianceState":"noncompliant","managementAgent":"mdm"}' "$EMU/_emulator/devices/$id"
   start=$(date +%s.%N)
+  local seen=yes code
   for o in "$@"; do
-    for _ in $(seq 600); do
-      [ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/server-ca.crt" -H "X-Intune-Device-Id: $id" "$o/")" = 302 ] && break
-      sleep 0.1
+    # NotCompliant is whatever the config does with it (a reject or a redirect), never a forward;
+    # 000 and 5xx are failures, not the new verdict.
+    for i in $(seq 601); do
+      [ "$i" = 601 ] && { seen=no; break; }
+      code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/server-ca.crt" -H "X-Intune-Device-Id: $id" "$o/")
+      case $code in 200|000|5*) sleep 0.1 ;; *) break ;; esac
     done
   done
   t=$(python3 -c "import time; print(round(time.time() - $start, 1))")
+  [ "$seen" = yes ] || t="not seen within ${t}"
   FLIPS+="$n instances: ${t}s with changes_interval_s $((CHANGES_S / FACTOR)); "
   curl -sS -o /dev/null --cacert "$PKI/server-ca.crt" -X PUT -H 'Content-Type: application/json' \
     --data '{"complianceState":"compliant","managementAgent":"mdm","lastSyncDateTime":"2026-01-01T00:00:00Z"}' "$EMU/_emulator/devices/$id"
