@@ -139,8 +139,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     req.version(11);
     check_forwarded_header(req, policy);
 
-    // The body as the relay reads it (chunked trailers included). Trailer fields merged into `req`
-    // here never reach the upstream: the session relays the header it serialised before the body.
+    // The body as the relay reads it (chunked trailers included), its buffer bounded as there.
+    // Trailer fields merged into `req` here never reach the upstream: the session relays the
+    // header it serialised before the body.
     char scratch[4096];
     while (!parser.is_done()) {
         req.body().data = scratch;
@@ -150,6 +151,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::need_more || (!ec && used == 0)) {
             ec = {};
+            // The relay's read buffer is full: a chunk line or trailer too long (buffer_overflow).
+            if (pending.size() >= ig::max_body_framing_bytes) break;
             if (!more()) {
                 parser.put_eof(ec);
                 break;

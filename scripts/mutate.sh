@@ -79,6 +79,8 @@ redis-value-other-device @@ core/shared/shared_value.cpp @@ if (!id || *id != de
 redis-value-not-ours @@ core/shared/shared_value.cpp @@ if (!parsed.doc || !parsed.doc->is_object()) return refuse("not a JSON object"); @@ if (!parsed.doc || !parsed.doc->is_object()) return std::optional<SharedValue>(SharedValue{}); @@ test_shared_cache @@ core_test_shared_value
 framing-repeated-te @@ proxy/http/request_framing.cpp @@ if (te > 1) return {"repeated transfer-encoding", {}}; @@ - @@ test_smuggling @@ proxy_test_request_framing
 field-over-beast-limit @@ core/graph/bounded_parser.hpp @@ if (name_string.size() > max_field_bytes || value.size() > max_field_bytes) { @@ if (false) { @@ test_field_limit @@ -
+relay-framing-unbounded @@ proxy/front/relay.hpp @@ b.max_size(std::max(max_body_framing_bytes, b.size())); @@ - @@ test_field_limit @@ proxy_test_upstream_exchange
+connection-tokens-case-sorted @@ proxy/answer/headers.cpp @@ std::sort(names.begin(), names.end(), ci_less{}); @@ std::sort(names.begin(), names.end()); @@ test_smuggling @@ proxy_test_headers
 authz-answer-every-name @@ proxy/answer/headers.cpp @@ for (const auto name : own_headers) answer(name); @@ - @@ test_authz_endpoint @@ proxy_test_plugin_confs
 nginx-conf-stale-not-overwritten @@ conf/plugin/nginx.conf @@ proxy_set_header X-Intune-Stale                    $intune_stale; @@ - @@ test_authz_nginx @@ proxy_test_plugin_confs
 policy-prefix-no-boundary @@ core/policy/path_normalise.cpp @@ return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/'; @@ return true; @@ test_policy_front @@ core_test_path_normalise

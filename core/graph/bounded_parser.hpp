@@ -15,6 +15,13 @@ namespace ig {
 // The longest field name or value Beast's fields container holds (its 16-bit offsets, less CRLF).
 inline constexpr std::size_t max_field_bytes = 65533;
 
+// The most a read buffer holds while a body is parsed out of it: what the parser has not taken yet
+// is a chunk-size line with its extensions, a trailer, or body bytes waiting for room. Beast 1.81
+// bounds none of the first two: it waits for the end of a chunk line or trailer for as long as
+// bytes come, and parses an unterminated quoted chunk extension again from its start on every read
+// (quadratic). Past this the read fails with buffer_overflow (docs/hostile-clients.md).
+inline constexpr std::size_t max_body_framing_bytes = 8 * 1024;
+
 template <bool isRequest, class Body>
 class BoundedParser : public boost::beast::http::parser<isRequest, Body> {
 private:

@@ -103,7 +103,9 @@ struct HttpClient::Connection {
     // bytes), and an answer read 512 bytes at a time costs a read and a resumption per piece.
     Connection(net::any_io_executor ex, ssl::context& ctx) : stream(ex, ctx) { buffer.reserve(16 * 1024); }
     TlsClientStream stream;
-    beast::flat_buffer buffer;
+    // The body goes straight into the parser's string: the buffer holds a header, or a chunk line
+    // or trailer, and no more (max_body_framing_bytes).
+    beast::flat_buffer buffer{header_limit + max_body_framing_bytes};
 };
 
 struct HttpClient::State {

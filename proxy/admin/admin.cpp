@@ -174,7 +174,8 @@ struct AdminServer::Impl {
             ~Count() { --n; }
         } count{++connections};
         IdleRegistry::Member member(idle, ioc.get_executor(), [&stream] { stream.cancel(); });
-        beast::flat_buffer buffer;
+        // A header, then a body of at most 4 KiB or a chunk line or trailer (max_body_framing_bytes).
+        beast::flat_buffer buffer{limits.max_header_bytes + max_body_framing_bytes};
         beast::error_code ec;
         for (;;) {
             BoundedRequestParser<http::string_body> parser;

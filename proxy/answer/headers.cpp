@@ -17,13 +17,22 @@ using boost::urls::grammar::ci_is_equal;
 
 constexpr std::size_t max_reason_bytes = 300;
 
-// The names listed by every Connection header; they are hop-by-hop too.
+using boost::urls::grammar::ci_less;
+
+// The names listed by every Connection header (they are hop-by-hop too), sorted without case: a
+// header may list thousands and have thousands of fields, each looked up here (listed_sorted).
+// Copies: the Connection fields are erased while the names are still in use.
 std::vector<std::string> connection_tokens(const http::fields& fields) {
     std::vector<std::string> names;
     for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
          ++it)
         for (auto token : http::token_list{it->value()}) names.emplace_back(token);
+    std::sort(names.begin(), names.end(), ci_less{});
     return names;
+}
+
+bool listed_sorted(const std::vector<std::string>& names, std::string_view name) {
+    return std::binary_search(names.begin(), names.end(), name, ci_less{});
 }
 
 template <class Predicate>
@@ -103,7 +112,7 @@ void strip_hop_by_hop(http::fields& fields) {
         // Never let a Connection token remove the body framing (that would desynchronise the relay)
         // or Host (the upstream would see a request without one).
         if (is_framing_header(name)) return false;
-        return is_hop_by_hop(name) || listed(listed_names, name);
+        return is_hop_by_hop(name) || listed_sorted(listed_names, name);
     });
 }
 

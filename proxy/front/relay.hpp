@@ -1,6 +1,8 @@
 #pragma once
 // Moving one HTTP message from one stream to another piece by piece through a fixed buffer, as
 // Beast's relay example does, asynchronously and with a deadline per step.
+#include "core/graph/bounded_parser.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,6 +16,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -68,6 +71,17 @@ boost::asio::awaitable<RelayResult> relay_body(
     std::size_t buf_size) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    // Bounds a chunk line or trailer (max_body_framing_bytes); the header's bound comes back after.
+    struct FramingBound {
+        boost::beast::flat_buffer& b;
+        std::size_t saved = b.max_size();
+        explicit FramingBound(boost::beast::flat_buffer& buffer) : b(buffer) {
+            b.max_size(std::max(max_body_framing_bytes, b.size()));
+        }
+        ~FramingBound() { b.max_size(saved); }
+        FramingBound(const FramingBound&) = delete;
+        FramingBound& operator=(const FramingBound&) = delete;
+    } framing_bound{in_buffer};
     auto& in_body = p.get().body();
     auto& body = msg.body();
     body.data = nullptr;

@@ -77,6 +77,9 @@ cases = [
   # 8: Host and request-target.
   ("Connection: Host", "GET /connhost HTTP/1.1\r\n" + H + "Connection: close, Host, X-Forwarded-For\r\n\r\n", [200],
    "GET /connhost HTTP/1.1\r\n" + H + GW + "\r\n"),
+  ("Connection lists names, any case", "GET /connlist HTTP/1.1\r\n" + H + "Connection: close, x-b, X-a, X-C\r\n"
+   "Connection: x-e, X-f, x-G\r\nX-A: 1\r\nx-c: 2\r\nX-B: 3\r\nX-E: 4\r\nx-f: 5\r\nX-g: 6\r\nX-D: kept\r\n\r\n", [200],
+   "GET /connlist HTTP/1.1\r\n" + H + "X-D: kept\r\n" + GW + "\r\n"),
   ("no Host", "GET /nohost HTTP/1.1\r\n" + C + "\r\n", [400], ""),
   ("no Host, HTTP/1.0", "GET /nohost HTTP/1.0\r\n\r\n", [400], ""),
   ("two Hosts", "GET /twohosts HTTP/1.1\r\n" + H + "Host: evil.example\r\n" + C + "\r\n", [400], ""),

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 namespace http = boost::beast::http;
 
 namespace {
@@ -159,6 +162,25 @@ BOOST_AUTO_TEST_CASE(connection_cannot_remove_framing) {
     ig::strip_hop_by_hop(f);
     BOOST_TEST(f[http::field::content_length] == "5");
     BOOST_TEST(!has(f, "Connection"));
+}
+
+// Every name any Connection field lists goes, in any case, however many are listed; names it does
+// not list stay.
+BOOST_AUTO_TEST_CASE(connection_lists_many_names) {
+    http::fields f;
+    std::string listed;
+    for (int i = 0; i < 2000; ++i) listed += "x-n" + std::to_string(i) + ", ";
+    f.insert(http::field::connection, listed + "X-Secret");
+    f.insert(http::field::connection, "close, x-OTHER");
+    for (int i = 0; i < 2000; i += 7) f.insert("X-N" + std::to_string(i), "v");
+    f.insert("x-secret", "1");
+    f.insert("X-Other", "2");
+    f.insert("X-Kept", "3");
+    f.insert("X-N", "4");  // a prefix of listed names, not one of them
+    ig::strip_hop_by_hop(f);
+    std::vector<std::string> left;
+    for (const auto& field : f) left.emplace_back(field.name_string());
+    BOOST_TEST(left == (std::vector<std::string>{"X-Kept", "X-N"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(forward_headers_are_set) {

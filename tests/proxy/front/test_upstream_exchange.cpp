@@ -235,6 +235,34 @@ BOOST_AUTO_TEST_CASE(client_stopping_mid_body_is_the_client_side) {
     BOOST_TEST(e.what == "client");
 }
 
+// A chunk line or trailer never ends: Beast 1.81 would wait for more without a bound (and parse an
+// unterminated quoted extension again from its start on every read). The relay refuses it once the
+// read buffer holds ig::max_body_framing_bytes, and never sends it on (docs/hostile-clients.md).
+BOOST_AUTO_TEST_CASE(endless_chunk_framing_is_refused) {
+    const std::string head = "POST / HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n";
+    const std::string endless(4 * ig::max_body_framing_bytes, 'x');
+    for (const std::string& framing : {"0;q=\"" + endless,  // the last chunk's quoted extension
+                                       "5;q=\"" + endless,  // another chunk's
+                                       "5;" + endless,  // a token extension
+                                       "0\r\nX-T: " + endless}) {  // a trailer field
+        auto r = run({head + framing, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"});
+        BOOST_TEST((r.exchange.ec == http::error::buffer_overflow), r.exchange.ec.message());
+        BOOST_TEST((r.exchange.side == Side::Client));
+        BOOST_TEST(!contains(r.at_upstream, "xxxx"));
+    }
+}
+
+// Framing under the bound still goes through: a long extension and a trailer, both dropped.
+BOOST_AUTO_TEST_CASE(chunk_framing_under_the_bound_is_relayed) {
+    const std::string ext(ig::max_body_framing_bytes / 2, 'e');
+    const std::string body = "5;q=\"" + ext + "\"\r\nhello\r\n0\r\nX-T: " + ext + "\r\n\r\n";
+    auto r = run({"POST / HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n" + body,
+                  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"});
+    BOOST_TEST(!r.exchange.ec, r.exchange.ec.message());
+    BOOST_TEST(contains(r.at_upstream, "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    BOOST_TEST(!contains(r.at_upstream, "eeee"));
+}
+
 BOOST_AUTO_TEST_CASE(what_may_be_sent_twice) {
     auto parse = [](std::string_view text) {
         ig::RequestParser p;
