@@ -32,10 +32,11 @@ BOOST_AUTO_TEST_CASE(limits_get_their_own_status) {
 }
 
 BOOST_AUTO_TEST_CASE(other_parse_errors_are_bad_requests) {
+    // buffer_overflow: a chunk line or trailer over the relay's bound (max_body_framing_bytes).
     for (auto e : {http::error::bad_target, http::error::bad_method, http::error::bad_version, http::error::bad_field,
                    http::error::bad_value, http::error::bad_content_length, http::error::bad_transfer_encoding,
                    http::error::bad_chunk, http::error::bad_chunk_extension, http::error::bad_line_ending,
-                   http::error::bad_obs_fold, http::error::buffer_overflow}) {  // the last: a chunk line or trailer too long
+                   http::error::bad_obs_fold, http::error::buffer_overflow}) {
         auto r = ig::refusal_for(e);
         BOOST_REQUIRE(r);
         BOOST_TEST(r->status == 400u);
