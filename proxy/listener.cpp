@@ -4,6 +4,7 @@
 #include "core/text/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -37,9 +38,10 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool 
     acceptor.listen(boost::asio::socket_base::max_listen_connections);
 }
 
-boost::asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Counter& errors,
-                                         std::function<boost::asio::any_io_executor()> socket_executor,
-                                         std::function<void(tcp::socket)> on_accept) {
+template <class SocketExecutor>
+boost::asio::awaitable<void> accept_loop(
+    tcp::acceptor& acceptor, Counter& errors, std::function<SocketExecutor()> socket_executor,
+    std::function<void(boost::asio::basic_stream_socket<tcp, SocketExecutor>)> on_accept) {
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     std::uint64_t errors_unlogged = 0;
     auto last_error_log = std::chrono::steady_clock::time_point{};
@@ -71,12 +73,22 @@ void close_acceptor(tcp::acceptor& acceptor) {
     });
 }
 
-std::string peer_address(const tcp::socket& socket) {
+template <class SocketExecutor>
+std::string peer_address(const boost::asio::basic_stream_socket<tcp, SocketExecutor>& socket) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec).address();
     if (ec) return {};
     return unmapped(peer).to_string();
 }
+
+template boost::asio::awaitable<void> accept_loop(tcp::acceptor&, Counter&,
+                                                  std::function<boost::asio::any_io_executor()>,
+                                                  std::function<void(tcp::socket)>);
+template boost::asio::awaitable<void> accept_loop(
+    tcp::acceptor&, Counter&, std::function<boost::asio::io_context::executor_type()>,
+    std::function<void(boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>)>);
+template std::string peer_address(const tcp::socket&);
+template std::string peer_address(const boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>&);
 
 void log_connection_failure(std::exception_ptr e, const char* message) {
     if (!e) return;

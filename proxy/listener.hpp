@@ -35,15 +35,19 @@ void open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::
 // and hands it to `on_accept`. A failed accept (EMFILE, ENFILE, ENOBUFS: retrying at once would
 // spin, the connection stays in the backlog) is counted in `errors`, logged at most once per
 // 10 s, and followed by a 100 ms pause.
-boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, Counter& errors,
-                                         std::function<boost::asio::any_io_executor()> socket_executor,
-                                         std::function<void(boost::asio::ip::tcp::socket)> on_accept);
+// SocketExecutor: the accepted sockets' executor type (boost::asio::any_io_executor, or the front
+// end's worker executor, proxy/front/worker_executor.hpp); both are defined.
+template <class SocketExecutor>
+boost::asio::awaitable<void> accept_loop(
+    boost::asio::ip::tcp::acceptor& acceptor, Counter& errors, std::function<SocketExecutor()> socket_executor,
+    std::function<void(boost::asio::basic_stream_socket<boost::asio::ip::tcp, SocketExecutor>)> on_accept);
 
 // Closes `acceptor` on its own executor (any thread): the accept loop ends.
 void close_acceptor(boost::asio::ip::tcp::acceptor& acceptor);
 
 // The peer's address as text (an IPv4-mapped one as IPv4); empty when the socket has none.
-std::string peer_address(const boost::asio::ip::tcp::socket& socket);
+template <class SocketExecutor>
+std::string peer_address(const boost::asio::basic_stream_socket<boost::asio::ip::tcp, SocketExecutor>& socket);
 
 // For co_spawn's completion: logs what a connection's coroutine threw, if anything.
 void log_connection_failure(std::exception_ptr e, const char* message);

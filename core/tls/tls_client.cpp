@@ -24,9 +24,10 @@ boost::system::error_code set_up_tls_client(ssl::context& ctx, const std::option
     return ec;
 }
 
-net::awaitable<boost::system::error_code> tls_client_handshake(TlsClientStream& stream, const std::string& host,
-                                                               TlsPeerCheck check,
-                                                               std::chrono::steady_clock::time_point deadline) {
+template <class Executor>
+net::awaitable<boost::system::error_code, Executor> tls_client_handshake(
+    BasicTlsClientStream<Executor>& stream, const std::string& host, TlsPeerCheck check,
+    std::chrono::steady_clock::time_point deadline) {
     boost::system::error_code ec;
     net::ip::make_address(host, ec);
     // SNI is for names only (RFC 6066); the certificate is checked against the name or the address.
@@ -35,8 +36,15 @@ net::awaitable<boost::system::error_code> tls_client_handshake(TlsClientStream& 
     stream.set_verify_mode(ssl::verify_peer);
     stream.set_verify_callback(std::move(check));
     boost::beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, net::as_tuple(net::use_awaitable));
+    auto [hec] =
+        co_await stream.async_handshake(ssl::stream_base::client, net::as_tuple(net::use_awaitable_t<Executor>{}));
     co_return hec;
 }
+
+template net::awaitable<boost::system::error_code, net::any_io_executor> tls_client_handshake(
+    TlsClientStream&, const std::string&, TlsPeerCheck, std::chrono::steady_clock::time_point);
+template net::awaitable<boost::system::error_code, net::io_context::executor_type> tls_client_handshake(
+    BasicTlsClientStream<net::io_context::executor_type>&, const std::string&, TlsPeerCheck,
+    std::chrono::steady_clock::time_point);
 
 }  // namespace ig

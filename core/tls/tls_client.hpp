@@ -2,7 +2,10 @@
 // The client side of TLS, for every outgoing connection (login and Graph, an https upstream,
 // Redis over TLS): one context set-up and one handshake that sets SNI, verifies the peer's
 // certificate and its host name, and never runs past a deadline.
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/verify_context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -17,7 +20,11 @@
 
 namespace ig {
 
-using TlsClientStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+// On a TCP stream of executor type Executor: the front end's workers name their io_context's
+// executor; everything else uses the type-erased one.
+template <class Executor>
+using BasicTlsClientStream = boost::beast::ssl_stream<boost::beast::basic_stream<boost::asio::ip::tcp, Executor>>;
+using TlsClientStream = BasicTlsClientStream<boost::asio::any_io_executor>;
 
 // Which certificates a client context trusts.
 enum class TlsTrust {
@@ -37,8 +44,10 @@ using TlsPeerCheck = std::function<bool(bool preverified, boost::asio::ssl::veri
 // The client handshake on a connected stream: SNI set when `host` is a name (never for an IP
 // address), the peer verified (chain and `check`), all of it before `deadline` (beast's timeout
 // error after it). The stream's expiry is left at `deadline`.
-boost::asio::awaitable<boost::system::error_code> tls_client_handshake(TlsClientStream& stream, const std::string& host,
-                                                                       TlsPeerCheck check,
-                                                                       std::chrono::steady_clock::time_point deadline);
+// Defined for boost::asio::any_io_executor and boost::asio::io_context::executor_type.
+template <class Executor>
+boost::asio::awaitable<boost::system::error_code, Executor> tls_client_handshake(
+    BasicTlsClientStream<Executor>& stream, const std::string& host, TlsPeerCheck check,
+    std::chrono::steady_clock::time_point deadline);
 
 }  // namespace ig

@@ -229,7 +229,7 @@ AdminServer::AdminServer(const std::string& address, std::uint16_t port, AdminHa
     open_acceptor(impl_->acceptor, endpoint, false);
     impl_->port = impl_->acceptor.local_endpoint().port();
     net::co_spawn(impl_->ioc,
-                  accept_loop(
+                  accept_loop<net::any_io_executor>(
                       impl_->acceptor, impl_->accept_errors, [impl = impl_.get()] { return impl->ioc.get_executor(); },
                       [impl = impl_.get()](tcp::socket socket) { impl->on_accept(std::move(socket)); }),
                   net::detached);

@@ -3,6 +3,7 @@
 #include "core/text/text.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -83,8 +84,10 @@ std::optional<std::string> form_field(std::string_view body, std::string_view na
     return found;
 }
 
-net::awaitable<Recheck> recheck_device(ComplianceService& compliance, const std::optional<std::string>& device_id,
-                                       std::chrono::seconds interval, std::string_view request_id) {
+template <class Executor>
+net::awaitable<Recheck, Executor> recheck_device(ComplianceService& compliance,
+                                                 const std::optional<std::string>& device_id,
+                                                 std::chrono::seconds interval, std::string_view request_id) {
     Recheck out;
     if (!device_id) co_return out;
     if (!compliance.admit_recheck(*device_id, interval)) {
@@ -93,10 +96,18 @@ net::awaitable<Recheck> recheck_device(ComplianceService& compliance, const std:
         co_return out;
     }
     out.result = RecheckResult::Rechecked;
-    co_await compliance.async_invalidate(*device_id, net::use_awaitable);
-    out.verdict = co_await compliance.async_lookup(*device_id, std::string(request_id), net::use_awaitable);
+    co_await compliance.async_invalidate(*device_id, net::use_awaitable_t<Executor>{});
+    out.verdict =
+        co_await compliance.async_lookup(*device_id, std::string(request_id), net::use_awaitable_t<Executor>{});
     co_return out;
 }
+
+template net::awaitable<Recheck, net::any_io_executor> recheck_device(ComplianceService&,
+                                                                      const std::optional<std::string>&,
+                                                                      std::chrono::seconds, std::string_view);
+template net::awaitable<Recheck, net::io_context::executor_type> recheck_device(ComplianceService&,
+                                                                                const std::optional<std::string>&,
+                                                                                std::chrono::seconds, std::string_view);
 
 Answer plan_recheck(Dialect dialect, std::string_view location) {
     Answer a;

@@ -6,6 +6,7 @@
 #include "proxy/admin/proxy_metrics.hpp"
 #include "proxy/answer/answer.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -44,9 +45,11 @@ struct Recheck {
 // No device ID: nothing is asked. Otherwise, when the device was not rechecked within `interval`
 // (ComplianceService::admit_recheck()), its verdict is dropped here and in the shared cache and
 // looked up now; else the cached verdict stands and Graph is not asked.
-boost::asio::awaitable<Recheck> recheck_device(ComplianceService& compliance,
-                                               const std::optional<std::string>& device_id,
-                                               std::chrono::seconds interval, std::string_view request_id);
+// Executor: the calling coroutine's, as for lookup_verdict().
+template <class Executor = boost::asio::any_io_executor>
+boost::asio::awaitable<Recheck, Executor> recheck_device(ComplianceService& compliance,
+                                                         const std::optional<std::string>& device_id,
+                                                         std::chrono::seconds interval, std::string_view request_id);
 
 // The answer: 303 to `location` (nginx dialect: 401 + Location with X-Intune-Status 303), no body,
 // not to be cached.

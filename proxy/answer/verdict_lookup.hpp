@@ -4,6 +4,7 @@
 #include "core/verdict/compliance.hpp"
 #include "proxy/answer/access_log.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <optional>
@@ -14,9 +15,12 @@ namespace ig {
 
 // The device's verdict: a fresh cached one, else one lookup on the compliance core (request_id
 // goes to Graph as client-request-id). Without a device ID: NoId with `no_id_reason`, Graph not asked.
-boost::asio::awaitable<Verdict> lookup_verdict(ComplianceService& compliance,
-                                               const std::optional<std::string>& device_id,
-                                               std::string_view no_id_reason, std::string_view request_id);
+// Executor: the calling coroutine's (boost::asio::any_io_executor, or the front end's worker
+// executor type, proxy/front/worker_executor.hpp).
+template <class Executor = boost::asio::any_io_executor>
+boost::asio::awaitable<Verdict, Executor> lookup_verdict(ComplianceService& compliance,
+                                                         const std::optional<std::string>& device_id,
+                                                         std::string_view no_id_reason, std::string_view request_id);
 
 // The access record's device, outcome, state, action, Graph time, cache hit and (for Error) the
 // verdict's reason as its error.

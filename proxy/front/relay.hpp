@@ -2,6 +2,7 @@
 // Moving one HTTP message from one stream to another piece by piece through a fixed buffer, as
 // Beast's relay example does, asynchronously and with a deadline per step.
 #include "core/graph/bounded_parser.hpp"
+#include "proxy/front/worker_executor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +32,11 @@ struct RelayResult {
     Side side = Side::None;  // which end failed
 };
 
+// A relay's coroutine runs on the executor type of the streams it moves bytes between (the
+// front end: its worker's, proxy/front/worker_executor.hpp).
+template <class Stream, class T>
+using StreamTask = boost::asio::awaitable<T, typename Stream::executor_type>;
+
 // One end of a relay: the stream, the deadline each read or write on it gets, and its name.
 template <class Stream>
 struct RelayEnd {
@@ -42,10 +48,10 @@ struct RelayEnd {
 // A message complete with its header (no body, or a HEAD answer): nothing to read and, without a
 // chunked body, no trailer to keep out, so the parser's own message is written without a copy.
 template <bool isRequest, class Out>
-boost::asio::awaitable<RelayResult> relay_header_only(
+StreamTask<Out, RelayResult> relay_header_only(
     boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out) {
     namespace http = boost::beast::http;
-    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    constexpr auto nothrow = nothrow_on<typename Out::executor_type>;
     auto& msg = p.get();
     msg.body().data = nullptr;
     msg.body().size = 0;
@@ -64,13 +70,12 @@ boost::asio::awaitable<RelayResult> relay_header_only(
 // one write (one TLS record, one syscall for a small message). Each read and each write gets its
 // end's step_timeout.
 template <bool isRequest, class In, class Out>
-boost::asio::awaitable<RelayResult> relay_body(
-    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
-    boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& msg, RelayEnd<Out> out, char* buf,
-    std::size_t buf_size) {
+StreamTask<In, RelayResult> relay_body(RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+                                       boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
+                                       boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& msg,
+                                       RelayEnd<Out> out, char* buf, std::size_t buf_size) {
     namespace http = boost::beast::http;
-    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    constexpr auto nothrow = nothrow_on<typename In::executor_type>;
     // Bounds a chunk line or trailer (max_body_framing_bytes); the header's bound comes back after.
     struct FramingBound {
         boost::beast::flat_buffer& b;
@@ -122,10 +127,9 @@ boost::asio::awaitable<RelayResult> relay_body(
 // Any other message (its length known, no trailer possible) is serialised from p's own message,
 // without copying its header fields.
 template <bool isRequest, class In, class Out>
-boost::asio::awaitable<RelayResult> relay_message(
-    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out, char* buf,
-    std::size_t buf_size) {
+StreamTask<In, RelayResult> relay_message(RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+                                          boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
+                                          RelayEnd<Out> out, char* buf, std::size_t buf_size) {
     namespace http = boost::beast::http;
     if (p.is_done()) co_return co_await relay_header_only(p, out);
     if (!p.chunked()) co_return co_await relay_body(in, in_buffer, p, p.get(), out, buf, buf_size);

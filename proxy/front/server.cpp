@@ -65,16 +65,16 @@ void Server::start() {
         Worker* worker = w.get();
         worker->ctx.worker_count = workers_.size();
         net::co_spawn(worker->io,
-                      accept_loop(
+                      accept_loop<WorkerExecutor>(
                           worker->acceptor, metrics_.accept_errors, [worker] { return worker->io.get_executor(); },
-                          [this, worker](tcp::socket socket) { on_accept(*worker, std::move(socket)); }),
+                          [this, worker](WorkerSocket socket) { on_accept(*worker, std::move(socket)); }),
                       net::detached);
         worker->thread = std::thread([worker] { worker->io.run(); });
     }
     listening_ = true;
 }
 
-void Server::on_accept(Worker& worker, tcp::socket socket) {
+void Server::on_accept(Worker& worker, WorkerSocket socket) {
     auto rt = runtime_.get();
     const auto& limits = rt->config.limits;
     boost::system::error_code ignored;

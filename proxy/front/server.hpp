@@ -3,6 +3,7 @@
 // and its own upstream pool, so nothing is handed between threads on the hot path.
 #include "core/verdict/compliance.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
+#include "proxy/front/worker_executor.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/runtime.hpp"
 
@@ -51,7 +52,7 @@ private:
     struct Worker;
 
     // Admits a new connection (or refuses it at a limit) and starts its session on `worker`.
-    void on_accept(Worker& worker, boost::asio::ip::tcp::socket socket);
+    void on_accept(Worker& worker, WorkerSocket socket);
 
     Current<Runtime> runtime_;
     ComplianceService& compliance_;

@@ -57,7 +57,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+constexpr auto nothrow = nothrow_on<WorkerExecutor>;
 constexpr std::size_t max_logged_path = 512;
 constexpr std::size_t idle_buffer_capacity = 4096;
 constexpr auto shutdown_timeout = std::chrono::seconds(1);  // for close_notify to go out
@@ -91,7 +91,7 @@ void note_error(AccessRecord& rec, std::string_view what, const error_code& ec) 
 
 class Session {
 public:
-    Session(tcp::socket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker)
+    Session(WorkerSocket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker)
         : rt_(std::move(runtime)),
           cfg_(rt_->config),
           w_(worker),
@@ -113,7 +113,7 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    net::awaitable<void> run();
+    WorkerTask<void> run();
 
     void close_if_idle() {
         closing_ = true;
@@ -162,29 +162,28 @@ private:
     // response towards the upstream.
     clock_type::duration upstream_step_timeout() const { return cfg_.upstream.timeout; }
 
-    net::awaitable<bool> handshake();
-    net::awaitable<bool> serve_request(bool first);
-    net::awaitable<bool> answer_locally(Answer answer, AccessRecord& rec, bool keep);
-    net::awaitable<bool> answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec);
-    net::awaitable<std::optional<std::string>> read_small_body(Parser& parser, std::size_t max);
-    net::awaitable<bool> forward(Parser& parser, const Answer& answer, AccessRecord& rec);
+    WorkerTask<bool> handshake();
+    WorkerTask<bool> serve_request(bool first);
+    WorkerTask<bool> answer_locally(Answer answer, AccessRecord& rec, bool keep);
+    WorkerTask<bool> answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec);
+    WorkerTask<std::optional<std::string>> read_small_body(Parser& parser, std::size_t max);
+    WorkerTask<bool> forward(Parser& parser, const Answer& answer, AccessRecord& rec);
     std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
-    net::awaitable<Exchange> send_request(Parser& parser, const ForwardRequest& fr,
-                                          std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
-                                          RelayBuffer& buf);
-    net::awaitable<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive);
-    net::awaitable<error_code> write_response(http::response<http::string_body>& res, bool keep_alive);
-    net::awaitable<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
-    net::awaitable<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
-    net::awaitable<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
+    WorkerTask<Exchange> send_request(Parser& parser, const ForwardRequest& fr, std::unique_ptr<UpstreamConnection>& up,
+                                      std::optional<ResponseParser>& rp, RelayBuffer& buf);
+    WorkerTask<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive);
+    WorkerTask<error_code> write_response(http::response<http::string_body>& res, bool keep_alive);
+    WorkerTask<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
+    WorkerTask<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
+    WorkerTask<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
     HeaderClaim header_claim(const http::fields& req) const;
 
     ExchangeEnd<TlsSocket> client_end() { return {stream_, buffer_, client_step_timeout()}; }
     // Calls f with the upstream connection's end of the exchange (its stream is plain or TLS).
     template <class F>
     auto with_upstream(UpstreamConnection& up, F&& f) {
-        return up.tls ? f(ExchangeEnd<TlsClientStream>{*up.tls, up.buffer, upstream_step_timeout()})
-                      : f(ExchangeEnd<beast::tcp_stream>{*up.plain, up.buffer, upstream_step_timeout()});
+        return up.tls ? f(ExchangeEnd<UpstreamConnection::TlsStream>{*up.tls, up.buffer, upstream_step_timeout()})
+                      : f(ExchangeEnd<WorkerTcpStream>{*up.plain, up.buffer, upstream_step_timeout()});
     }
 
     std::shared_ptr<const Runtime> rt_;
@@ -236,13 +235,12 @@ bool evict_oldest_handshake(WorkerContext& worker) {
     return true;
 }
 
-net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
-                                      WorkerContext& worker) {
+WorkerTask<void> serve_connection(WorkerSocket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker) {
     Session session(std::move(socket), std::move(runtime), worker);
     co_await session.run();
 }
 
-net::awaitable<void> Session::run() {
+WorkerTask<void> Session::run() {
     if (!co_await handshake()) co_return;
     bool first = true;
     stream_.expires_after(header_deadline());
@@ -270,7 +268,7 @@ net::awaitable<void> Session::run() {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
-net::awaitable<bool> Session::handshake() {
+WorkerTask<bool> Session::handshake() {
     // Connections still in their handshake share a budget per worker; over it, the oldest one
     // goes, so a flood of silent connections cannot keep clients that do complete from starting.
     const std::size_t budget =
@@ -318,7 +316,7 @@ HeaderClaim Session::header_claim(const http::fields& req) const {
     return header;
 }
 
-net::awaitable<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
+WorkerTask<error_code> Session::write_response(http::response<http::string_body>& res, bool keep_alive) {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     stream_.expires_after(client_step_timeout());
@@ -326,8 +324,8 @@ net::awaitable<error_code> Session::write_response(http::response<http::string_b
     co_return ec;
 }
 
-net::awaitable<error_code> Session::respond(unsigned status, std::string body, std::string_view request_id,
-                                            bool keep_alive) {
+WorkerTask<error_code> Session::respond(unsigned status, std::string body, std::string_view request_id,
+                                        bool keep_alive) {
     http::response<http::string_body> res;
     res.version(11);
     res.result(status);
@@ -339,7 +337,7 @@ net::awaitable<error_code> Session::respond(unsigned status, std::string body, s
 
 // Answers an error the gateway decided itself and closes the connection. The caller has noted
 // the error in the access record.
-net::awaitable<bool> Session::refuse(unsigned status, std::string_view reason, AccessRecord& rec) {
+WorkerTask<bool> Session::refuse(unsigned status, std::string_view reason, AccessRecord& rec) {
     rec.status = status;
     co_await respond(status, refusal_body(rec.request_id, reason, rec.outcome), rec.request_id, false);
     co_return false;
@@ -347,7 +345,7 @@ net::awaitable<bool> Session::refuse(unsigned status, std::string_view reason, A
 
 // A request (header or body) the client did not send readably: refused as refusal_for() says, or
 // the connection just closes (the client left, went silent or stopped mid-message).
-net::awaitable<bool> Session::refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec) {
+WorkerTask<bool> Session::refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec) {
     note_error(rec, what, ec);
     const auto refusal = refusal_for(ec);
     if (!refusal) co_return false;
@@ -355,14 +353,14 @@ net::awaitable<bool> Session::refuse_unreadable(const error_code& ec, std::strin
     co_return co_await refuse(refusal->status, refusal->reason, rec);
 }
 
-net::awaitable<bool> Session::upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec) {
+WorkerTask<bool> Session::upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec) {
     w_.metrics.upstream_errors.inc();
     note_error(rec, what, ec);
     co_return co_await refuse(upstream_failure_status(ec), is_timeout(ec) ? "upstream timeout" : "upstream unreachable",
                               rec);
 }
 
-net::awaitable<bool> Session::serve_request(bool first) {
+WorkerTask<bool> Session::serve_request(bool first) {
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.limits.max_header_bytes, UINT32_MAX)));
     parser.body_limit(cfg_.limits.max_body_bytes);
@@ -419,7 +417,7 @@ net::awaitable<bool> Session::serve_request(bool first) {
     }
     const auto id = request_device_id(cfg_.device_id, cert_id_, claim);
     if (is_recheck_path(req.target())) co_return finish(co_await answer_recheck(parser, id, rec));
-    const Verdict verdict = co_await lookup_verdict(
+    const Verdict verdict = co_await lookup_verdict<WorkerExecutor>(
         w_.compliance, id, has_cert_ ? "no valid device id in the client certificate" : "no client certificate",
         rec.request_id);
     const PolicyCheck policy = policy_for(cfg_, policy_req, verdict);
@@ -439,7 +437,7 @@ net::awaitable<bool> Session::serve_request(bool first) {
 }
 
 // A reject or a redirect, answered by the gateway itself as plan_answer() made it.
-net::awaitable<bool> Session::answer_locally(Answer answer, AccessRecord& rec, bool keep) {
+WorkerTask<bool> Session::answer_locally(Answer answer, AccessRecord& rec, bool keep) {
     rec.status = answer.status;
     http::response<http::string_body> res;
     res.version(11);
@@ -452,14 +450,15 @@ net::awaitable<bool> Session::answer_locally(Answer answer, AccessRecord& rec, b
 }
 
 // "Check again" (proxy/answer/recheck.hpp): answered here, never forwarded. Only a POST rechecks.
-net::awaitable<bool> Session::answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec) {
+WorkerTask<bool> Session::answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec) {
     if (parser.get().method() != http::verb::post) {
         note_error(rec, {}, "recheck: not a POST");
         co_return co_await refuse(405, "method not allowed: Check again is a POST", rec);
     }
     const auto body = co_await read_small_body(parser, max_recheck_body);
     const auto back = body ? form_field(*body, "return") : std::nullopt;
-    auto done = co_await recheck_device(w_.compliance, id, cfg_.intune.recheck_interval, rec.request_id);
+    auto done =
+        co_await recheck_device<WorkerExecutor>(w_.compliance, id, cfg_.intune.recheck_interval, rec.request_id);
     w_.metrics.count_recheck(done.result);
     if (done.verdict) note_verdict(rec, *done.verdict, id, Action::Redirect);
     rec.device_id = id.value_or(std::string());
@@ -470,7 +469,7 @@ net::awaitable<bool> Session::answer_recheck(Parser& parser, const std::optional
 
 // The request's body when it has a Content-Length of at most `max` (read here); nullopt otherwise
 // (left unread: the connection then closes after the answer).
-net::awaitable<std::optional<std::string>> Session::read_small_body(Parser& parser, std::size_t max) {
+WorkerTask<std::optional<std::string>> Session::read_small_body(Parser& parser, std::size_t max) {
     std::string body;
     if (parser.is_done()) co_return body;
     const auto length = parser.content_length();
@@ -504,7 +503,7 @@ std::optional<std::string> Session::prepare_forward(http::request_header<>& req,
     return std::nullopt;
 }
 
-net::awaitable<bool> Session::forward(Parser& parser, const Answer& answer, AccessRecord& rec) {
+WorkerTask<bool> Session::forward(Parser& parser, const Answer& answer, AccessRecord& rec) {
     auto& req = parser.get();
     const ForwardRequest fr = forward_request_of(parser);
     const Outcome outcome = answer.facts.outcome;
@@ -558,9 +557,9 @@ net::awaitable<bool> Session::forward(Parser& parser, const Answer& answer, Acce
 // Sends the request and reads the upstream's final response header into rp (exchange_once()).
 // A request that may be sent twice is sent again on a new connection when a pooled one turns out
 // to have been closed by the upstream.
-net::awaitable<Exchange> Session::send_request(Parser& parser, const ForwardRequest& fr,
-                                               std::unique_ptr<UpstreamConnection>& up,
-                                               std::optional<ResponseParser>& rp, RelayBuffer& buf) {
+WorkerTask<Exchange> Session::send_request(Parser& parser, const ForwardRequest& fr,
+                                           std::unique_ptr<UpstreamConnection>& up, std::optional<ResponseParser>& rp,
+                                           RelayBuffer& buf) {
     bool sent_continue = false;
     for (int attempt = 0;; ++attempt) {
         up = attempt == 0 ? w_.pool.take(*rt_, fr.retryable) : nullptr;

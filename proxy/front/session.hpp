@@ -3,10 +3,8 @@
 #include "core/verdict/compliance.hpp"
 #include "proxy/admin/proxy_metrics.hpp"
 #include "proxy/front/upstream_pool.hpp"
+#include "proxy/front/worker_executor.hpp"
 #include "proxy/runtime.hpp"
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
 #include <list>
@@ -36,8 +34,7 @@ struct WorkerContext {
 };
 
 // Serves one accepted connection to its end. `runtime` is the snapshot taken at accept.
-boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
-                                              std::shared_ptr<const Runtime> runtime, WorkerContext& worker);
+WorkerTask<void> serve_connection(WorkerSocket socket, std::shared_ptr<const Runtime> runtime, WorkerContext& worker);
 
 // Closes the connection if it is waiting for a request (drain); otherwise it closes after the
 // current response. Worker thread only.

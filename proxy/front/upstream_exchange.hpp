@@ -98,10 +98,10 @@ struct ExchangeEnd {
 // Reads response headers until the final one into rp, and the bytes read (so that a connection
 // that closed before answering can be told apart).
 template <class Upstream>
-boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_final_header(
+StreamTask<Upstream, std::pair<boost::system::error_code, std::size_t>> read_final_header(
     ExchangeEnd<Upstream> up, std::optional<ResponseParser>& rp, bool head) {
     namespace http = boost::beast::http;
-    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    constexpr auto nothrow = nothrow_on<typename Upstream::executor_type>;
     std::size_t got = 0;
     for (;;) {
         rp.emplace();
@@ -119,11 +119,11 @@ boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_f
 // One attempt on a connected upstream: the 100 Continue (once per request: sent_continue),
 // the request with its body, the final response header into rp.
 template <class Client, class Upstream>
-boost::asio::awaitable<Exchange> exchange_once(ExchangeEnd<Client> client, RequestParser& parser,
-                                               ExchangeEnd<Upstream> up, const ForwardRequest& fr, bool& sent_continue,
-                                               std::optional<ResponseParser>& rp, char* buf, std::size_t buf_size) {
+StreamTask<Client, Exchange> exchange_once(ExchangeEnd<Client> client, RequestParser& parser, ExchangeEnd<Upstream> up,
+                                           const ForwardRequest& fr, bool& sent_continue,
+                                           std::optional<ResponseParser>& rp, char* buf, std::size_t buf_size) {
     namespace net = boost::asio;
-    constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+    constexpr auto nothrow = nothrow_on<typename Client::executor_type>;
     if (fr.expect_continue && fr.has_body && !sent_continue) {
         sent_continue = true;
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -160,11 +160,11 @@ inline ClientFraming frame_for_client(ResponseParser& rp, const ForwardRequest& 
 
 // Sends the response header (framed for the client: frame_for_client()) and relays the body as framed.
 template <class Upstream, class Client>
-boost::asio::awaitable<RelayResult> relay_response(ExchangeEnd<Upstream> up, ResponseParser& rp,
-                                                   const ResponseFraming& framing, ExchangeEnd<Client> client,
-                                                   char* buf, std::size_t buf_size) {
+StreamTask<Upstream, RelayResult> relay_response(ExchangeEnd<Upstream> up, ResponseParser& rp,
+                                                 const ResponseFraming& framing, ExchangeEnd<Client> client, char* buf,
+                                                 std::size_t buf_size) {
     namespace http = boost::beast::http;
-    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    constexpr auto nothrow = nothrow_on<typename Client::executor_type>;
     if (framing.body == ResponseFraming::Body::None) {
         http::serializer<false, http::buffer_body> sr{rp.get()};
         boost::beast::get_lowest_layer(client.stream).expires_after(client.step_timeout);

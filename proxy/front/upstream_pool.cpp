@@ -2,9 +2,7 @@
 
 #include "core/tls/tls_client.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
 #include <sys/socket.h>
@@ -17,12 +15,12 @@ namespace beast = boost::beast;
 
 namespace {
 
-constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+constexpr auto nothrow = nothrow_on<WorkerExecutor>;
 
 // A pooled connection the upstream closed (or, in plain HTTP, sent stray bytes on) must not be
 // reused. One non-blocking peek tells: EAGAIN means open and quiet. Over TLS, pending bytes may be
 // a session ticket, so only EOF/errors count.
-bool still_open(beast::tcp_stream& stream, bool tls) {
+bool still_open(WorkerTcpStream& stream, bool tls) {
     char byte;
     const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0) return tls;
@@ -31,7 +29,7 @@ bool still_open(beast::tcp_stream& stream, bool tls) {
 
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(net::any_io_executor ex, const Runtime& rt) : generation(rt.generation) {
+UpstreamConnection::UpstreamConnection(WorkerExecutor ex, const Runtime& rt) : generation(rt.generation) {
     // Beast reads as much as the buffer has room for, and at least 512 bytes: an empty buffer that
     // never grows made every upstream answer come in 512-byte reads, each relayed to the client as
     // its own TLS record (docs/performance.md, "Where a keep-alive request goes").
@@ -42,9 +40,9 @@ UpstreamConnection::UpstreamConnection(net::any_io_executor ex, const Runtime& r
         plain.emplace(ex);
 }
 
-beast::tcp_stream& UpstreamConnection::tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+WorkerTcpStream& UpstreamConnection::tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
-net::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt) {
+WorkerTask<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt) {
     const auto& up = rt.config.upstream;
     auto& tcp = conn.tcp();
     tcp.expires_after(up.timeout);

@@ -2,11 +2,10 @@
 // Keep-alive connections to the upstream. One pool per worker thread, used only on that thread,
 // so it needs no lock.
 #include "core/tls/tls_client.hpp"
+#include "proxy/front/worker_executor.hpp"
 #include "proxy/runtime.hpp"
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -19,12 +18,14 @@ namespace ig {
 struct UpstreamConnection {
     static constexpr std::size_t read_reserve = 16 * 1024;  // one TLS record's worth of plaintext
 
-    UpstreamConnection(boost::asio::any_io_executor ex, const Runtime& rt);
+    using TlsStream = BasicTlsClientStream<WorkerExecutor>;
 
-    boost::beast::tcp_stream& tcp();
+    UpstreamConnection(WorkerExecutor ex, const Runtime& rt);
 
-    std::optional<boost::beast::tcp_stream> plain;
-    std::optional<TlsClientStream> tls;
+    WorkerTcpStream& tcp();
+
+    std::optional<WorkerTcpStream> plain;
+    std::optional<TlsStream> tls;
     boost::beast::flat_buffer buffer;
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point idle_since{};
@@ -32,7 +33,7 @@ struct UpstreamConnection {
 };
 
 // Connects (and for https: SNI, handshake, certificate and host name verified) within upstream.timeout.
-boost::asio::awaitable<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt);
+WorkerTask<boost::system::error_code> connect_upstream(UpstreamConnection& conn, const Runtime& rt);
 
 class UpstreamPool {
 public:

@@ -376,7 +376,7 @@ void AuthzServer::start() {
     impl_->port = impl_->acceptor.local_endpoint().port();
     net::co_spawn(
         impl_->io,
-        accept_loop(
+        accept_loop<net::any_io_executor>(
             impl_->acceptor, impl_->metrics.accept_errors, [impl = impl_.get()] { return net::make_strand(impl->io); },
             [impl = impl_.get()](tcp::socket socket) { impl->on_accept(std::move(socket)); }),
         net::detached);

@@ -4,7 +4,7 @@ namespace ig::tls_stream_detail {
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 
-TlsSocket::TlsSocket(tcp::socket socket, SSL_CTX* ctx)
+TlsSocket::TlsSocket(socket_type socket, SSL_CTX* ctx)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), guard_(std::make_shared<TlsSocket*>(this)) {
     ssl_.reset(SSL_new(ctx));
     if (!ssl_) throw std::bad_alloc();

@@ -5,6 +5,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,17 +40,19 @@ using clock_type = std::chrono::steady_clock;
 // OpenSSL writes to the socket with write(2): the process must ignore SIGPIPE (Server::start does).
 class TlsSocket {
 public:
-    using executor_type = tcp::socket::executor_type;
+    // Its worker's io_context executor, named rather than type-erased (proxy/front/worker_executor.hpp).
+    using executor_type = boost::asio::io_context::executor_type;
+    using socket_type = boost::asio::basic_stream_socket<tcp, executor_type>;
 
     // Takes the accepted socket; throws when it cannot be made non-blocking or given to OpenSSL.
-    TlsSocket(tcp::socket socket, SSL_CTX* ctx);
+    TlsSocket(socket_type socket, SSL_CTX* ctx);
     ~TlsSocket();
     TlsSocket(const TlsSocket&) = delete;
     TlsSocket& operator=(const TlsSocket&) = delete;
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
     SSL* native_handle() const { return ssl_.get(); }
-    tcp::socket& socket() { return socket_; }
+    socket_type& socket() { return socket_; }
 
     void expires_after(clock_type::duration d) { deadline_ = clock_type::now() + d; }
     void expires_never() { deadline_ = clock_type::time_point::max(); }
@@ -244,8 +247,8 @@ private:
         Buffers b_;
     };
 
-    tcp::socket socket_;
-    boost::asio::steady_timer timer_;
+    socket_type socket_;
+    boost::asio::basic_waitable_timer<clock_type, boost::asio::wait_traits<clock_type>, executor_type> timer_;
     std::shared_ptr<TlsSocket*> guard_;  // lets a late timer handler see that the stream is gone
     SslPtr ssl_;  // freed before socket_ closes the descriptor: its socket BIO does not own it
     clock_type::time_point deadline_ = clock_type::time_point::max();

@@ -50,7 +50,7 @@ struct Pair {
     explicit Pair(int server_sndbuf = 0) {
         BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         if (server_sndbuf) ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &server_sndbuf, sizeof server_sndbuf);
-        net::ip::tcp::socket s(io);
+        ig::TlsSocket::socket_type s(io);
         s.assign(net::ip::tcp::v4(), fds[0]);
         stream.emplace(std::move(s), ctx.server.get());
         owned_peer.reset(SSL_new(ctx.client.get()));
@@ -210,6 +210,6 @@ BOOST_AUTO_TEST_CASE(failed_or_unfinished_handshake_then_no_shutdown) {
 BOOST_AUTO_TEST_CASE(socket_that_cannot_be_used_is_refused) {
     Contexts ctx;
     net::io_context io;
-    net::ip::tcp::socket closed(io);  // no descriptor
+    ig::TlsSocket::socket_type closed(io);  // no descriptor
     BOOST_CHECK_THROW(ig::TlsSocket(std::move(closed), ctx.server.get()), boost::system::system_error);
 }
