@@ -9,6 +9,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include <cstddef>
+#include <memory>
 
 namespace ig {
 
@@ -22,8 +23,13 @@ inline constexpr std::size_t max_field_bytes = 65533;
 // (quadratic). Past this the read fails with buffer_overflow (docs/hostile-clients.md).
 inline constexpr std::size_t max_body_framing_bytes = 8 * 1024;
 
-template <bool isRequest, class Body>
-class BoundedParser : public boost::beast::http::parser<isRequest, Body> {
+template <bool isRequest, class Body, class Allocator = std::allocator<char>>
+class BoundedParser : public boost::beast::http::parser<isRequest, Body, Allocator> {
+public:
+    // As Beast's parser: the arguments go to the message (e.g. std::piecewise_construct, no body
+    // arguments, the fields' allocator).
+    using boost::beast::http::parser<isRequest, Body, Allocator>::parser;
+
 private:
     void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
                        boost::beast::string_view value, boost::beast::error_code& ec) override {
@@ -36,9 +42,9 @@ private:
     }
 };
 
-template <class Body>
-using BoundedRequestParser = BoundedParser<true, Body>;
-template <class Body>
-using BoundedResponseParser = BoundedParser<false, Body>;
+template <class Body, class Allocator = std::allocator<char>>
+using BoundedRequestParser = BoundedParser<true, Body, Allocator>;
+template <class Body, class Allocator = std::allocator<char>>
+using BoundedResponseParser = BoundedParser<false, Body, Allocator>;
 
 }  // namespace ig

@@ -1,5 +1,7 @@
 #include "proxy/answer/headers.hpp"
 
+#include "proxy/http/request_arena.hpp"
+
 #include "core/text/base64url.hpp"
 #include "core/text/header_cap.hpp"
 #include "core/text/header_names.hpp"
@@ -22,7 +24,8 @@ using boost::urls::grammar::ci_less;
 // The names listed by every Connection header (they are hop-by-hop too), sorted without case: a
 // header may list thousands and have thousands of fields, each looked up here (listed_sorted).
 // Copies: the Connection fields are erased while the names are still in use.
-std::vector<std::string> connection_tokens(const http::fields& fields) {
+template <class Fields>
+std::vector<std::string> connection_tokens(const Fields& fields) {
     std::vector<std::string> names;
     for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
          ++it)
@@ -35,8 +38,8 @@ bool listed_sorted(const std::vector<std::string>& names, std::string_view name)
     return std::binary_search(names.begin(), names.end(), name, ci_less{});
 }
 
-template <class Predicate>
-void erase_if(http::fields& fields, Predicate drop) {
+template <class Fields, class Predicate>
+void erase_if(Fields& fields, Predicate drop) {
     for (auto it = fields.begin(); it != fields.end();) {
         if (drop(it->name_string()))
             it = fields.erase(it);
@@ -63,7 +66,8 @@ bool is_clean(std::string_view value) {
            (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
 }
 
-void set_clean(http::fields& fields, std::string_view name, std::string_view value) {
+template <class Fields>
+void set_clean(Fields& fields, std::string_view name, std::string_view value) {
     if (name.empty()) return;
     // The common case (already clean) is set without an intermediate copy.
     if (is_clean(value))
@@ -106,7 +110,8 @@ HeaderPolicy make_header_policy(const Config& config) {
     return policy;
 }
 
-void strip_hop_by_hop(http::fields& fields) {
+template <class Allocator>
+void strip_hop_by_hop(http::basic_fields<Allocator>& fields) {
     const auto listed_names = connection_tokens(fields);
     erase_if(fields, [&](std::string_view name) {
         // Never let a Connection token remove the body framing (that would desynchronise the relay)
@@ -116,7 +121,8 @@ void strip_hop_by_hop(http::fields& fields) {
     });
 }
 
-void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
+template <class Allocator>
+void strip_client_headers(http::basic_fields<Allocator>& fields, const HeaderPolicy& policy) {
     strip_hop_by_hop(fields);
     erase_if(fields, [&](std::string_view name) {
         // The body framing goes too: the gateway writes its own (set_forward_headers).
@@ -127,7 +133,8 @@ void strip_client_headers(http::fields& fields, const HeaderPolicy& policy) {
 
 namespace {
 
-void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+template <class Fields>
+void set_fact_headers(Fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
     if (facts.device_id && !facts.device_id->empty()) set_clean(fields, policy.device_header, *facts.device_id);
     set_clean(fields, outcome_header, to_string(facts.outcome));
     if (facts.verdict) {
@@ -156,7 +163,8 @@ void set_fact_headers(http::fields& fields, const HeaderPolicy& policy, const Fo
 
 }  // namespace
 
-void set_forward_headers(http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
+template <class Allocator>
+void set_forward_headers(http::basic_fields<Allocator>& fields, const HeaderPolicy& policy, const ForwardFacts& facts) {
     if (facts.chunked)
         fields.set(http::field::transfer_encoding, "chunked");
     else if (facts.content_length)
@@ -170,5 +178,12 @@ void set_answer_headers(http::fields& fields, const HeaderPolicy& policy, const 
     for (const auto& name : policy.answer_names) fields.set(name, "");
     set_fact_headers(fields, policy, facts);
 }
+
+template void strip_hop_by_hop(http::fields&);
+template void strip_hop_by_hop(ArenaFields&);
+template void strip_client_headers(http::fields&, const HeaderPolicy&);
+template void strip_client_headers(ArenaFields&, const HeaderPolicy&);
+template void set_forward_headers(http::fields&, const HeaderPolicy&, const ForwardFacts&);
+template void set_forward_headers(ArenaFields&, const HeaderPolicy&, const ForwardFacts&);
 
 }  // namespace ig

@@ -44,16 +44,22 @@ struct ForwardFacts {
 
 // Removes Connection, the names it lists, Keep-Alive, Proxy-*, TE, Trailer, Upgrade (both directions).
 // Transfer-Encoding, Content-Length and Host stay, whatever Connection lists.
-void strip_hop_by_hop(boost::beast::http::fields& fields);
+// Allocator (here and below): boost::beast::http::fields' own, or ArenaAllocator
+// (proxy/http/request_arena.hpp).
+template <class Allocator>
+void strip_hop_by_hop(boost::beast::http::basic_fields<Allocator>& fields);
 
 // Removes hop-by-hop headers, the client's body framing (Transfer-Encoding, Content-Length) and
 // everything a client must not be able to set. Names the gateway owns match case-insensitively
 // with `_` and `-` taken as the same character (`X_Intune_Outcome` goes too).
-void strip_client_headers(boost::beast::http::fields& fields, const HeaderPolicy& policy);
+template <class Allocator>
+void strip_client_headers(boost::beast::http::basic_fields<Allocator>& fields, const HeaderPolicy& policy);
 
 // Sets the body framing, the device-fact headers for the upstream and X-Forwarded-For/-Proto.
 // Call after strip_client_headers().
-void set_forward_headers(boost::beast::http::fields& fields, const HeaderPolicy& policy, const ForwardFacts& facts);
+template <class Allocator>
+void set_forward_headers(boost::beast::http::basic_fields<Allocator>& fields, const HeaderPolicy& policy,
+                         const ForwardFacts& facts);
 
 // The same facts on an authorization endpoint's "allow" answer: every name of
 // policy.answer_names is present, empty when it has no value (a proxy copying a header that is

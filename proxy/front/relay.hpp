@@ -47,16 +47,16 @@ struct RelayEnd {
 
 // A message complete with its header (no body, or a HEAD answer): nothing to read and, without a
 // chunked body, no trailer to keep out, so the parser's own message is written without a copy.
-template <bool isRequest, class Out>
+template <bool isRequest, class Allocator, class Out>
 StreamTask<Out, RelayResult> relay_header_only(
-    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p, RelayEnd<Out> out) {
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body, Allocator>& p, RelayEnd<Out> out) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = nothrow_on<typename Out::executor_type>;
     auto& msg = p.get();
     msg.body().data = nullptr;
     msg.body().size = 0;
     msg.body().more = false;
-    http::serializer<isRequest, http::buffer_body> sr{msg};
+    http::serializer<isRequest, http::buffer_body, http::basic_fields<Allocator>> sr{msg};
     boost::beast::get_lowest_layer(out.stream).expires_after(out.step_timeout);
     boost::beast::flat_stream<Out&> flat(out.stream);  // see relay_body
     auto [ec, n] = co_await http::async_write(flat, sr, nothrow);
@@ -69,11 +69,13 @@ StreamTask<Out, RelayResult> relay_header_only(
 // serializer can share one buffer_body. The header goes out with the first piece of the body in
 // one write (one TLS record, one syscall for a small message). Each read and each write gets its
 // end's step_timeout.
-template <bool isRequest, class In, class Out>
-StreamTask<In, RelayResult> relay_body(RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-                                       boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
-                                       boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& msg,
-                                       RelayEnd<Out> out, char* buf, std::size_t buf_size) {
+template <bool isRequest, class Allocator, class In, class Out>
+StreamTask<In, RelayResult> relay_body(
+    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body, Allocator>& p,
+    boost::beast::http::message<isRequest, boost::beast::http::buffer_body,
+                                boost::beast::http::basic_fields<Allocator>>& msg,
+    RelayEnd<Out> out, char* buf, std::size_t buf_size) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = nothrow_on<typename In::executor_type>;
     // Bounds a chunk line or trailer (max_body_framing_bytes); the header's bound comes back after.
@@ -92,7 +94,7 @@ StreamTask<In, RelayResult> relay_body(RelayEnd<In> in, boost::beast::flat_buffe
     body.data = nullptr;
     body.size = 0;
     body.more = !p.is_done();
-    http::serializer<isRequest, http::buffer_body> sr{msg};
+    http::serializer<isRequest, http::buffer_body, http::basic_fields<Allocator>> sr{msg};
     // Beast hands a header out as one buffer per field, and every layer of a write walks that
     // sequence again; flat_stream copies a small write into one buffer first.
     boost::beast::flat_stream<Out&> flat(out.stream);
@@ -126,14 +128,15 @@ StreamTask<In, RelayResult> relay_body(RelayEnd<In> in, boost::beast::flat_buffe
 // happens before the first write. Trailers are thus dropped, never sent on as header fields.
 // Any other message (its length known, no trailer possible) is serialised from p's own message,
 // without copying its header fields.
-template <bool isRequest, class In, class Out>
-StreamTask<In, RelayResult> relay_message(RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
-                                          boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& p,
-                                          RelayEnd<Out> out, char* buf, std::size_t buf_size) {
+template <bool isRequest, class Allocator, class In, class Out>
+StreamTask<In, RelayResult> relay_message(
+    RelayEnd<In> in, boost::beast::flat_buffer& in_buffer,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body, Allocator>& p, RelayEnd<Out> out, char* buf,
+    std::size_t buf_size) {
     namespace http = boost::beast::http;
     if (p.is_done()) co_return co_await relay_header_only(p, out);
     if (!p.chunked()) co_return co_await relay_body(in, in_buffer, p, p.get(), out, buf, buf_size);
-    http::message<isRequest, http::buffer_body> msg{p.get().base()};
+    http::message<isRequest, http::buffer_body, http::basic_fields<Allocator>> msg{p.get().base()};
     co_return co_await relay_body(in, in_buffer, p, msg, out, buf, buf_size);
 }
 

@@ -18,7 +18,7 @@ using tcp = net::ip::tcp;
 
 struct Server::Worker {
     Worker(ComplianceService& compliance, ProxyMetrics& metrics, const std::atomic<bool>& draining)
-        : ctx{compliance, metrics, draining, {}, {}, {}, {}, {}, 1}, io(1), acceptor(io) {}
+        : ctx{compliance, metrics, draining, {}, {}, {}, {}, {}, {}, 1}, io(1), acceptor(io) {}
     // Idle upstream sockets go first; the io_context then destroys the suspended sessions, which
     // still unregister from ctx, so ctx is declared before (and outlives) io.
     ~Worker() { ctx.pool.clear(); }

@@ -168,7 +168,8 @@ private:
     WorkerTask<bool> answer_recheck(Parser& parser, const std::optional<std::string>& id, AccessRecord& rec);
     WorkerTask<std::optional<std::string>> read_small_body(Parser& parser, std::size_t max);
     WorkerTask<bool> forward(Parser& parser, const Answer& answer, AccessRecord& rec);
-    std::optional<std::string> prepare_forward(http::request_header<>& req, const Parser& parser, ForwardFacts facts);
+    std::optional<std::string> prepare_forward(http::request_header<ArenaFields>& req, const Parser& parser,
+                                               ForwardFacts facts);
     WorkerTask<Exchange> send_request(Parser& parser, const ForwardRequest& fr, std::unique_ptr<UpstreamConnection>& up,
                                       std::optional<ResponseParser>& rp, RelayBuffer& buf);
     WorkerTask<error_code> respond(unsigned status, std::string body, std::string_view request_id, bool keep_alive);
@@ -176,7 +177,7 @@ private:
     WorkerTask<bool> refuse(unsigned status, std::string_view reason, AccessRecord& rec);
     WorkerTask<bool> refuse_unreadable(const error_code& ec, std::string_view what, AccessRecord& rec);
     WorkerTask<bool> upstream_failed(const error_code& ec, std::string_view what, AccessRecord& rec);
-    HeaderClaim header_claim(const http::fields& req) const;
+    HeaderClaim header_claim(const ArenaFields& req) const;
 
     ExchangeEnd<TlsSocket> client_end() { return {stream_, buffer_, client_step_timeout()}; }
     // Calls f with the upstream connection's end of the exchange (its stream is plain or TLS).
@@ -309,7 +310,7 @@ WorkerTask<bool> Session::handshake() {
     co_return true;
 }
 
-HeaderClaim Session::header_claim(const http::fields& req) const {
+HeaderClaim Session::header_claim(const ArenaFields& req) const {
     const auto& name = rt_->headers.device_header;
     HeaderClaim header{peer_trusted_, std::nullopt, name.empty() ? 0 : req.count(name)};
     if (header.count == 1) header.value = req[name];
@@ -361,7 +362,8 @@ WorkerTask<bool> Session::upstream_failed(const error_code& ec, std::string_view
 }
 
 WorkerTask<bool> Session::serve_request(bool first) {
-    Parser parser;
+    RequestArena arena(w_.spare_arenas);  // before the parser: it holds the fields
+    Parser parser(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena.allocator()));
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.limits.max_header_bytes, UINT32_MAX)));
     parser.body_limit(cfg_.limits.max_body_bytes);
 
@@ -486,7 +488,7 @@ WorkerTask<std::optional<std::string>> Session::read_small_body(Parser& parser, 
 
 // Puts the forward headers on the request (the device facts, the client's own X-Intune-* and
 // hop-by-hop fields gone). The reason when a header would be too large to send.
-std::optional<std::string> Session::prepare_forward(http::request_header<>& req, const Parser& parser,
+std::optional<std::string> Session::prepare_forward(http::request_header<ArenaFields>& req, const Parser& parser,
                                                     ForwardFacts facts) {
     req.erase(http::field::expect);
     facts.client_address = client_address_;

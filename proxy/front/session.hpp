@@ -4,6 +4,7 @@
 #include "proxy/admin/proxy_metrics.hpp"
 #include "proxy/front/upstream_pool.hpp"
 #include "proxy/front/worker_executor.hpp"
+#include "proxy/http/request_arena.hpp"
 #include "proxy/runtime.hpp"
 
 #include <atomic>
@@ -26,6 +27,8 @@ struct WorkerContext {
     std::unordered_set<Session*> sessions;
     // Relay buffers are lent per forwarded request, so an idle keep-alive connection holds none.
     std::vector<std::unique_ptr<char[]>> spare_buffers;
+    // The same for the blocks that hold a request's header fields (proxy/http/request_arena.hpp).
+    RequestArena::Spares spare_arenas;
     // Connections still in their TLS handshake, oldest first.
     std::list<Session*> handshaking;
     // Connections that have not sent a complete request yet (handshake included), oldest first.

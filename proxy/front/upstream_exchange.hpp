@@ -9,6 +9,7 @@
 #include "core/graph/bounded_parser.hpp"
 #include "proxy/answer/headers.hpp"
 #include "proxy/front/relay.hpp"
+#include "proxy/http/request_arena.hpp"
 #include "proxy/http/request_framing.hpp"
 #include "proxy/http/response_framing.hpp"
 
@@ -31,11 +32,14 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 namespace ig {
 
-using RequestParser = BoundedRequestParser<boost::beast::http::buffer_body>;
-using ResponseParser = BoundedResponseParser<boost::beast::http::buffer_body>;
+// Their fields live in the request's arena (proxy/http/request_arena.hpp); a parser made without
+// an allocator uses the heap.
+using RequestParser = BoundedRequestParser<boost::beast::http::buffer_body, ArenaAllocator>;
+using ResponseParser = BoundedResponseParser<boost::beast::http::buffer_body, ArenaAllocator>;
 
 inline constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 
@@ -96,15 +100,17 @@ struct ExchangeEnd {
 };
 
 // Reads response headers until the final one into rp, and the bytes read (so that a connection
-// that closed before answering can be told apart).
+// that closed before answering can be told apart). The first header's fields are allocated with
+// `fields` (the request's arena); after an interim (1xx) response, from the heap: the arena keeps
+// what it gives until the request ends, and an upstream may send any number of interim responses.
 template <class Upstream>
 StreamTask<Upstream, std::pair<boost::system::error_code, std::size_t>> read_final_header(
-    ExchangeEnd<Upstream> up, std::optional<ResponseParser>& rp, bool head) {
+    ExchangeEnd<Upstream> up, std::optional<ResponseParser>& rp, bool head, const ArenaAllocator& fields) {
     namespace http = boost::beast::http;
     constexpr auto nothrow = nothrow_on<typename Upstream::executor_type>;
     std::size_t got = 0;
-    for (;;) {
-        rp.emplace();
+    for (bool interim = false;; interim = true) {
+        rp.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(interim ? ArenaAllocator() : fields));
         rp->header_limit(upstream_header_limit);
         rp->body_limit(boost::none);
         if (head) rp->skip(true);
@@ -135,7 +141,7 @@ StreamTask<Client, Exchange> exchange_once(ExchangeEnd<Client> client, RequestPa
                                              up.relay_end(Side::Upstream), buf, buf_size);
     if (sent.ec && sent.side == Side::Client) co_return Exchange{sent.ec, Side::Client, "client", 0};
     if (sent.ec) co_return Exchange{sent.ec, Side::Upstream, "upstream write", 0};
-    auto [ec, got] = co_await read_final_header(up, rp, fr.head);
+    auto [ec, got] = co_await read_final_header(up, rp, fr.head, parser.get().get_allocator());
     if (ec) co_return Exchange{ec, Side::Upstream, "upstream read", got};
     co_return Exchange{};
 }
@@ -166,7 +172,7 @@ StreamTask<Upstream, RelayResult> relay_response(ExchangeEnd<Upstream> up, Respo
     namespace http = boost::beast::http;
     constexpr auto nothrow = nothrow_on<typename Client::executor_type>;
     if (framing.body == ResponseFraming::Body::None) {
-        http::serializer<false, http::buffer_body> sr{rp.get()};
+        http::serializer<false, http::buffer_body, ArenaFields> sr{rp.get()};
         boost::beast::get_lowest_layer(client.stream).expires_after(client.step_timeout);
         auto [ec, n] = co_await http::async_write_header(client.stream, sr, nothrow);
         co_return RelayResult{ec, ec ? Side::Client : Side::None};

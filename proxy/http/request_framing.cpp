@@ -1,5 +1,7 @@
 #include "proxy/http/request_framing.hpp"
 
+#include "proxy/http/request_arena.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
@@ -13,7 +15,8 @@ namespace {
 
 using boost::beast::iequals;
 
-std::size_t count(const http::fields& f, http::field name) {
+template <class Fields>
+std::size_t count(const Fields& f, http::field name) {
     std::size_t n = 0;
     for (auto it = f.find(name); it != f.end() && it->name() == name; ++it) ++n;
     return n;
@@ -31,7 +34,8 @@ bool valid_host(std::string_view value) {
 
 }  // namespace
 
-FramingCheck check_request_framing(const http::request_header<>& req) {
+template <class Fields>
+FramingCheck check_request_framing(const http::request_header<Fields>& req) {
     FramingCheck out;
     const unsigned version = req.version();
     if (version != 10 && version != 11) return {"unsupported HTTP version", {}};
@@ -88,7 +92,8 @@ FramingCheck check_request_framing(const http::request_header<>& req) {
     return out;
 }
 
-std::string_view check_response_framing(const http::response_header<>& res) {
+template <class Fields>
+std::string_view check_response_framing(const http::response_header<Fields>& res) {
     const std::size_t te = count(res, http::field::transfer_encoding);
     const std::size_t cl = count(res, http::field::content_length);
     if (te > 1) return "repeated transfer-encoding";
@@ -97,5 +102,10 @@ std::string_view check_response_framing(const http::response_header<>& res) {
     if (te && cl) return "both content-length and transfer-encoding";
     return {};
 }
+
+template FramingCheck check_request_framing(const http::request_header<http::fields>&);
+template FramingCheck check_request_framing(const http::request_header<ArenaFields>&);
+template std::string_view check_response_framing(const http::response_header<http::fields>&);
+template std::string_view check_response_framing(const http::response_header<ArenaFields>&);
 
 }  // namespace ig

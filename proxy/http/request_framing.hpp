@@ -23,11 +23,14 @@ struct FramingCheck {
 //  - request-target: origin-form; `*` for OPTIONS only; absolute-form http(s) whose authority
 //    equals Host, rewritten to origin-form; CONNECT (authority-form) is refused;
 //  - HTTP/1.0 or HTTP/1.1 only.
-FramingCheck check_request_framing(const boost::beast::http::request_header<>& req);
+// Fields: boost::beast::http::fields or ArenaFields (proxy/http/request_arena.hpp).
+template <class Fields>
+FramingCheck check_request_framing(const boost::beast::http::request_header<Fields>& req);
 
 // The same rules for an upstream's response header, whose framing the gateway relays to the
 // client: at most one Transfer-Encoding field and one Content-Length field (digits only), never
 // both. Empty when acceptable, otherwise why the response is refused (502).
-std::string_view check_response_framing(const boost::beast::http::response_header<>& res);
+template <class Fields>
+std::string_view check_response_framing(const boost::beast::http::response_header<Fields>& res);
 
 }  // namespace ig

@@ -42,8 +42,8 @@ struct UpstreamResponse {
     bool complete = false;  // the parser holds the whole message already (e.g. Content-Length: 0)
 };
 
-template <class Body>
-UpstreamResponse upstream_response(const boost::beast::http::response_parser<Body>& p) {
+template <class Body, class Allocator>
+UpstreamResponse upstream_response(const boost::beast::http::parser<false, Body, Allocator>& p) {
     const auto& res = p.get();
     return {res.result_int(), res.chunked(), res.has_content_length(), p.is_done()};
 }
@@ -54,8 +54,8 @@ ResponseFraming frame_response(const UpstreamResponse& res, const RelayRequest& 
 
 // Sets what frame_response() decided on the response header sent to the client:
 // Transfer-Encoding, version and Connection.
-template <class Body>
-void apply_framing(boost::beast::http::response<Body>& res, const ResponseFraming& framing) {
+template <class Body, class Fields>
+void apply_framing(boost::beast::http::message<false, Body, Fields>& res, const ResponseFraming& framing) {
     if (framing.body == ResponseFraming::Body::ToChunked) res.chunked(true);
     if (framing.body == ResponseFraming::Body::FromChunked) res.chunked(false);
     res.version(framing.version);

@@ -10,8 +10,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
+#include <memory_resource>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace net = boost::asio;
@@ -56,6 +58,7 @@ struct Script {
     bool upstream_closes = false;
     std::chrono::milliseconds upstream_timeout = 5s;
     std::size_t relay_buffer = 16;  // small: bodies move in several pieces
+    ig::RequestArena* arena = nullptr;  // the header fields' memory, as a session has; the heap without
 };
 
 struct Result {
@@ -78,7 +81,12 @@ Result run(const Script& script) {
 
     Result r;
     beast::flat_buffer client_buffer, upstream_buffer;
-    ig::RequestParser parser;
+    std::optional<ig::RequestParser> request;  // Beast's parser does not move
+    if (script.arena)
+        request.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(script.arena->allocator()));
+    else
+        request.emplace();
+    auto& parser = *request;
     std::optional<ig::ResponseParser> rp;
     std::vector<char> buf(script.relay_buffer);
     bool finished = false;
@@ -122,6 +130,45 @@ BOOST_AUTO_TEST_CASE(request_forwarded_with_its_body) {
     BOOST_TEST(contains(r.at_upstream, "\r\n\r\n0123456789abcdefghijklmnopqrstuvwxyzABCD"));
     BOOST_TEST(r.at_client.find("HTTP/1.1 201 Created\r\n") == 0u);
     BOOST_TEST(contains(r.at_client, "\r\n\r\nok"));
+}
+
+// Counts what the request's arena had to take beyond its block.
+class CountingResource final : public std::pmr::memory_resource {
+public:
+    std::size_t bytes = 0;
+
+private:
+    void* do_allocate(std::size_t n, std::size_t align) override {
+        bytes += n;
+        return std::pmr::new_delete_resource()->allocate(n, align);
+    }
+    void do_deallocate(void* p, std::size_t n, std::size_t align) override {
+        std::pmr::new_delete_resource()->deallocate(p, n, align);
+    }
+    bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override { return this == &o; }
+};
+
+BOOST_AUTO_TEST_CASE(interim_answers_do_not_pile_up_in_the_request_arena) {
+    // The arena gives nothing back before the request ends; an upstream may send any number of
+    // 1xx answers first. Only the first is parsed in the arena, the rest on the heap, each freed
+    // when the next comes: 300 of them must not spill the arena's block over.
+    std::string interim;
+    for (int i = 0; i < 300; ++i)
+        interim += "HTTP/1.1 103 Early Hints\r\nLink: </" + std::string(200, 'x') + ".css>\r\n\r\n";
+    ig::RequestArena::Spares spares;
+    CountingResource overflow;
+    {
+        ig::RequestArena arena(spares, &overflow);
+        Script script{"GET /page HTTP/1.1\r\nHost: app\r\n\r\n",
+                      interim + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
+        script.arena = &arena;
+        auto r = run(script);
+        BOOST_TEST(!r.exchange.ec);
+        BOOST_TEST(r.at_client.find("HTTP/1.1 200 OK\r\n") == 0u);
+        BOOST_TEST(!contains(r.at_client, "xxxx"));
+    }
+    BOOST_TEST(overflow.bytes == 0u);
+    BOOST_TEST(spares.size() == 1u);  // the block was used, and given back
 }
 
 BOOST_AUTO_TEST_CASE(continue_sent_and_interim_answers_dropped) {
