@@ -10,6 +10,7 @@
 #include "core/config/config.hpp"
 #include "core/graph/bounded_parser.hpp"
 #include "proxy/answer/headers.hpp"
+#include "proxy/http/request_arena.hpp"
 #include "proxy/http/request_framing.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -50,7 +52,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && beast::iequals(s.substr(0, prefix.size()), prefix);
 }
 
-void check_forwarded_header(const http::request_header<>& req, const ig::HeaderPolicy& policy) {
+void check_forwarded_header(const http::request_header<ig::ArenaFields>& req, const ig::HeaderPolicy& policy) {
     const std::string_view set_by_us[] = {"x-intune-outcome", "x-intune-compliance-state", "x-request-id",
                                           "x-forwarded-for",  "x-forwarded-proto",         "x-auth-level"};
     for (const auto& f : req) {
@@ -92,7 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
     static const ig::HeaderPolicy policy = ig::make_header_policy(config());
 
-    ig::BoundedRequestParser<http::buffer_body> parser;
+    // As a session: the fields in a request arena whose block the "worker" lends again and again.
+    static ig::RequestArena::Spares spares;
+    ig::RequestArena arena(spares);
+    ig::BoundedRequestParser<http::buffer_body, ig::ArenaAllocator> parser(std::piecewise_construct, std::make_tuple(),
+                                                                           std::make_tuple(arena.allocator()));
     parser.header_limit(static_cast<std::uint32_t>(config().limits.max_header_bytes));
     parser.body_limit(config().limits.max_body_bytes);
 
