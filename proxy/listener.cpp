@@ -87,7 +87,6 @@ template boost::asio::awaitable<void> accept_loop(tcp::acceptor&, Counter&,
 template boost::asio::awaitable<void> accept_loop(
     tcp::acceptor&, Counter&, std::function<boost::asio::io_context::executor_type()>,
     std::function<void(boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>)>);
-template std::string peer_address(const tcp::socket&);
 template std::string peer_address(const boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>&);
 
 void log_connection_failure(std::exception_ptr e, const char* message) {

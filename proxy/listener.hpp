@@ -46,6 +46,7 @@ boost::asio::awaitable<void> accept_loop(
 void close_acceptor(boost::asio::ip::tcp::acceptor& acceptor);
 
 // The peer's address as text (an IPv4-mapped one as IPv4); empty when the socket has none.
+// Defined for the front end's worker sockets (proxy/front/worker_executor.hpp).
 template <class SocketExecutor>
 std::string peer_address(const boost::asio::basic_stream_socket<boost::asio::ip::tcp, SocketExecutor>& socket);
 

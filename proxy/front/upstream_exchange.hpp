@@ -170,7 +170,7 @@ StreamTask<Upstream, RelayResult> relay_response(ExchangeEnd<Upstream> up, Respo
                                                  const ResponseFraming& framing, ExchangeEnd<Client> client, char* buf,
                                                  std::size_t buf_size) {
     namespace http = boost::beast::http;
-    constexpr auto nothrow = nothrow_on<typename Client::executor_type>;
+    constexpr auto nothrow = nothrow_on<typename Upstream::executor_type>;
     if (framing.body == ResponseFraming::Body::None) {
         http::serializer<false, http::buffer_body, ArenaFields> sr{rp.get()};
         boost::beast::get_lowest_layer(client.stream).expires_after(client.step_timeout);

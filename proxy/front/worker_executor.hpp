@@ -2,7 +2,7 @@
 // The front end's coroutines, sockets and timers run on their worker's io_context and name its
 // executor type, not boost::asio::any_io_executor: the type-erased executor was copied, preferred
 // and destroyed on every asynchronous step of a request, and every completion went through a
-// type-erased function (docs/performance.md, "Where a keep-alive request goes").
+// type-erased function (docs/performance.md, "Round five").
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
