@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace ig {
@@ -36,6 +37,15 @@ struct RelayResult {
 // front end: its worker's, proxy/front/worker_executor.hpp).
 template <class Stream, class T>
 using StreamTask = boost::asio::awaitable<T, typename Stream::executor_type>;
+
+// What a relay writes a message through. Beast hands a header out as one buffer per field and every
+// layer of a write walks that sequence again, so flat_stream copies a small write into one buffer
+// first. A stream that declares `coalesces_writes` (TlsSocket) makes that copy itself, into a
+// buffer of its thread's, where flat_stream would allocate one per relay: it is written to as it is.
+template <class Stream>
+concept CoalescesWrites = Stream::coalesces_writes;
+template <class Out>
+using WriteStream = std::conditional_t<CoalescesWrites<Out>, Out&, boost::beast::flat_stream<Out&>>;
 
 // One end of a relay: the stream, the deadline each read or write on it gets, and its name.
 template <class Stream>
@@ -58,7 +68,7 @@ StreamTask<Out, RelayResult> relay_header_only(
     msg.body().more = false;
     http::serializer<isRequest, http::buffer_body, http::basic_fields<Allocator>> sr{msg};
     boost::beast::get_lowest_layer(out.stream).expires_after(out.step_timeout);
-    boost::beast::flat_stream<Out&> flat(out.stream);  // see relay_body
+    WriteStream<Out> flat(out.stream);
     auto [ec, n] = co_await http::async_write(flat, sr, nothrow);
     if (ec == http::error::need_buffer) ec = {};
     co_return ec ? RelayResult{ec, out.side} : RelayResult{};
@@ -95,9 +105,7 @@ StreamTask<In, RelayResult> relay_body(
     body.size = 0;
     body.more = !p.is_done();
     http::serializer<isRequest, http::buffer_body, http::basic_fields<Allocator>> sr{msg};
-    // Beast hands a header out as one buffer per field, and every layer of a write walks that
-    // sequence again; flat_stream copies a small write into one buffer first.
-    boost::beast::flat_stream<Out&> flat(out.stream);
+    WriteStream<Out> flat(out.stream);
     while (!sr.is_done()) {
         if (!p.is_done()) {
             in_body.data = buf;

@@ -6,12 +6,18 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/detail/thread_info_base.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 namespace ig {
+
+// The build raises Asio's per-thread cache of freed coroutine frames (CMakeLists.txt); a
+// translation unit built without it would disagree with the others on Asio's per-thread state.
+static_assert(boost::asio::detail::thread_info_base::awaitable_frame_tag::cache_size == 16,
+              "BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE must be 16 in every translation unit");
 
 using WorkerExecutor = boost::asio::io_context::executor_type;
 

@@ -43,6 +43,8 @@ public:
     // Its worker's io_context executor, named rather than type-erased (proxy/front/worker_executor.hpp).
     using executor_type = boost::asio::io_context::executor_type;
     using socket_type = boost::asio::basic_stream_socket<tcp, executor_type>;
+    // A write of several buffers up to 16 KB goes out as one record (proxy/front/relay.hpp).
+    static constexpr bool coalesces_writes = true;
 
     // Takes the accepted socket; throws when it cannot be made non-blocking or given to OpenSSL.
     TlsSocket(socket_type socket, SSL_CTX* ctx);
