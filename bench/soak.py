@@ -11,6 +11,7 @@ import base64
 import datetime
 import http.client
 import json
+import math
 import os
 import random
 import signal
@@ -143,17 +144,22 @@ class Devices:
                     "managementAgent": "mdm", "operatingSystem": "Windows"} for d in ids}
 
     def flip(self, emulator, count):
+        # A change is in the history from before it is sent, open-ended until acknowledged: an answer
+        # checked meanwhile (this thread may wait for the interpreter lock after the emulator has
+        # already applied the change) may be of either state.
         with self.lock:
             chosen = self.rng.sample(self.ids, count)
             for d in chosen:
                 self.state[d] = self.rng.choice([s for s in STATES if s != self.state[d]])
             docs = self.documents(chosen)
-        sent = now()
+            sent = now()
+            for d in chosen:
+                self.history[d].append((sent, math.inf, docs[d]["complianceState"]))
         emulator.call("POST", "/_emulator/devices", docs)
         done = now()
         with self.lock:
             for d in chosen:
-                self.history[d].append((sent, done, docs[d]["complianceState"]))
+                self.history[d][-1] = (sent, done, docs[d]["complianceState"])
         return count
 
     def states_between(self, d, start, end):
