@@ -31,7 +31,7 @@ for dur in "$short" "$long"; do
   # $GW_PID is heaptrack's script; the gateway is its child and gets the signal.
   kill -TERM "$(pgrep -P "$GW_PID" -x intune-gate)"
   wait "$GW_PID" || true
-  heaptrack_print --peak-limit 60 -f "$T/heap-$dur".* >"$T/heap-$dur.txt" 2>/dev/null
+  heaptrack_print -f "$T/heap-$dur".* >"$T/heap-$dur.txt" 2>/dev/null
 done
 
 python3 - "$T/load-$short.json" "$T/heap-$short.txt" "$T/load-$long.json" "$T/heap-$long.txt" <<'PY'
@@ -75,7 +75,7 @@ print("allocations per request: %.1f" % per)
 print("| call site (first frame that allocated) | per request |")
 print("|---|---:|")
 diff = {k: (s_long[k] - s_short.get(k, 0)) / (n_long - n_short) for k in s_long}
-for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:30]:
+for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:15]:
     if v >= 0.5:
         print("| `%s` | %.1f |" % (name, v))
 PY
